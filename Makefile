@@ -1,0 +1,99 @@
+# imapexec - an IMAP filter that adds EXECUTE to a preauthenticated server.
+
+VERSION =	0.1.0
+PREFIX ?=	/usr/local
+DESTDIR ?=
+BINDIR ?=	$(PREFIX)/sbin
+MANDIR ?=	$(PREFIX)/share/man
+LIBEXECDIR ?=	$(PREFIX)/libexec/imapexec
+ifeq ($(PREFIX),/usr)
+SYSCONFDIR ?=	/etc
+else
+SYSCONFDIR ?=	$(PREFIX)/etc
+endif
+
+CC ?=		cc
+CFLAGS ?=	-O2 -g
+WARN =		-std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
+		-Wstrict-prototypes -Wmissing-prototypes -Wno-unused-result
+HARDEN =	-D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+HARDEN_LD =	-pie -Wl,-z,relro,-z,now
+DEFS =		-D_GNU_SOURCE -DVERSION='"$(VERSION)"' \
+		-DCONFIG_FILE='"$(SYSCONFDIR)/imapexec.conf"'
+PKGS =		libbsd-overlay libconfig
+PKG_CFLAGS =	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS =	$(shell pkg-config --libs $(PKGS) 2>/dev/null)
+SAN =		-fsanitize=address,undefined -fno-omit-frame-pointer \
+		-fno-sanitize-recover=all
+
+# The pure scanner, shared by the program, the unit tests and the fuzzers.
+SCAN_SRCS =	lex.c tags.c scan_client.c scan_server.c
+SRCS =		$(SCAN_SRCS) buf.c command.c config.c env.c log.c main.c \
+		peer.c relay.c spawn.c
+HDRS =		$(wildcard src/*.h)
+OBJS =		$(SRCS:%.c=src/%.o)
+ASAN_OBJS =	$(SRCS:%.c=build/asan/%.o)
+UNIT_SRCS =	$(wildcard tests/unit/*.c)
+UNIT_BINS =	$(UNIT_SRCS:tests/unit/%.c=build/unit/%)
+
+.PHONY: all asan unit deps check run install uninstall clean format
+
+all: src/imapexec
+
+src/%.o: src/%.c $(HDRS)
+	$(CC) $(WARN) $(HARDEN) $(DEFS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+src/imapexec: $(OBJS)
+	$(CC) $(HARDEN_LD) $(LDFLAGS) -o $@ $(OBJS) $(PKG_LIBS)
+
+# The same program built with AddressSanitizer and UBSan, for make check.
+asan: build/asan/imapexec
+
+build/asan/%.o: src/%.c $(HDRS)
+	@mkdir -p build/asan
+	$(CC) $(WARN) $(DEFS) $(PKG_CFLAGS) -O1 -g $(SAN) -c -o $@ $<
+
+build/asan/imapexec: $(ASAN_OBJS)
+	$(CC) $(SAN) -o $@ $(ASAN_OBJS) $(PKG_LIBS)
+
+# Unit tests of the pure parts, with sanitizers on.
+unit: $(UNIT_BINS)
+
+build/unit/%: tests/unit/%.c $(SCAN_SRCS:%=src/%) $(HDRS)
+	@mkdir -p build/unit
+	$(CC) $(WARN) $(DEFS) $(PKG_CFLAGS) -Isrc -O1 -g $(SAN) -o $@ $< \
+	    $(SCAN_SRCS:%=src/%) $(PKG_LIBS)
+
+deps:
+	@sh scripts/deps.sh $(DEPS_FOR)
+
+check: DEPS_FOR = test
+check: deps all asan unit
+	@sh scripts/check.sh
+
+run: DEPS_FOR = run
+run: deps all
+	@sh scripts/demo.sh src/imapexec
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)
+	install -m 755 src/imapexec $(DESTDIR)$(BINDIR)/imapexec
+	install -m 644 src/imapexec.8 $(DESTDIR)$(MANDIR)/man8/imapexec.8
+	install -m 644 src/imapexec.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/imapexec.conf.5
+	test -e $(DESTDIR)$(SYSCONFDIR)/imapexec.conf || \
+	    install -m 644 conf/imapexec.conf \
+	    $(DESTDIR)$(SYSCONFDIR)/imapexec.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/imapexec \
+	    $(DESTDIR)$(MANDIR)/man8/imapexec.8 \
+	    $(DESTDIR)$(MANDIR)/man5/imapexec.conf.5
+
+format:
+	clang-format -i src/*.c src/*.h tests/unit/*.c
+
+clean:
+	rm -f src/*.o src/imapexec
+	rm -rf build

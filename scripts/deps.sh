@@ -1,0 +1,56 @@
+#!/bin/sh
+# deps.sh [build|test|run|all] - install the Debian packages imapexec needs.
+#
+# Checks with dpkg-query which packages of the chosen set are missing
+# (default: all).  Quiet when nothing is missing.  As root, missing
+# packages are installed with apt-get (no stdin needed, fine for CI);
+# otherwise the sudo command to run is printed and the exit status is 1.
+set -eu
+
+build="gcc make pkg-config libbsd-dev libconfig-dev"
+test="$build bats dovecot-imapd python3 util-linux systemd socat procps"
+run="dovecot-imapd systemd util-linux netcat-openbsd"
+
+case ${1:-all} in
+build) want=$build ;;
+test) want=$test ;;
+run) want=$run ;;
+all) want="$test $run" ;;
+*)
+	echo "usage: $0 [build|test|run|all]" >&2
+	exit 2
+	;;
+esac
+
+missing=
+for pkg in $want; do
+	case " $missing " in *" $pkg "*) continue ;; esac
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null) || status=
+	[ "$status" = installed ] || missing="$missing $pkg"
+done
+[ -n "$missing" ] || exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "$0: missing packages; install them with:" >&2
+	echo "  sudo apt-get install -y --no-install-recommends$missing" >&2
+	exit 1
+fi
+
+echo "$0: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q </dev/null
+# Package scripts may try to start services (dovecot); a policy-rc.d that
+# denies that is fine, so check the outcome with dpkg-query, not apt-get's
+# exit status alone.
+# shellcheck disable=SC2086 # word splitting of the package list is intended
+apt-get install -y -q --no-install-recommends $missing </dev/null ||
+	echo "$0: apt-get install reported a failure; checking packages" >&2
+failed=
+for pkg in $missing; do
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null) || status=
+	[ "$status" = installed ] || failed="$failed $pkg"
+done
+if [ -n "$failed" ]; then
+	echo "$0: could not install:$failed" >&2
+	exit 1
+fi

@@ -1,0 +1,80 @@
+/*
+ * imapexec's own commands, the ones the backend never sees: EXECUTE, and
+ * COMPRESS and STARTTLS, which are refused because either would blind the
+ * filter.
+ */
+#ifndef IMAPEXEC_COMMAND_H
+#define IMAPEXEC_COMMAND_H
+
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "scan.h"
+
+struct conn;
+
+/*
+ * command_begin(c, cmd, tag, taglen):
+ * Start imapexec's own command ${cmd} with the ${taglen}-byte tag at ${tag}
+ * on ${c}.  Return 0, or -1 if it cannot even be started (out of memory).
+ */
+int	command_begin(struct conn *, enum scan_cmd, const uint8_t *, size_t);
+
+/*
+ * command_reading(c):
+ * Return nonzero while the command line of ${c}'s own command is still
+ * being read through the scanner.
+ */
+int	command_reading(const struct conn *);
+
+/*
+ * command_feed(c, act, p):
+ * Give the own command of ${c} the part of its line that the scanner
+ * reported in ${act}, ${act}->n bytes at ${p}.
+ */
+void	command_feed(struct conn *, const struct scan_act *, const uint8_t *);
+
+/*
+ * command_step(c):
+ * Let the own command of ${c} make what progress it can without blocking.
+ * Return nonzero if anything changed.  The command is freed (and ${c}->cmd
+ * set to NULL) once its tagged response has been queued.
+ */
+int	command_step(struct conn *);
+
+/*
+ * command_pollfds(c, pfd, max):
+ * Store up to ${max} descriptors the own command of ${c} waits for in
+ * ${pfd}; return how many.
+ */
+int	command_pollfds(struct conn *, struct pollfd *, int);
+
+/*
+ * command_events(c, pfd, n):
+ * Handle the poll(2) results ${pfd}[0..${n}) of command_pollfds().
+ */
+void	command_events(struct conn *, const struct pollfd *, int);
+
+/*
+ * command_timeout(c):
+ * Return the milliseconds until the own command's next deadline, or -1.
+ */
+int	command_timeout(struct conn *);
+
+/*
+ * command_reaped(c, pid, status):
+ * Child ${pid} of ${c} ended with wait(2) status ${status}.  Return nonzero
+ * if it belonged to the own command.
+ */
+int	command_reaped(struct conn *, pid_t, int);
+
+/*
+ * command_abort(c):
+ * The client is gone or imapexec is stopping: end the own command of ${c}
+ * at once, killing what it runs.
+ */
+void	command_abort(struct conn *);
+
+#endif /* !IMAPEXEC_COMMAND_H */

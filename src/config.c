@@ -1,0 +1,526 @@
+/*
+ * The configuration file (libconfig syntax).  Everything is checked when
+ * the file is read, so that "imapexec -t" finds every mistake an EXECUTE
+ * would otherwise find later.
+ */
+#include <errno.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+#ifndef DEFAULT_BACKEND
+#define DEFAULT_BACKEND	"/usr/lib/dovecot/imap"
+#endif
+#define DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
+
+/* Per-service defaults; a "defaults" group in the file overrides them. */
+#define DEF_TIMEOUT	300
+#define DEF_IDLE	60
+#define DEF_OUTPUT	(16ULL << 20)
+#define DEF_INPUT	(16ULL << 20)
+
+/* Where a setting error is reported. */
+struct cerr {
+	const char	*file;
+	char		*buf;
+	size_t		 len;
+};
+
+/*
+ * fail(e, s, fmt, ...):
+ * Format "file:line: message" for setting ${s} (or the file if NULL) into
+ * ${e}.  Return -1.
+ */
+static int __attribute__((format(printf, 3, 4)))
+fail(struct cerr *e, const config_setting_t *s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s != NULL)
+		(void)snprintf(e->buf, e->len, "%s:%d: %s", e->file,
+		    config_setting_source_line(s), msg);
+	else
+		(void)snprintf(e->buf, e->len, "%s: %s", e->file, msg);
+	return (-1);
+}
+
+/*
+ * strv_free(v):
+ * Free the NULL-terminated string vector ${v}.
+ */
+static void
+strv_free(char **v)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/*
+ * get_strv(e, g, key, out, need_env):
+ * Read the array of strings ${key} of group ${g} into the NULL-terminated
+ * vector ${out} (left NULL if absent).  If ${need_env}, each must be
+ * "NAME=value".  Return 0 or -1.
+ */
+static int
+get_strv(struct cerr *e, const config_setting_t *g, const char *key,
+    char ***out, int need_env)
+{
+	config_setting_t *a, *el;
+	const char *s;
+	char **v;
+	int i, n;
+
+	*out = NULL;
+	if ((a = config_setting_get_member(g, key)) == NULL)
+		return (0);
+	if (!config_setting_is_array(a) && !config_setting_is_list(a))
+		return (fail(e, a, "%s must be an array of strings", key));
+	n = config_setting_length(a);
+	if ((v = reallocarray(NULL, (size_t)n + 1, sizeof(*v))) == NULL)
+		return (fail(e, a, "out of memory"));
+	memset(v, 0, ((size_t)n + 1) * sizeof(*v));
+	*out = v;
+	for (i = 0; i < n; i++) {
+		el = config_setting_get_elem(a, (unsigned int)i);
+		if ((s = config_setting_get_string(el)) == NULL)
+			return (fail(e, a, "%s must be an array of strings",
+			    key));
+		if (need_env && (strchr(s, '=') == NULL || s[0] == '='))
+			return (fail(e, a, "%s: \"%s\" is not NAME=value",
+			    key, s));
+		if ((v[i] = strdup(s)) == NULL)
+			return (fail(e, a, "out of memory"));
+	}
+	return (0);
+}
+
+/*
+ * get_str(e, g, key, out):
+ * Copy the string ${key} of group ${g} into ${out} (NULL if absent).
+ * Return 0 or -1.
+ */
+static int
+get_str(struct cerr *e, const config_setting_t *g, const char *key,
+    char **out)
+{
+	config_setting_t *s;
+	const char *v;
+
+	*out = NULL;
+	if ((s = config_setting_get_member(g, key)) == NULL)
+		return (0);
+	if ((v = config_setting_get_string(s)) == NULL)
+		return (fail(e, s, "%s must be a string", key));
+	if ((*out = strdup(v)) == NULL)
+		return (fail(e, s, "out of memory"));
+	return (0);
+}
+
+/*
+ * get_bool(e, g, key, out):
+ * Read the boolean ${key} of group ${g} into ${out} if present.
+ * Return 0 or -1.
+ */
+static int
+get_bool(struct cerr *e, const config_setting_t *g, const char *key,
+    int *out)
+{
+	config_setting_t *s;
+
+	if ((s = config_setting_get_member(g, key)) == NULL)
+		return (0);
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return (fail(e, s, "%s must be true or false", key));
+	*out = config_setting_get_bool(s);
+	return (0);
+}
+
+/*
+ * get_size(e, g, key, max, out):
+ * Read the non-negative number ${key} of group ${g} into ${out} if present:
+ * an integer, or a string with a K, M or G suffix.  Values above ${max}
+ * are errors.  Return 0 or -1.
+ */
+static int
+get_size(struct cerr *e, const config_setting_t *g, const char *key,
+    uint64_t max, uint64_t *out)
+{
+	config_setting_t *s;
+	const char *str;
+	char *end;
+	unsigned long long v;
+	long long iv;
+	int shift = 0;
+
+	if ((s = config_setting_get_member(g, key)) == NULL)
+		return (0);
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		iv = config_setting_get_int64(s);
+		if (iv < 0)
+			return (fail(e, s, "%s must not be negative", key));
+		v = (unsigned long long)iv;
+		break;
+	case CONFIG_TYPE_STRING:
+		str = config_setting_get_string(s);
+		errno = 0;
+		v = strtoull(str, &end, 10);
+		if (end == str || errno != 0 || str[0] == '-')
+			return (fail(e, s, "%s: bad number \"%s\"", key, str));
+		switch (*end) {
+		case 'G': case 'g': shift = 30; end++; break;
+		case 'M': case 'm': shift = 20; end++; break;
+		case 'K': case 'k': shift = 10; end++; break;
+		default: break;
+		}
+		if (*end != '\0' || v > (ULLONG_MAX >> shift))
+			return (fail(e, s, "%s: bad number \"%s\"", key, str));
+		v <<= shift;
+		break;
+	default:
+		return (fail(e, s, "%s must be a number", key));
+	}
+	if (v > max)
+		return (fail(e, s, "%s is too large", key));
+	*out = v;
+	return (0);
+}
+
+/*
+ * get_int(e, g, key, max, out):
+ * As get_size(), for an int.
+ */
+static int
+get_int(struct cerr *e, const config_setting_t *g, const char *key,
+    int max, int *out)
+{
+	uint64_t v = (uint64_t)*out;
+
+	if (get_size(e, g, key, (uint64_t)max, &v) == -1)
+		return (-1);
+	*out = (int)v;
+	return (0);
+}
+
+/*
+ * name_ok(s):
+ * Return nonzero if ${s} can name a service: 1 to 64 of [A-Za-z0-9._-],
+ * not starting with '.' or '-'.
+ */
+static int
+name_ok(const char *s)
+{
+	size_t i;
+
+	if (s[0] == '\0' || s[0] == '.' || s[0] == '-' || strlen(s) > 64)
+		return (0);
+	for (i = 0; s[i] != '\0'; i++)
+		if (strchr("abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", s[i]) == NULL)
+			return (0);
+	return (1);
+}
+
+/*
+ * get_limits(e, g, sv):
+ * Read the service limits of group ${g} into ${sv}.  Return 0 or -1.
+ */
+static int
+get_limits(struct cerr *e, const config_setting_t *g, struct service *sv)
+{
+	static const char *rlname[RL_COUNT] = {
+		"cpu", "memory", "nofile", "nproc", "fsize"
+	};
+	config_setting_t *rl;
+	uint64_t v;
+	char *mode = NULL;
+	int i;
+
+	if (get_bool(e, g, "interactive", &sv->interactive) == -1 ||
+	    get_int(e, g, "timeout", INT_MAX / 1000, &sv->timeout) == -1 ||
+	    get_int(e, g, "idle_timeout", INT_MAX / 1000,
+	    &sv->idle_timeout) == -1 ||
+	    get_size(e, g, "max_output", UINT64_MAX, &sv->max_output) == -1 ||
+	    get_size(e, g, "max_input", UINT64_MAX, &sv->max_input) == -1)
+		return (-1);
+	if (get_str(e, g, "eol", &mode) == -1)
+		return (-1);
+	if (mode != NULL) {
+		if (strcmp(mode, "crlf") != 0 && strcmp(mode, "lf") != 0) {
+			free(mode);
+			return (fail(e, config_setting_get_member(g, "eol"),
+			    "eol must be \"lf\" or \"crlf\""));
+		}
+		sv->crlf = strcmp(mode, "crlf") == 0;
+		free(mode);
+	}
+	if (get_str(e, g, "stderr", &mode) == -1)
+		return (-1);
+	if (mode != NULL) {
+		if (strcmp(mode, "client") != 0 && strcmp(mode, "log") != 0) {
+			free(mode);
+			return (fail(e, config_setting_get_member(g, "stderr"),
+			    "stderr must be \"client\" or \"log\""));
+		}
+		sv->stderr_client = strcmp(mode, "client") == 0;
+		free(mode);
+	}
+	if ((rl = config_setting_get_member(g, "rlimits")) == NULL)
+		return (0);
+	if (!config_setting_is_group(rl))
+		return (fail(e, rl, "rlimits must be a group"));
+	for (i = 0; i < RL_COUNT; i++) {
+		if (config_setting_get_member(rl, rlname[i]) == NULL)
+			continue;
+		if (get_size(e, rl, rlname[i], (uint64_t)RLIM_INFINITY - 1,
+		    &v) == -1)
+			return (-1);
+		sv->rl_set[i] = 1;
+		sv->rl[i] = (rlim_t)v;
+	}
+	return (0);
+}
+
+/*
+ * get_service(e, g, defaults, sv):
+ * Read the service described by group ${g} into ${sv}, starting from
+ * ${defaults}.  Return 0 or -1.
+ */
+static int
+get_service(struct cerr *e, const config_setting_t *g,
+    const struct service *defaults, struct service *sv)
+{
+	config_setting_t *a;
+	char errbuf[128];
+	int rc;
+
+	*sv = *defaults;
+	sv->name = sv->description = sv->connect = sv->pattern_src = NULL;
+	sv->exec = sv->env = sv->users = sv->groups = NULL;
+	sv->has_pattern = 0;
+	if (!config_setting_is_group(g))
+		return (fail(e, g, "a service must be a group { ... }"));
+	if (get_str(e, g, "name", &sv->name) == -1 ||
+	    get_str(e, g, "description", &sv->description) == -1 ||
+	    get_strv(e, g, "exec", &sv->exec, 0) == -1 ||
+	    get_str(e, g, "connect", &sv->connect) == -1 ||
+	    get_strv(e, g, "env", &sv->env, 1) == -1 ||
+	    get_strv(e, g, "users", &sv->users, 0) == -1 ||
+	    get_strv(e, g, "groups", &sv->groups, 0) == -1 ||
+	    get_limits(e, g, sv) == -1)
+		return (-1);
+	if (sv->name == NULL || !name_ok(sv->name))
+		return (fail(e, g, "a service needs a name of letters, digits,"
+		    " '.', '_' and '-'"));
+	if ((sv->exec == NULL) == (sv->connect == NULL))
+		return (fail(e, g, "service %s needs exactly one of exec and"
+		    " connect", sv->name));
+	if (sv->exec != NULL && (sv->exec[0] == NULL || sv->exec[0][0] != '/'))
+		return (fail(e, config_setting_get_member(g, "exec"),
+		    "service %s: exec must start with an absolute path",
+		    sv->name));
+	if (sv->connect != NULL && strncmp(sv->connect, "tcp:", 4) != 0 &&
+	    strncmp(sv->connect, "unix:/", 6) != 0)
+		return (fail(e, config_setting_get_member(g, "connect"),
+		    "service %s: connect must be tcp:HOST:PORT or unix:/PATH",
+		    sv->name));
+	if ((a = config_setting_get_member(g, "args")) != NULL) {
+		if (!config_setting_is_group(a))
+			return (fail(e, a, "args must be a group"));
+		if (get_int(e, a, "min", 1024, &sv->args_min) == -1 ||
+		    get_int(e, a, "max", 1024, &sv->args_max) == -1 ||
+		    get_str(e, a, "pattern", &sv->pattern_src) == -1)
+			return (-1);
+		if (sv->args_min > sv->args_max)
+			return (fail(e, a, "args: min is above max"));
+		if (sv->pattern_src != NULL) {
+			rc = regcomp(&sv->pattern, sv->pattern_src,
+			    REG_EXTENDED | REG_NOSUB);
+			if (rc != 0) {
+				regerror(rc, &sv->pattern, errbuf,
+				    sizeof(errbuf));
+				return (fail(e, a, "args: pattern: %s",
+				    errbuf));
+			}
+			sv->has_pattern = 1;
+		}
+	}
+	return (0);
+}
+
+/*
+ * get_services(e, root, cf):
+ * Read the defaults group and the services list of ${root} into ${cf}.
+ * Return 0 or -1.
+ */
+static int
+get_services(struct cerr *e, const config_setting_t *root,
+    struct config *cf)
+{
+	struct service defaults;
+	config_setting_t *d, *list;
+	size_t i, j, n;
+
+	memset(&defaults, 0, sizeof(defaults));
+	defaults.args_max = 16;
+	defaults.timeout = DEF_TIMEOUT;
+	defaults.idle_timeout = DEF_IDLE;
+	defaults.max_output = DEF_OUTPUT;
+	defaults.max_input = DEF_INPUT;
+	if ((d = config_setting_get_member(root, "defaults")) != NULL) {
+		if (!config_setting_is_group(d))
+			return (fail(e, d, "defaults must be a group"));
+		if (get_limits(e, d, &defaults) == -1)
+			return (-1);
+	}
+	if ((list = config_setting_get_member(root, "services")) == NULL)
+		return (0);
+	if (!config_setting_is_list(list))
+		return (fail(e, list, "services must be a list ( ... )"));
+	n = (size_t)config_setting_length(list);
+	if ((cf->services = reallocarray(NULL, n + 1,
+	    sizeof(*cf->services))) == NULL)
+		return (fail(e, list, "out of memory"));
+	for (i = 0; i < n; i++) {
+		cf->nservices = i + 1;
+		if (get_service(e, config_setting_get_elem(list,
+		    (unsigned int)i), &defaults, &cf->services[i]) == -1)
+			return (-1);
+		for (j = 0; j < i; j++)
+			if (strcmp(cf->services[j].name,
+			    cf->services[i].name) == 0)
+				return (fail(e, config_setting_get_elem(list,
+				    (unsigned int)i), "service %s is defined"
+				    " twice", cf->services[i].name));
+	}
+	return (0);
+}
+
+/*
+ * config_load(cf, file, must_exist, errbuf, errlen):
+ * Read ${file} into ${cf}.  A missing file is an error only if
+ * ${must_exist}; otherwise the built-in defaults apply.  Return 0, or -1
+ * with a "file:line: reason" message in ${errbuf} of ${errlen} bytes.
+ */
+int
+config_load(struct config *cf, const char *file, int must_exist,
+    char *errbuf, size_t errlen)
+{
+	struct cerr e = { file, errbuf, errlen };
+	config_t lc;
+	config_setting_t *root;
+	FILE *fp;
+	int rc = -1;
+
+	memset(cf, 0, sizeof(*cf));
+	config_init(&lc);
+	if ((cf->file = strdup(file)) == NULL) {
+		fail(&e, NULL, "out of memory");
+		goto out;
+	}
+	if ((fp = fopen(file, "r")) == NULL) {
+		if (errno == ENOENT && !must_exist)
+			goto defaults;
+		fail(&e, NULL, "%s", strerror(errno));
+		goto out;
+	}
+	if (config_read(&lc, fp) != CONFIG_TRUE) {
+		(void)fclose(fp);
+		(void)snprintf(errbuf, errlen, "%s:%d: %s", file,
+		    config_error_line(&lc), config_error_text(&lc));
+		goto out;
+	}
+	(void)fclose(fp);
+	root = config_root_setting(&lc);
+	if (get_strv(&e, root, "backend", &cf->backend, 0) == -1 ||
+	    get_strv(&e, root, "backend_env", &cf->backend_env, 1) == -1 ||
+	    get_str(&e, root, "user", &cf->user) == -1 ||
+	    get_str(&e, root, "path", &cf->path) == -1 ||
+	    get_services(&e, root, cf) == -1)
+		goto out;
+	if (cf->backend != NULL && (cf->backend[0] == NULL ||
+	    cf->backend[0][0] != '/')) {
+		fail(&e, config_setting_get_member(root, "backend"),
+		    "backend must start with an absolute path");
+		goto out;
+	}
+defaults:
+	if (cf->backend == NULL &&
+	    ((cf->backend = calloc(2, sizeof(char *))) == NULL ||
+	    (cf->backend[0] = strdup(DEFAULT_BACKEND)) == NULL)) {
+		fail(&e, NULL, "out of memory");
+		goto out;
+	}
+	if (cf->path == NULL && (cf->path = strdup(DEFAULT_PATH)) == NULL) {
+		fail(&e, NULL, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	config_destroy(&lc);
+	if (rc == -1)
+		config_free(cf);
+	return (rc);
+}
+
+/*
+ * config_free(cf):
+ * Release everything ${cf} holds.
+ */
+void
+config_free(struct config *cf)
+{
+	struct service *sv;
+	size_t i;
+
+	for (i = 0; i < cf->nservices; i++) {
+		sv = &cf->services[i];
+		free(sv->name);
+		free(sv->description);
+		strv_free(sv->exec);
+		free(sv->connect);
+		strv_free(sv->env);
+		strv_free(sv->users);
+		strv_free(sv->groups);
+		free(sv->pattern_src);
+		if (sv->has_pattern)
+			regfree(&sv->pattern);
+	}
+	free(cf->services);
+	free(cf->file);
+	strv_free(cf->backend);
+	strv_free(cf->backend_env);
+	free(cf->user);
+	free(cf->path);
+	memset(cf, 0, sizeof(*cf));
+}
+
+/*
+ * config_service(cf, name):
+ * Return the service called ${name}, or NULL.
+ */
+const struct service *
+config_service(const struct config *cf, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cf->nservices; i++)
+		if (strcmp(cf->services[i].name, name) == 0)
+			return (&cf->services[i]);
+	return (NULL);
+}

@@ -1,0 +1,82 @@
+/*
+ * One client connection: the client's descriptors, the backend, the
+ * buffers between them, the scanner, and imapexec's own command.
+ */
+#ifndef IMAPEXEC_CONN_H
+#define IMAPEXEC_CONN_H
+
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "scan.h"
+#include "spawn.h"
+
+struct config;
+struct command;
+
+/* Size of each relay buffer. */
+#define CONN_BUFSZ	(64 * 1024)
+
+struct conn {
+	const struct config *cf;
+	const char	*user;		/* the account the session is for */
+	const char	*home;
+	char		 rip[64];	/* the client's address, or "" */
+
+	int		 cl_in;		/* client descriptors (may be equal) */
+	int		 cl_out;
+	int		 cl_eof;	/* the client will send no more */
+	int		 cl_gone;	/* the client can no longer be written */
+
+	struct spawn_proc be;		/* the backend */
+	int		 be_eof;	/* its stdout is at end of file */
+	int		 be_status;	/* its wait(2) status, or -1 */
+
+	struct buf	 c_in;		/* read from the client */
+	struct buf	 b_out;		/* to be written to the backend */
+	struct buf	 b_in;		/* read from the backend */
+	struct buf	 c_out;		/* to be written to the client */
+	char		 errline[512];	/* the backend's stderr, a line */
+	size_t		 errlen;
+
+	struct scan	 scan;
+	size_t		 c_pass;	/* client bytes passed, not yet moved */
+	size_t		 s_pass;	/* backend bytes passed, not yet moved */
+	const char	*s_insert;	/* text to insert, not yet inserted */
+	int		 closing;	/* the session is being closed */
+
+	struct command	*cmd;		/* imapexec's own command, or NULL */
+};
+
+/*
+ * conn_can_emit(c):
+ * Return nonzero if imapexec may write lines of its own to the client now:
+ * the backend's output stands between two lines.
+ */
+int	conn_can_emit(const struct conn *);
+
+/*
+ * conn_emit(c, p, n):
+ * Queue the ${n} bytes at ${p} for the client.  Return 0, or -1 if they do
+ * not fit now (nothing is queued then).
+ */
+int	conn_emit(struct conn *, const void *, size_t);
+
+/*
+ * conn_printf(c, fmt, ...):
+ * Queue a formatted line for the client; as conn_emit().
+ */
+int	conn_printf(struct conn *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/*
+ * relay_run(c):
+ * Relay between the client and the backend of ${c} until the backend has
+ * exited and its output has been delivered (or the client is gone).
+ * Return the exit status for imapexec: the backend's.
+ */
+int	relay_run(struct conn *);
+
+#endif /* !IMAPEXEC_CONN_H */

@@ -1,0 +1,534 @@
+/*
+ * The relay: a poll(2) loop that moves bytes between the client, the
+ * backend and imapexec's own command, through bounded buffers.  Nothing is
+ * read from a peer while the buffer its bytes go to is full, so memory
+ * stays bounded whatever either peer does.  Every byte of the backend is
+ * relayed as it came, but for the capability edits the scanner decides.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "command.h"
+#include "conn.h"
+#include "log.h"
+
+/* Grace given to the backend to exit once its input is closed. */
+#define BACKEND_GRACE_MS	10000
+
+static int sigfd[2] = { -1, -1 };		/* self-pipe */
+static volatile sig_atomic_t got_term;
+
+/*
+ * on_signal(sig):
+ * Note signal ${sig} and wake up the loop.
+ */
+static void
+on_signal(int sig)
+{
+	int e = errno;
+
+	if (sig != SIGCHLD)
+		got_term = sig;
+	(void)write(sigfd[1], "", 1);
+	errno = e;
+}
+
+/*
+ * signals_init():
+ * Catch SIGCHLD, SIGTERM, SIGINT and SIGHUP through a self-pipe, and
+ * ignore SIGPIPE.  Return 0, or -1 with errno set.
+ */
+static int
+signals_init(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(sigfd, O_CLOEXEC | O_NONBLOCK) == -1)
+		return (-1);
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	if (sigaction(SIGCHLD, &sa, NULL) == -1 ||
+	    sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1 ||
+	    sigaction(SIGHUP, &sa, NULL) == -1)
+		return (-1);
+	sa.sa_handler = SIG_IGN;
+	sa.sa_flags = 0;
+	return (sigaction(SIGPIPE, &sa, NULL));
+}
+
+/*
+ * now_ms():
+ * Return a monotonic clock reading in milliseconds.
+ */
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * conn_can_emit(c):
+ * Return nonzero if imapexec may write lines of its own to the client now:
+ * the backend's output stands between two lines.
+ */
+int
+conn_can_emit(const struct conn *c)
+{
+	return (scan_server_at_line(&c->scan) && c->s_pass == 0 &&
+	    c->s_insert == NULL);
+}
+
+/*
+ * conn_emit(c, p, n):
+ * Queue the ${n} bytes at ${p} for the client.  Return 0, or -1 if they do
+ * not fit now (nothing is queued then).
+ */
+int
+conn_emit(struct conn *c, const void *p, size_t n)
+{
+	if (c->cl_gone)
+		return (0);
+	return (buf_add(&c->c_out, p, n));
+}
+
+/*
+ * conn_printf(c, fmt, ...):
+ * Queue a formatted line for the client; as conn_emit().
+ */
+int
+conn_printf(struct conn *c, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return (-1);
+	return (conn_emit(c, line, (size_t)n));
+}
+
+/*
+ * min3(a, b, c):
+ * Return the smallest of ${a}, ${b} and ${c}.
+ */
+static size_t
+min3(size_t a, size_t b, size_t c)
+{
+	size_t m = a < b ? a : b;
+
+	return (m < c ? m : c);
+}
+
+/*
+ * server_progress(c):
+ * Scan and move what the backend sent towards the client.  Return nonzero
+ * if anything moved.
+ */
+static int
+server_progress(struct conn *c)
+{
+	struct scan_act act;
+	size_t n, room;
+	int moved = 0;
+
+	for (;;) {
+		room = c->cl_gone ? SIZE_MAX : buf_room(&c->c_out);
+		if (c->s_insert != NULL) {
+			if (conn_emit(c, c->s_insert, strlen(c->s_insert)))
+				break;
+			c->s_insert = NULL;
+			moved = 1;
+			continue;
+		}
+		if (c->s_pass > 0) {
+			if ((n = min3(c->s_pass, c->b_in.len, room)) == 0)
+				break;
+			(void)conn_emit(c, buf_head(&c->b_in), n);
+			buf_consume(&c->b_in, n);
+			c->s_pass -= n;
+			moved = 1;
+			continue;
+		}
+		/* During an own command, hold the backend between lines. */
+		if (c->cmd != NULL && scan_server_at_line(&c->scan))
+			break;
+		if (c->b_in.len == 0)
+			break;
+		scan_server(&c->scan, buf_head(&c->b_in), c->b_in.len,
+		    c->be_eof, &act);
+		switch (act.op) {
+		case SCAN_PASS:
+			c->s_pass = act.n;
+			break;
+		case SCAN_DROP:
+			buf_consume(&c->b_in, act.n);
+			break;
+		case SCAN_INSERT:
+			c->s_insert = act.text;
+			break;
+		default:
+			return (moved);
+		}
+		moved = 1;
+	}
+	return (moved);
+}
+
+/*
+ * client_progress(c):
+ * Scan what the client sent: move commands for the backend towards it and
+ * hand imapexec's own commands to command.c.  Return nonzero if anything
+ * moved.
+ */
+static int
+client_progress(struct conn *c)
+{
+	struct scan_act act;
+	size_t n, room;
+	int moved = 0;
+
+	for (;;) {
+		room = c->be.in < 0 ? SIZE_MAX : buf_room(&c->b_out);
+		if (c->c_pass > 0) {
+			if ((n = min3(c->c_pass, c->c_in.len, room)) == 0)
+				break;
+			if (c->be.in >= 0)
+				(void)buf_add(&c->b_out, buf_head(&c->c_in), n);
+			buf_consume(&c->c_in, n);
+			c->c_pass -= n;
+			moved = 1;
+			continue;
+		}
+		if (c->closing) {
+			moved |= c->c_in.len > 0;
+			buf_consume(&c->c_in, c->c_in.len);
+			break;
+		}
+		if (c->cmd != NULL && !command_reading(c))
+			break;
+		scan_client(&c->scan, buf_head(&c->c_in), c->c_in.len,
+		    c->cl_eof, &act);
+		switch (act.op) {
+		case SCAN_PASS:
+			c->c_pass = act.n;
+			break;
+		case SCAN_CLOSE:
+			if (!conn_can_emit(c) ||
+			    conn_emit(c, act.text, strlen(act.text)) == -1)
+				return (moved);
+			log_info("Disconnected: %s", "command tag too long");
+			c->closing = 1;
+			break;
+		case SCAN_COMMAND:
+			if (command_begin(c, act.cmd, buf_head(&c->c_in),
+			    act.taglen) == -1) {
+				log_warn("own command");
+				c->closing = 1;
+				break;
+			}
+			buf_consume(&c->c_in, act.n);
+			break;
+		case SCAN_TEXT:
+		case SCAN_LITERAL:
+		case SCAN_DATA:
+		case SCAN_END:
+			command_feed(c, &act, buf_head(&c->c_in));
+			buf_consume(&c->c_in, act.n);
+			break;
+		default:
+			return (moved);
+		}
+		moved = 1;
+	}
+	return (moved);
+}
+
+/*
+ * backend_stderr(c):
+ * Read what the backend wrote to stderr and log it line by line.
+ */
+static void
+backend_stderr(struct conn *c)
+{
+	char buf[4096];
+	ssize_t n, i;
+
+	n = read(c->be.err, buf, sizeof(buf));
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		if (c->errlen > 0)
+			log_info("backend: %.*s", (int)c->errlen, c->errline);
+		c->errlen = 0;
+		close_fd(&c->be.err);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (buf[i] != '\n' && c->errlen < sizeof(c->errline))
+			c->errline[c->errlen++] = buf[i];
+		if (buf[i] == '\n' || c->errlen == sizeof(c->errline)) {
+			log_info("backend: %.*s", (int)c->errlen, c->errline);
+			c->errlen = 0;
+		}
+	}
+}
+
+/*
+ * client_gone(c, what):
+ * The client cannot be written to any more (${what} failed): drop its
+ * output, stop reading it and close the backend's input.
+ */
+static void
+client_gone(struct conn *c, const char *what)
+{
+	if (!c->cl_gone)
+		log_info("Disconnected: %s: %s", what, strerror(errno));
+	c->cl_gone = c->cl_eof = 1;
+	buf_consume(&c->c_out, c->c_out.len);
+	buf_consume(&c->c_in, c->c_in.len);
+	c->c_pass = 0;
+	if (c->cmd != NULL)
+		command_abort(c);
+}
+
+/*
+ * reap(c):
+ * Collect every child that has ended.
+ */
+static void
+reap(struct conn *c)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == c->be.pid) {
+			c->be_status = status;
+			c->be.pid = -1;
+		} else
+			(void)command_reaped(c, pid, status);
+	}
+}
+
+/*
+ * progress(c):
+ * Move everything that can move without I/O, and close the backend's input
+ * once nothing more will go there.
+ */
+static void
+progress(struct conn *c)
+{
+	int moved;
+
+	do {
+		moved = server_progress(c);
+		moved |= client_progress(c);
+		if (c->cmd != NULL)
+			moved |= command_step(c);
+	} while (moved);
+
+	if (c->be.in >= 0 && c->b_out.len == 0 && c->cmd == NULL &&
+	    (c->closing || (c->cl_eof && c->c_in.len == 0)))
+		close_fd(&c->be.in);
+}
+
+/*
+ * finished(c):
+ * Return nonzero once the session is over: the backend has exited, its
+ * output has been delivered and no own command remains.
+ */
+static int
+finished(const struct conn *c)
+{
+	return (c->be_eof && c->be.pid == -1 && c->b_in.len == 0 &&
+	    c->cmd == NULL && (c->c_out.len == 0 || c->cl_gone));
+}
+
+/*
+ * add_pfd(pfd, n, fd, events):
+ * Add ${events} for ${fd} to ${pfd}[0..*${n}), merging with an entry for
+ * the same descriptor.  Return the index used.
+ */
+static int
+add_pfd(struct pollfd *pfd, int *n, int fd, short events)
+{
+	int i;
+
+	for (i = 0; i < *n; i++)
+		if (pfd[i].fd == fd) {
+			pfd[i].events |= events;
+			return (i);
+		}
+	pfd[*n].fd = fd;
+	pfd[*n].events = events;
+	pfd[*n].revents = 0;
+	return ((*n)++);
+}
+
+/*
+ * client_io(c, rev_in, rev_out):
+ * Read from and write to the client as poll(2) allows.
+ */
+static void
+client_io(struct conn *c, short rev_in, short rev_out)
+{
+	ssize_t n;
+
+	if ((rev_out & (POLLOUT | POLLERR | POLLHUP)) && c->c_out.len > 0) {
+		n = buf_write(&c->c_out, c->cl_out);
+		if (n == -1 && errno != EAGAIN && errno != EINTR)
+			client_gone(c, "write");
+	}
+	if ((rev_in & (POLLIN | POLLERR | POLLHUP)) && !c->cl_eof &&
+	    buf_room(&c->c_in) > 0) {
+		n = buf_read(&c->c_in, c->cl_in);
+		if (n == 0)
+			c->cl_eof = 1;
+		else if (n == -1 && errno != EAGAIN && errno != EINTR)
+			client_gone(c, "read");
+	}
+}
+
+/*
+ * backend_io(c, rev_in, rev_out):
+ * Read from and write to the backend as poll(2) allows.
+ */
+static void
+backend_io(struct conn *c, short rev_in, short rev_out)
+{
+	ssize_t n;
+
+	if ((rev_out & (POLLOUT | POLLERR | POLLHUP)) && c->be.in >= 0 &&
+	    c->b_out.len > 0) {
+		n = buf_write(&c->b_out, c->be.in);
+		if (n == -1 && errno != EAGAIN && errno != EINTR) {
+			if (errno != EPIPE)
+				log_warn("backend write");
+			buf_consume(&c->b_out, c->b_out.len);
+			close_fd(&c->be.in);
+		}
+	}
+	if ((rev_in & (POLLIN | POLLERR | POLLHUP)) && !c->be_eof &&
+	    buf_room(&c->b_in) > 0) {
+		n = buf_read(&c->b_in, c->be.out);
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+			if (n == -1)
+				log_warn("backend read");
+			c->be_eof = 1;
+			close_fd(&c->be.out);
+		}
+	}
+}
+
+/*
+ * relay_run(c):
+ * Relay between the client and the backend of ${c} until the backend has
+ * exited and its output has been delivered (or the client is gone).
+ * Return the exit status for imapexec: the backend's.
+ */
+int
+relay_run(struct conn *c)
+{
+	struct pollfd pfd[16];
+	int64_t deadline = -1, now;
+	int n, i, ci = -1, co = -1, bi, bo, be, sp, cmdfd, timeout;
+	int termed = 0;
+	char drain[64];
+
+	if (signals_init() == -1)
+		fatal("signals");
+	for (;;) {
+		progress(c);
+		if (got_term && !termed) {
+			log_info("Disconnected: signal=<%d>", (int)got_term);
+			termed = 1;
+			c->closing = 1;
+			c->cl_gone = 1;
+			client_gone(c, "signal");
+			close_fd(&c->be.in);
+			if (c->be.pid > 0)
+				(void)kill(c->be.pid, SIGTERM);
+		}
+		if (finished(c))
+			break;
+
+		/* Give a backend whose client is gone a while to exit. */
+		now = now_ms();
+		if (c->cl_gone && c->be.pid > 0 && deadline < 0)
+			deadline = now + BACKEND_GRACE_MS;
+		if (deadline >= 0 && now >= deadline && c->be.pid > 0) {
+			log_warnx("backend did not exit; killing it");
+			(void)kill(c->be.pid, SIGKILL);
+			deadline = now + BACKEND_GRACE_MS;
+		}
+
+		n = 0;
+		sp = add_pfd(pfd, &n, sigfd[0], POLLIN);
+		ci = co = bi = bo = be = -1;
+		if (!c->cl_eof && buf_room(&c->c_in) > 0)
+			ci = add_pfd(pfd, &n, c->cl_in, POLLIN);
+		if (!c->cl_gone && c->c_out.len > 0)
+			co = add_pfd(pfd, &n, c->cl_out, POLLOUT);
+		if (c->be.in >= 0 && c->b_out.len > 0)
+			bi = add_pfd(pfd, &n, c->be.in, POLLOUT);
+		if (c->be.out >= 0 && buf_room(&c->b_in) > 0)
+			bo = add_pfd(pfd, &n, c->be.out, POLLIN);
+		if (c->be.err >= 0)
+			be = add_pfd(pfd, &n, c->be.err, POLLIN);
+		cmdfd = n;
+		if (c->cmd != NULL)
+			n += command_pollfds(c, pfd + n,
+			    (int)(sizeof(pfd) / sizeof(pfd[0])) - n);
+
+		timeout = deadline < 0 ? -1 :
+		    deadline > now ? (int)(deadline - now) : 0;
+		if (c->cmd != NULL && (i = command_timeout(c)) >= 0 &&
+		    (timeout < 0 || i < timeout))
+			timeout = i;
+
+		if (poll(pfd, (nfds_t)n, timeout) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		if (pfd[sp].revents) {
+			while (read(sigfd[0], drain, sizeof(drain)) > 0)
+				;
+			reap(c);
+		}
+		if (ci >= 0 || co >= 0)
+			client_io(c, ci >= 0 ? pfd[ci].revents : 0,
+			    co >= 0 ? pfd[co].revents : 0);
+		if (bi >= 0 || bo >= 0)
+			backend_io(c, bo >= 0 ? pfd[bo].revents : 0,
+			    bi >= 0 ? pfd[bi].revents : 0);
+		if (be >= 0 && pfd[be].revents)
+			backend_stderr(c);
+		if (c->cmd != NULL && n > cmdfd)
+			command_events(c, pfd + cmdfd, n - cmdfd);
+		else if (c->cmd != NULL)
+			command_events(c, NULL, 0);
+	}
+
+	if (WIFSIGNALED(c->be_status))
+		return (128 + WTERMSIG(c->be_status));
+	return (WEXITSTATUS(c->be_status));
+}

@@ -1,0 +1,141 @@
+/*
+ * The IMAP stream scanner: it follows both directions of an IMAP session,
+ * bytes in and decisions out, and never performs I/O.  The caller peeks:
+ * it hands over the bytes it holds, the scanner says what to do with a
+ * prefix of them (and how long that prefix is), the caller does it and
+ * consumes that prefix.  State is carried across any read boundary; the
+ * scanner never needs more than SCAN_LOOKAHEAD bytes to decide.
+ */
+#ifndef IMAPEXEC_SCAN_H
+#define IMAPEXEC_SCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lex.h"
+#include "tags.h"
+
+/* The longest tag imapexec accepts; a longer one ends the session. */
+#define SCAN_TAG_MAX	1024
+/* The longest command name told apart; longer ones are just "other". */
+#define SCAN_NAME_MAX	32
+/* The longest capability name that may be edited out. */
+#define SCAN_CAP_MAX	64
+/* The most bytes the scanner ever needs to see at once. */
+#define SCAN_LOOKAHEAD	(SCAN_TAG_MAX + SCAN_NAME_MAX + 2)
+
+/* Commands the scanner tells apart. */
+enum scan_cmd {
+	CMD_OTHER = 0,
+	CMD_EXECUTE,		/* imapexec's own */
+	CMD_COMPRESS,		/* refused by imapexec */
+	CMD_STARTTLS,		/* refused by imapexec */
+	CMD_IDLE,		/* client sends one line after "+" */
+	CMD_AUTHENTICATE,	/* client sends a line after each "+" */
+	CMD_LOGIN,
+	CMD_UNAUTHENTICATE
+};
+
+enum scan_op {
+	SCAN_MORE = 0,	/* more input is needed; nothing consumed */
+	SCAN_WAIT,	/* client: held until the backend answers */
+	SCAN_PASS,	/* relay the next n bytes verbatim */
+	SCAN_DROP,	/* server: discard the next n bytes */
+	SCAN_INSERT,	/* server: emit text before the next byte */
+	SCAN_CLOSE,	/* client: fatal protocol error, text is the BYE */
+	SCAN_COMMAND,	/* client: n bytes "tag SP name" begin an own command */
+	SCAN_TEXT,	/* client, own command: n bytes of its line */
+	SCAN_LITERAL,	/* client, own command: n bytes end a literal header */
+	SCAN_DATA,	/* client, own command: n octets of literal data */
+	SCAN_END	/* client, own command: n bytes end its line */
+};
+
+/* What to do next: see enum scan_op. */
+struct scan_act {
+	enum scan_op	 op;
+	size_t		 n;		/* bytes the operation covers */
+	const char	*text;		/* SCAN_INSERT, SCAN_CLOSE */
+	enum scan_cmd	 cmd;		/* SCAN_COMMAND */
+	size_t		 taglen;	/* SCAN_COMMAND: the tag is the first */
+	uint64_t	 size;		/* SCAN_LITERAL: octets announced */
+	uint8_t		 flags;		/* SCAN_LITERAL: LIT_* */
+};
+
+struct scan {
+	/* Client to server. */
+	uint8_t		c_state;	/* where the client stands */
+	uint8_t		c_cmd;		/* enum scan_cmd of its command */
+	uint8_t		c_own;		/* the command is imapexec's own */
+	uint8_t		c_hold;		/* what a held client waits for */
+	uint64_t	c_hash;		/* hash of its command's tag */
+	uint64_t	c_left;		/* literal octets still to come */
+	struct lex	c_lex;
+
+	/* Server to client. */
+	uint8_t		s_state;	/* where the server stands */
+	uint8_t		s_tagged;	/* the line is a tagged response */
+	uint8_t		s_wlen;		/* bytes in s_word */
+	uint8_t		s_capend;	/* the capability list ends at ']' */
+	uint8_t		s_capseen;	/* EXECUTE is in it already */
+	uint8_t		s_greeted;	/* the first line has been seen */
+	char		s_word[16];	/* the word being read, upper case */
+	uint64_t	s_hash;		/* hash of the line's tag */
+	uint64_t	s_left;		/* literal octets still to come */
+	struct lex	s_lex;
+
+	/* Both. */
+	struct tags	tags;		/* commands the backend owes */
+	uint8_t		authenticated;	/* the session is authenticated */
+};
+
+/*
+ * scan_init(st):
+ * Prepare ${st} for a new session: both directions at a line start, not
+ * authenticated until the backend says PREAUTH or a login succeeds.
+ */
+void	scan_init(struct scan *);
+
+/*
+ * scan_client(st, p, n, eof, act):
+ * Decide what to do with the client's bytes ${p}[0..${n}); ${eof} says no
+ * more will come.  The decision is stored in ${act}.  The caller performs
+ * it and consumes ${act}->n bytes (0 for SCAN_MORE and SCAN_WAIT).
+ */
+void	scan_client(struct scan *, const uint8_t *, size_t, int,
+	    struct scan_act *);
+
+/*
+ * scan_client_literal(st, accept):
+ * Decide on a synchronizing literal of imapexec's own command: if ${accept}
+ * its octets follow (the caller has sent "+"), else the command ends here
+ * (the caller has sent its tagged response).
+ */
+void	scan_client_literal(struct scan *, int);
+
+/*
+ * scan_server(st, p, n, eof, act):
+ * Decide what to do with the backend's bytes ${p}[0..${n}); ${eof} says no
+ * more will come.  The decision is stored in ${act} as for scan_client().
+ * Continuations and tagged responses release a client held for them.
+ */
+void	scan_server(struct scan *, const uint8_t *, size_t, int,
+	    struct scan_act *);
+
+/*
+ * scan_server_at_line(st):
+ * Return nonzero if the server direction stands between two lines, where
+ * imapexec may insert lines of its own.
+ */
+int	scan_server_at_line(const struct scan *);
+
+/*
+ * scan_pending(st):
+ * Return the number of commands the backend has not completed yet.
+ */
+size_t	scan_pending(const struct scan *);
+
+/* Internal to the scanner: a tagged response or continuation arrived. */
+void	scan_client_tagged(struct scan *, uint64_t, const char *);
+void	scan_client_continue(struct scan *);
+
+#endif /* !IMAPEXEC_SCAN_H */

@@ -1,0 +1,335 @@
+/*
+ * The client-to-server half of the IMAP stream scanner.
+ *
+ * A command line is "tag SP name" followed by arguments; the tag and the
+ * name are words that end at a space or a line break (as Dovecot reads
+ * them), the arguments follow the generic grammar that lex.c knows.  A
+ * synchronizing literal's octets, an IDLE's "DONE" and an AUTHENTICATE
+ * exchange all depend on the backend's answer, so the client is held
+ * (SCAN_WAIT) until the server half sees the continuation or the tagged
+ * response that decides what the client's next bytes are.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "scan.h"
+
+/* Where the client stands. */
+enum {
+	C_LINE = 0,	/* at the start of a command line */
+	C_ARGS,		/* in a command's arguments */
+	C_LIT,		/* in a literal's octets */
+	C_CONT,		/* in a continuation line (IDLE, AUTHENTICATE) */
+	C_NAME,		/* in a command name too long to tell apart */
+	C_SKIP,		/* in a line that is no command */
+	C_HOLD		/* held until the backend answers */
+};
+
+/* What a held client waits for. */
+enum {
+	HOLD_NONE = 0,
+	HOLD_LITERAL,	/* "+" or a tagged NO/BAD for a literal */
+	HOLD_IDLE,	/* "+ idling" or a tagged response */
+	HOLD_AUTH,	/* "+ challenge" or the tagged result */
+	HOLD_OWN	/* imapexec's own decision on its literal */
+};
+
+static const struct {
+	const char	*name;
+	enum scan_cmd	 cmd;
+} commands[] = {
+	{ "EXECUTE", CMD_EXECUTE },
+	{ "COMPRESS", CMD_COMPRESS },
+	{ "STARTTLS", CMD_STARTTLS },
+	{ "IDLE", CMD_IDLE },
+	{ "AUTHENTICATE", CMD_AUTHENTICATE },
+	{ "LOGIN", CMD_LOGIN },
+	{ "UNAUTHENTICATE", CMD_UNAUTHENTICATE }
+};
+
+/*
+ * classify(p, n):
+ * Return the command named by the ${n} bytes at ${p}, in any case.
+ */
+static enum scan_cmd
+classify(const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strlen(commands[i].name) == n &&
+		    strncasecmp(commands[i].name, (const char *)p, n) == 0)
+			return (commands[i].cmd);
+	return (CMD_OTHER);
+}
+
+/*
+ * tag_char(c):
+ * Return nonzero if ${c} may appear in a tag.  This is Dovecot's rule
+ * (RFC 3501's tag but for ']', and with DEL): a line whose tag breaks it
+ * is answered with an untagged BAD and skipped to its end, literals and
+ * all, so the scanner must agree on it exactly.
+ */
+static int
+tag_char(uint8_t c)
+{
+	if (c <= 0x20 || c > 0x7f)
+		return (0);
+	return (strchr("(){%*\"\\+]", c) == NULL);
+}
+
+/*
+ * word_end(p, n, max):
+ * Return the length of the word at ${p}: the bytes before the first space,
+ * CR or LF among the first ${n}, or ${max} + 1 if it is longer than ${max}.
+ * Return ${n} if the word may go on past the bytes given.
+ */
+static size_t
+word_end(const uint8_t *p, size_t n, size_t max)
+{
+	size_t i;
+
+	for (i = 0; i < n && i <= max; i++)
+		if (p[i] == ' ' || p[i] == '\r' || p[i] == '\n')
+			return (i);
+	return (i);
+}
+
+/*
+ * line_start(st, p, n, eof, act):
+ * Classify the command line that begins at ${p}.
+ */
+static void
+line_start(struct scan *st, const uint8_t *p, size_t n, int eof,
+    struct scan_act *act)
+{
+	size_t i, tlen, nlen;
+	enum scan_cmd cmd = CMD_OTHER;
+
+	tlen = word_end(p, n, SCAN_TAG_MAX);
+	if (tlen > SCAN_TAG_MAX) {
+		act->op = SCAN_CLOSE;
+		act->text = "* BYE [CLIENTBUG] Command tag too long\r\n";
+		return;
+	}
+	if (tlen == n && !eof)
+		return;		/* SCAN_MORE */
+	for (i = 0; i < tlen; i++)
+		if (!tag_char(p[i]))
+			break;
+	if (tlen == 0 || i < tlen) {
+		/* No valid tag: the backend will not run this line. */
+		st->c_state = C_SKIP;
+		return;
+	}
+	nlen = 0;
+	if (tlen < n && p[tlen] == ' ') {
+		nlen = word_end(p + tlen + 1, n - tlen - 1, SCAN_NAME_MAX);
+		if (nlen == n - tlen - 1 && nlen <= SCAN_NAME_MAX && !eof)
+			return;	/* SCAN_MORE */
+		if (nlen <= SCAN_NAME_MAX)
+			cmd = classify(p + tlen + 1, nlen);
+	}
+
+	if (cmd == CMD_EXECUTE || cmd == CMD_COMPRESS || cmd == CMD_STARTTLS) {
+		/* Answered here once the backend owes nothing. */
+		if (st->tags.count > 0) {
+			act->op = SCAN_WAIT;
+			return;
+		}
+		st->c_own = 1;
+		act->op = SCAN_COMMAND;
+		act->cmd = cmd;
+		act->taglen = tlen;
+	} else {
+		st->c_hash = tag_hash_add(tag_hash_init(), p, tlen);
+		if (tags_push(&st->tags, st->c_hash, cmd) == -1) {
+			act->op = SCAN_WAIT;
+			return;
+		}
+		st->c_own = 0;
+		act->op = SCAN_PASS;
+	}
+	st->c_cmd = cmd;
+	st->c_state = nlen > SCAN_NAME_MAX ? C_NAME : C_ARGS;
+	lex_reset(&st->c_lex);
+	act->n = nlen > 0 ? tlen + 1 + nlen : tlen;
+}
+
+/*
+ * args(st, p, n, act):
+ * Follow the arguments of the current command line.
+ */
+static void
+args(struct scan *st, const uint8_t *p, size_t n, struct scan_act *act)
+{
+	size_t used;
+
+	switch (lex_run(&st->c_lex, p, n, &used)) {
+	case LEX_MORE:
+		act->op = st->c_own ? SCAN_TEXT : SCAN_PASS;
+		break;
+	case LEX_EOL:
+		act->op = st->c_own ? SCAN_END : SCAN_PASS;
+		st->c_state = C_LINE;
+		if (st->c_own)
+			st->c_own = 0;
+		else if (st->c_cmd == CMD_IDLE) {
+			st->c_state = C_HOLD;
+			st->c_hold = HOLD_IDLE;
+		} else if (st->c_cmd == CMD_AUTHENTICATE) {
+			st->c_state = C_HOLD;
+			st->c_hold = HOLD_AUTH;
+		}
+		break;
+	case LEX_LITERAL:
+		act->op = st->c_own ? SCAN_LITERAL : SCAN_PASS;
+		act->size = st->c_lex.size;
+		act->flags = st->c_lex.flags;
+		st->c_left = st->c_lex.size;
+		if (!(st->c_lex.flags & LIT_NONSYNC)) {
+			st->c_state = C_HOLD;
+			st->c_hold = st->c_own ? HOLD_OWN : HOLD_LITERAL;
+		} else if (st->c_left > 0)
+			st->c_state = C_LIT;
+		break;
+	}
+	act->n = used;
+}
+
+/*
+ * scan_client(st, p, n, eof, act):
+ * Decide what to do with the client's bytes ${p}[0..${n}); ${eof} says no
+ * more will come.  The decision is stored in ${act}.  The caller performs
+ * it and consumes ${act}->n bytes (0 for SCAN_MORE and SCAN_WAIT).
+ */
+void
+scan_client(struct scan *st, const uint8_t *p, size_t n, int eof,
+    struct scan_act *act)
+{
+	const uint8_t *lf;
+
+	memset(act, 0, sizeof(*act));
+	if (n == 0 && st->c_state != C_HOLD)
+		return;
+	switch (st->c_state) {
+	case C_LINE:
+		line_start(st, p, n, eof, act);
+		if (act->op == SCAN_MORE && st->c_state == C_SKIP)
+			scan_client(st, p, n, eof, act);
+		break;
+	case C_ARGS:
+		args(st, p, n, act);
+		break;
+	case C_LIT:
+		act->op = st->c_own ? SCAN_DATA : SCAN_PASS;
+		act->n = st->c_left < n ? (size_t)st->c_left : n;
+		st->c_left -= act->n;
+		if (st->c_left == 0)
+			st->c_state = C_ARGS;
+		break;
+	case C_NAME:
+		act->op = SCAN_PASS;
+		act->n = word_end(p, n, n);
+		if (act->n < n)
+			st->c_state = C_ARGS;
+		break;
+	case C_CONT:
+	case C_SKIP:
+		act->op = SCAN_PASS;
+		if ((lf = memchr(p, '\n', n)) == NULL) {
+			act->n = n;
+			break;
+		}
+		act->n = (size_t)(lf - p) + 1;
+		if (st->c_state == C_CONT && st->c_cmd == CMD_AUTHENTICATE) {
+			st->c_state = C_HOLD;
+			st->c_hold = HOLD_AUTH;
+		} else
+			st->c_state = C_LINE;
+		break;
+	case C_HOLD:
+		act->op = SCAN_WAIT;
+		break;
+	}
+}
+
+/*
+ * scan_client_literal(st, accept):
+ * Decide on a synchronizing literal of imapexec's own command: if ${accept}
+ * its octets follow (the caller has sent "+"), else the command ends here
+ * (the caller has sent its tagged response).
+ */
+void
+scan_client_literal(struct scan *st, int accept)
+{
+	if (st->c_state != C_HOLD || st->c_hold != HOLD_OWN)
+		return;
+	st->c_hold = HOLD_NONE;
+	if (accept)
+		st->c_state = st->c_left > 0 ? C_LIT : C_ARGS;
+	else {
+		st->c_state = C_LINE;
+		st->c_own = 0;
+	}
+}
+
+/*
+ * scan_client_continue(st):
+ * The backend sent a continuation request: release a client held for one.
+ */
+void
+scan_client_continue(struct scan *st)
+{
+	if (st->c_state != C_HOLD)
+		return;
+	switch (st->c_hold) {
+	case HOLD_LITERAL:
+		st->c_state = st->c_left > 0 ? C_LIT : C_ARGS;
+		break;
+	case HOLD_IDLE:
+	case HOLD_AUTH:
+		st->c_state = C_CONT;
+		break;
+	default:
+		return;
+	}
+	st->c_hold = HOLD_NONE;
+}
+
+/*
+ * scan_client_tagged(st, hash, status):
+ * The backend completed a command with tag ${hash} and ${status} ("OK",
+ * "NO" or "BAD"): forget it, and release a client held for it.
+ */
+void
+scan_client_tagged(struct scan *st, uint64_t hash, const char *status)
+{
+	uint8_t cmd;
+
+	if (st->c_state == C_HOLD && st->c_hold != HOLD_OWN &&
+	    st->c_hold != HOLD_NONE && st->c_hash == hash &&
+	    tags_count(&st->tags, hash) == 1) {
+		/* The held command is over: its client starts anew. */
+		st->c_state = C_LINE;
+		st->c_hold = HOLD_NONE;
+	}
+	if (tags_pop(&st->tags, hash, &cmd) == -1)
+		return;
+	if (strcmp(status, "OK") == 0) {
+		if (cmd == CMD_LOGIN || cmd == CMD_AUTHENTICATE)
+			st->authenticated = 1;
+		else if (cmd == CMD_UNAUTHENTICATE)
+			st->authenticated = 0;
+	}
+}
+
+/*
+ * scan_pending(st):
+ * Return the number of commands the backend has not completed yet.
+ */
+size_t
+scan_pending(const struct scan *st)
+{
+	return (st->tags.count);
+}

@@ -1,0 +1,302 @@
+/*
+ * The server-to-client half of the IMAP stream scanner.
+ *
+ * Every response line starts with a word: "+" (a continuation request),
+ * "*" (untagged) or a tag.  Status responses (OK, NO, BAD, PREAUTH, BYE)
+ * carry text and an optional response code, never literals; any other
+ * line is data whose arguments may hold literals.  Capability lists, in
+ * "* CAPABILITY" lines and in [CAPABILITY ...] codes, are edited token by
+ * token: STARTTLS and COMPRESS=* are dropped and, once the session is
+ * authenticated, EXECUTE is added at the end unless it is there already.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "scan.h"
+
+/* Where the server stands. */
+enum {
+	S_LINE = 0,	/* at the start of a response line */
+	S_TAG,		/* in the first word */
+	S_WORD,		/* in the second word */
+	S_CODE,		/* after a status word: a code may follow */
+	S_BRACKET,	/* after the space: '[' opens a code */
+	S_CODENAME,	/* in a response code's name */
+	S_CAPS,		/* in a capability list */
+	S_TEXT,		/* in text to the end of the line */
+	S_DATA,		/* in the arguments of a data response */
+	S_LIT		/* in a literal's octets */
+};
+
+/*
+ * scan_init(st):
+ * Prepare ${st} for a new session: both directions at a line start, not
+ * authenticated until the backend says PREAUTH or a login succeeds.
+ */
+void
+scan_init(struct scan *st)
+{
+	memset(st, 0, sizeof(*st));
+	lex_reset(&st->c_lex);
+	lex_reset(&st->s_lex);
+}
+
+/*
+ * scan_server_at_line(st):
+ * Return nonzero if the server direction stands between two lines, where
+ * imapexec may insert lines of its own.
+ */
+int
+scan_server_at_line(const struct scan *st)
+{
+	return (st->s_state == S_LINE);
+}
+
+/*
+ * word_add(st, p, n):
+ * Add the ${n} bytes at ${p} to the word being read, in upper case; a word
+ * too long to be a keyword is marked as such.
+ */
+static void
+word_add(struct scan *st, const uint8_t *p, size_t n)
+{
+	size_t i;
+	uint8_t c;
+
+	for (i = 0; i < n; i++) {
+		if (st->s_wlen >= sizeof(st->s_word) - 1) {
+			st->s_wlen = sizeof(st->s_word);	/* too long */
+			return;
+		}
+		c = p[i];
+		if (c >= 'a' && c <= 'z')
+			c -= 'a' - 'A';
+		st->s_word[st->s_wlen++] = (char)c;
+		st->s_word[st->s_wlen] = '\0';
+	}
+}
+
+/*
+ * word_is(st, s):
+ * Return nonzero if the word read is ${s}.
+ */
+static int
+word_is(const struct scan *st, const char *s)
+{
+	return (st->s_wlen < sizeof(st->s_word) && strcmp(st->s_word, s) == 0);
+}
+
+/*
+ * delim(p, n):
+ * Return the number of bytes at ${p} before a space, CR or LF (${n} if
+ * there is none among the ${n}).
+ */
+static size_t
+delim(const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] == ' ' || p[i] == '\r' || p[i] == '\n')
+			break;
+	return (i);
+}
+
+/*
+ * word_done(st):
+ * The second word of a response line has been read: decide what follows.
+ */
+static void
+word_done(struct scan *st)
+{
+	static const char *status[] = { "OK", "NO", "BAD", "PREAUTH", "BYE" };
+	size_t i;
+
+	for (i = 0; i < sizeof(status) / sizeof(status[0]); i++)
+		if (word_is(st, status[i]))
+			break;
+	if (i < sizeof(status) / sizeof(status[0])) {
+		if (st->s_tagged && i < 3)
+			scan_client_tagged(st, st->s_hash, status[i]);
+		else if (!st->s_tagged && !st->s_greeted && i == 3)
+			st->authenticated = 1;
+		st->s_state = S_CODE;
+	} else if (!st->s_tagged && word_is(st, "CAPABILITY")) {
+		st->s_state = S_CAPS;
+		st->s_capend = '\n';
+		st->s_capseen = 0;
+	} else {
+		st->s_state = S_DATA;
+		lex_reset(&st->s_lex);
+	}
+}
+
+/*
+ * droppable(p, n):
+ * Return nonzero if the capability named by the ${n} bytes at ${p} would
+ * blind the filter: STARTTLS or COMPRESS=<anything>.
+ */
+static int
+droppable(const uint8_t *p, size_t n)
+{
+	if (n == 8 && strncasecmp((const char *)p, "STARTTLS", 8) == 0)
+		return (1);
+	return (n > 9 && strncasecmp((const char *)p, "COMPRESS=", 9) == 0);
+}
+
+/*
+ * caps(st, p, n, eof, act):
+ * Edit a capability list: decide on one " NAME" at a time.
+ */
+static void
+caps(struct scan *st, const uint8_t *p, size_t n, int eof,
+    struct scan_act *act)
+{
+	size_t k;
+
+	if (p[0] == '\r' || p[0] == '\n' || p[0] == st->s_capend) {
+		if (st->authenticated && !st->s_capseen) {
+			st->s_capseen = 1;
+			act->op = SCAN_INSERT;
+			act->text = " EXECUTE";
+			return;
+		}
+		st->s_state = S_TEXT;
+		act->op = SCAN_PASS;
+		act->n = p[0] == st->s_capend ? 1 : 0;
+		return;
+	}
+	act->op = SCAN_PASS;
+	act->n = 1;
+	if (p[0] != ' ')
+		return;
+	for (k = 1; k < n && k <= SCAN_CAP_MAX + 1; k++)
+		if (p[k] == ' ' || p[k] == ']' || p[k] == '\r' || p[k] == '\n')
+			break;
+	if (k == n && k <= SCAN_CAP_MAX + 1 && !eof) {
+		act->op = SCAN_MORE;
+		act->n = 0;
+		return;
+	}
+	act->n = k;
+	if (droppable(p + 1, k - 1))
+		act->op = SCAN_DROP;
+	else if (k - 1 == 7 && strncasecmp((const char *)p + 1, "EXECUTE", 7) == 0)
+		st->s_capseen = 1;
+}
+
+/*
+ * line_end(st):
+ * A response line ended.
+ */
+static void
+line_end(struct scan *st)
+{
+	st->s_state = S_LINE;
+	st->s_greeted = 1;
+}
+
+/*
+ * scan_server(st, p, n, eof, act):
+ * Decide what to do with the backend's bytes ${p}[0..${n}); ${eof} says no
+ * more will come.  The decision is stored in ${act} as for scan_client().
+ * Continuations and tagged responses release a client held for them.
+ */
+void
+scan_server(struct scan *st, const uint8_t *p, size_t n, int eof,
+    struct scan_act *act)
+{
+	const uint8_t *lf;
+	size_t k;
+
+	memset(act, 0, sizeof(*act));
+	if (n == 0)
+		return;
+	act->op = SCAN_PASS;
+	switch (st->s_state) {
+	case S_LINE:
+		if (p[0] == '+') {
+			scan_client_continue(st);
+			st->s_state = S_TEXT;
+			act->n = 1;
+			break;
+		}
+		st->s_tagged = p[0] != '*';
+		st->s_hash = tag_hash_init();
+		st->s_state = S_TAG;
+		/* FALLTHROUGH */
+	case S_TAG:
+		act->n = k = delim(p, n);
+		st->s_hash = tag_hash_add(st->s_hash, p, k);
+		if (k < n) {
+			st->s_wlen = 0;
+			st->s_word[0] = '\0';
+			st->s_state = p[k] == ' ' ? S_WORD : S_TEXT;
+			act->n += p[k] == ' ';
+		}
+		break;
+	case S_WORD:
+		act->n = k = delim(p, n);
+		word_add(st, p, k);
+		if (k < n)
+			word_done(st);
+		break;
+	case S_CODE:
+		act->n = p[0] == ' ';
+		st->s_state = p[0] == ' ' ? S_BRACKET : S_TEXT;
+		break;
+	case S_BRACKET:
+		act->n = p[0] == '[';
+		st->s_state = p[0] == '[' ? S_CODENAME : S_TEXT;
+		st->s_wlen = 0;
+		st->s_word[0] = '\0';
+		break;
+	case S_CODENAME:
+		for (k = 0; k < n; k++)
+			if (p[k] == ' ' || p[k] == ']' || p[k] == '\r' ||
+			    p[k] == '\n')
+				break;
+		act->n = k;
+		word_add(st, p, k);
+		if (k == n)
+			break;
+		if (word_is(st, "CAPABILITY")) {
+			st->s_state = S_CAPS;
+			st->s_capend = ']';
+			st->s_capseen = 0;
+		} else
+			st->s_state = S_TEXT;
+		break;
+	case S_CAPS:
+		caps(st, p, n, eof, act);
+		break;
+	case S_TEXT:
+		if ((lf = memchr(p, '\n', n)) == NULL)
+			act->n = n;
+		else {
+			act->n = (size_t)(lf - p) + 1;
+			line_end(st);
+		}
+		break;
+	case S_DATA:
+		switch (lex_run(&st->s_lex, p, n, &act->n)) {
+		case LEX_MORE:
+			break;
+		case LEX_EOL:
+			line_end(st);
+			break;
+		case LEX_LITERAL:
+			st->s_left = st->s_lex.size;
+			if (st->s_left > 0)
+				st->s_state = S_LIT;
+			break;
+		}
+		break;
+	case S_LIT:
+		act->n = st->s_left < n ? (size_t)st->s_left : n;
+		st->s_left -= act->n;
+		if (st->s_left == 0)
+			st->s_state = S_DATA;
+		break;
+	}
+}

@@ -1,0 +1,181 @@
+/*
+ * Starting child processes: the backend and EXECUTE's programs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "spawn.h"
+
+/*
+ * fd_nonblock(fd):
+ * Make ${fd} non-blocking.  Return 0, or -1 with errno set.
+ */
+int
+fd_nonblock(int fd)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		return (-1);
+	return (0);
+}
+
+/*
+ * close_fd(fdp):
+ * Close *${fdp} if it is open and set it to -1.
+ */
+void
+close_fd(int *fdp)
+{
+	if (*fdp >= 0) {
+		(void)close(*fdp);
+		*fdp = -1;
+	}
+}
+
+/*
+ * child(req, fds, report):
+ * In the child: set up the process as ${req} asks, with ${fds}[0..2] as
+ * stdin, stdout and stderr, then execute the program.  On failure write
+ * errno to ${report} and exit.
+ */
+static void __attribute__((noreturn))
+child(const struct spawn_req *req, const int fds[3], int report)
+{
+	struct rlimit rl;
+	sigset_t none;
+	int hi[4], i, e;
+
+	for (i = 1; i < NSIG; i++)
+		if (i != SIGKILL && i != SIGSTOP)
+			(void)signal(i, SIG_DFL);
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
+		goto fail;
+	if (req->setsid && setsid() == -1)
+		goto fail;
+	/*
+	 * Lift the four descriptors clear of 0..3 first, so that placing
+	 * one cannot overwrite another; the report pipe ends up at 3.
+	 */
+	for (i = 0; i < 3; i++)
+		if ((hi[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10)) == -1)
+			goto fail;
+	if ((hi[3] = fcntl(report, F_DUPFD_CLOEXEC, 10)) == -1)
+		goto fail;
+	report = hi[3];
+	for (i = 0; i < 3; i++)
+		if (dup2(hi[i], i) == -1)
+			goto fail;
+	if (dup3(hi[3], 3, O_CLOEXEC) == -1)
+		goto fail;
+	report = 3;
+	closefrom(4);
+	for (i = 0; i < req->nlimits; i++) {
+		rl.rlim_cur = rl.rlim_max = req->limit_val[i];
+		if (setrlimit(req->limit_res[i], &rl) == -1)
+			goto fail;
+	}
+	if (req->dir != NULL && chdir(req->dir) == -1)
+		goto fail;
+	if (req->umask >= 0)
+		(void)umask((mode_t)req->umask);
+	execve(req->argv[0], req->argv, req->envp);
+fail:
+	e = errno;
+	(void)write(report, &e, sizeof(e));
+	_exit(127);
+}
+
+/*
+ * spawn(req, proc):
+ * Start ${req}->argv with its stdin, stdout and stderr connected to pipes
+ * whose other ends (non-blocking, close-on-exec) are stored in ${proc}.
+ * The child gets default signal dispositions, an empty signal mask, no
+ * other descriptor, and what ${req} asks for.  Return 0 once the program
+ * runs, or -1 with errno set (the error of execve(2) itself included).
+ */
+int
+spawn(const struct spawn_req *req, struct spawn_proc *proc)
+{
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	int report[2] = { -1, -1 }, fds[3], e = 0;
+	ssize_t n;
+	pid_t pid;
+
+	proc->pid = -1;
+	proc->in = proc->out = proc->err = -1;
+	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
+	    pipe2(err, O_CLOEXEC) == -1 || pipe2(report, O_CLOEXEC) == -1)
+		goto fail;
+	fds[0] = in[0];
+	fds[1] = out[1];
+	fds[2] = err[1];
+	if ((pid = fork()) == -1)
+		goto fail;
+	if (pid == 0)
+		child(req, fds, report[1]);
+	close_fd(&in[0]);
+	close_fd(&out[1]);
+	close_fd(&err[1]);
+	close_fd(&report[1]);
+	do
+		n = read(report[0], &e, sizeof(e));
+	while (n == -1 && errno == EINTR);
+	close_fd(&report[0]);
+	if (n > 0) {
+		/* The child failed before or in execve. */
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		if (n != sizeof(e))
+			e = EIO;
+		errno = e;
+		goto fail;
+	}
+	if (fd_nonblock(in[1]) == -1 || fd_nonblock(out[0]) == -1 ||
+	    fd_nonblock(err[0]) == -1) {
+		e = errno;
+		(void)kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		errno = e;
+		goto fail;
+	}
+	proc->pid = pid;
+	proc->in = in[1];
+	proc->out = out[0];
+	proc->err = err[0];
+	return (0);
+
+fail:
+	e = errno;
+	close_fd(&in[0]);
+	close_fd(&in[1]);
+	close_fd(&out[0]);
+	close_fd(&out[1]);
+	close_fd(&err[0]);
+	close_fd(&err[1]);
+	close_fd(&report[0]);
+	close_fd(&report[1]);
+	errno = e;
+	return (-1);
+}
+
+/*
+ * spawn_close(proc):
+ * Close whichever pipe ends of ${proc} are still open.
+ */
+void
+spawn_close(struct spawn_proc *proc)
+{
+	close_fd(&proc->in);
+	close_fd(&proc->out);
+	close_fd(&proc->err);
+}

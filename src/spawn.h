@@ -1,0 +1,56 @@
+/*
+ * Starting child processes: the backend and EXECUTE's programs.
+ */
+#ifndef IMAPEXEC_SPAWN_H
+#define IMAPEXEC_SPAWN_H
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+struct spawn_req {
+	char *const	*argv;		/* argv[0] is an absolute path */
+	char *const	*envp;		/* the whole environment */
+	const char	*dir;		/* working directory, or NULL */
+	int		 setsid;	/* start a new session (and group) */
+	int		 umask;		/* file mode mask, or -1 to keep */
+	int		 nlimits;	/* entries in the next two arrays */
+	const int	*limit_res;	/* RLIMIT_* */
+	const rlim_t	*limit_val;	/* soft and hard limit */
+};
+
+struct spawn_proc {
+	pid_t		 pid;
+	int		 in;		/* write end of the child's stdin */
+	int		 out;		/* read end of its stdout */
+	int		 err;		/* read end of its stderr */
+};
+
+/*
+ * spawn(req, proc):
+ * Start ${req}->argv with its stdin, stdout and stderr connected to pipes
+ * whose other ends (non-blocking, close-on-exec) are stored in ${proc}.
+ * The child gets default signal dispositions, an empty signal mask, no
+ * other descriptor, and what ${req} asks for.  Return 0 once the program
+ * runs, or -1 with errno set (the error of execve(2) itself included).
+ */
+int	spawn(const struct spawn_req *, struct spawn_proc *);
+
+/*
+ * spawn_close(proc):
+ * Close whichever pipe ends of ${proc} are still open.
+ */
+void	spawn_close(struct spawn_proc *);
+
+/*
+ * fd_nonblock(fd):
+ * Make ${fd} non-blocking.  Return 0, or -1 with errno set.
+ */
+int	fd_nonblock(int);
+
+/*
+ * close_fd(fdp):
+ * Close *${fdp} if it is open and set it to -1.
+ */
+void	close_fd(int *);
+
+#endif /* !IMAPEXEC_SPAWN_H */
