@@ -29,7 +29,7 @@ SAN =		-fsanitize=address,undefined -fno-omit-frame-pointer \
 # The pure scanner, shared by the program, the unit tests and the fuzzers.
 SCAN_SRCS =	lex.c tags.c scan_client.c scan_server.c
 SRCS =		$(SCAN_SRCS) buf.c command.c config.c env.c log.c main.c \
-		peer.c relay.c spawn.c
+		peer.c relay.c session.c spawn.c xcmd.c xinput.c
 HDRS =		$(wildcard src/*.h)
 OBJS =		$(SRCS:%.c=src/%.o)
 ASAN_OBJS =	$(SRCS:%.c=build/asan/%.o)

@@ -1,16 +1,41 @@
 /*
- * imapexec's own commands.
+ * imapexec's own commands, the ones the backend never sees.
+ *
+ * COMPRESS and STARTTLS are refused: either would turn the stream into
+ * bytes the scanner cannot read.  EXECUTE lists the services the user may
+ * run (no service name) or runs one: its line is parsed by xcmd.c, checked
+ * against the service's policy here, and run by session.c.  An own command
+ * starts only once the backend owes no tagged response (the scanner holds
+ * it until then), and the backend's output is held between two lines until
+ * the own command's tagged response has gone out.
  */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "command.h"
+#include "config.h"
 #include "conn.h"
+#include "log.h"
+#include "session.h"
+#include "xcmd.h"
 
 struct command {
 	enum scan_cmd	 cmd;
 	int		 reading;	/* its line is still coming */
-	const char	*reply;		/* the tagged response, once known */
+	int		 want_plus;	/* a literal of its line waits for "+" */
+	int		 listing;	/* discovery: next service to list */
+	size_t		 next;
+	char		*argv[XCMD_ARGS + 1];
+	struct xcmd	*x;		/* EXECUTE's arguments */
+	struct session	*sess;		/* EXECUTE's running service */
+	char		 reply[512];	/* the tagged response, once known */
 	char		 tag[SCAN_TAG_MAX + 1];
 };
 
@@ -31,6 +56,13 @@ command_begin(struct conn *c, enum scan_cmd cmd, const uint8_t *tag,
 	k->reading = 1;
 	memcpy(k->tag, tag, taglen);
 	k->tag[taglen] = '\0';
+	if (cmd == CMD_EXECUTE && c->scan.authenticated) {
+		if ((k->x = malloc(sizeof(*k->x))) == NULL) {
+			free(k);
+			return (-1);
+		}
+		xcmd_init(k->x);
+	}
 	c->cmd = k;
 	return (0);
 }
@@ -47,20 +79,164 @@ command_reading(const struct conn *c)
 }
 
 /*
- * refusal(cmd):
- * Return the tagged response text for refused command ${cmd}.
+ * reply(k, fmt, ...):
+ * Set the tagged response of ${k}, unless one was set before.
  */
-static const char *
-refusal(enum scan_cmd cmd)
+static void __attribute__((format(printf, 2, 3)))
+reply(struct command *k, const char *fmt, ...)
 {
-	switch (cmd) {
+	va_list ap;
+
+	if (k->reply[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(k->reply, sizeof(k->reply), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * refuse_early(c, k):
+ * Set the response of a command refused whatever its arguments.  Return
+ * nonzero if ${k} is one.
+ */
+static int
+refuse_early(struct conn *c, struct command *k)
+{
+	switch (k->cmd) {
 	case CMD_COMPRESS:
-		return ("NO [CANNOT] COMPRESS is not available here");
+		reply(k, "NO [CANNOT] COMPRESS is not available here");
+		return (1);
 	case CMD_STARTTLS:
-		return ("NO [CANNOT] STARTTLS is not available here");
+		reply(k, "NO [CANNOT] STARTTLS is not available here");
+		return (1);
 	default:
-		return ("BAD EXECUTE is not available yet");
+		break;
 	}
+	if (!c->scan.authenticated) {
+		reply(k, "BAD EXECUTE is only valid in authenticated state");
+		return (1);
+	}
+	return (0);
+}
+
+/*
+ * name_ok(s):
+ * Return nonzero if ${s} may be looked up as a service name: no '/' and
+ * no control characters.
+ */
+static int
+name_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (s[i] == '/' || (unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return (0);
+	return (i > 0 && i <= 64);
+}
+
+/*
+ * allowed(c, sv):
+ * Return nonzero if the user of ${c} may run ${sv}: it names no users or
+ * groups, or names the user or one of the user's groups.
+ */
+static int
+allowed(const struct conn *c, const struct service *sv)
+{
+	struct passwd *pw;
+	struct group *gr;
+	gid_t groups[256];
+	int i, j, ng = 256;
+
+	if (sv->users == NULL && sv->groups == NULL)
+		return (1);
+	for (i = 0; sv->users != NULL && sv->users[i] != NULL; i++)
+		if (strcmp(sv->users[i], c->user) == 0)
+			return (1);
+	if (sv->groups == NULL || (pw = getpwnam(c->user)) == NULL ||
+	    getgrouplist(c->user, pw->pw_gid, groups, &ng) == -1)
+		return (0);
+	for (i = 0; sv->groups[i] != NULL; i++) {
+		if ((gr = getgrnam(sv->groups[i])) == NULL)
+			continue;
+		for (j = 0; j < ng; j++)
+			if (groups[j] == gr->gr_gid)
+				return (1);
+	}
+	return (0);
+}
+
+/*
+ * check_args(k, sv):
+ * Check the arguments of ${k} against the policy of ${sv} and fill in
+ * ${k}->argv.  Return 0, or -1 with the tagged response set.
+ */
+static int
+check_args(struct command *k, const struct service *sv)
+{
+	const char *arg;
+	size_t i, n, len;
+
+	n = xcmd_nargs(k->x);
+	if (n < (size_t)sv->args_min || n > (size_t)sv->args_max) {
+		reply(k, "NO [CANNOT] %s takes %d to %d arguments", sv->name,
+		    sv->args_min, sv->args_max);
+		return (-1);
+	}
+	for (i = 0; i < n; i++) {
+		arg = xcmd_arg(k->x, i, &len);
+		if (memchr(arg, '\0', len) != NULL || (sv->has_pattern &&
+		    regexec(&sv->pattern, arg, 0, NULL, 0) != 0)) {
+			reply(k, "NO [CANNOT] %s does not accept argument %zu",
+			    sv->name, i + 1);
+			return (-1);
+		}
+		k->argv[i] = (char *)arg;
+	}
+	k->argv[n] = NULL;
+	return (0);
+}
+
+/*
+ * execute(c, k):
+ * The EXECUTE line of ${k} is complete: list the services, refuse, or
+ * start the service.
+ */
+static void
+execute(struct conn *c, struct command *k)
+{
+	const struct service *sv;
+	const char *why;
+
+	if (xcmd_end(k->x) == -1) {
+		if (k->x->toolarge)
+			reply(k, "NO [LIMIT] EXECUTE arguments too large");
+		else
+			reply(k, "BAD %s", k->x->error);
+		return;
+	}
+	if (k->x->service == NULL) {
+		k->listing = 1;
+		return;
+	}
+	if (!name_ok(k->x->service) ||
+	    (sv = config_service(c->cf, k->x->service)) == NULL ||
+	    !allowed(c, sv)) {
+		reply(k, "NO [NONEXISTENT] No such service");
+		return;
+	}
+	if (geteuid() == 0) {
+		log_warnx("execute: service=<%s>: refused: imapexec runs as "
+		    "root and %s sets no user", sv->name, c->cf->file);
+		reply(k, "NO [UNAVAILABLE] EXECUTE is disabled on this server");
+		return;
+	}
+	if (check_args(k, sv) == -1)
+		return;
+	k->sess = session_start(c, sv, k->tag, k->argv, k->x->input,
+	    k->x->inputlen, sv->interactive && k->x->input == NULL, &why);
+	if (k->sess == NULL)
+		reply(k, "NO [UNAVAILABLE] %s", why);
 }
 
 /*
@@ -73,23 +249,75 @@ command_feed(struct conn *c, const struct scan_act *act, const uint8_t *p)
 {
 	struct command *k = c->cmd;
 
-	(void)p;
+	if (k->x == NULL) {
+		/* Refused whatever it says: so are its literals. */
+		if (act->op == SCAN_LITERAL && !(act->flags & LIT_NONSYNC)) {
+			scan_client_literal(&c->scan, 0);
+			k->reading = 0;
+			(void)refuse_early(c, k);
+		} else if (act->op == SCAN_END) {
+			k->reading = 0;
+			(void)refuse_early(c, k);
+		}
+		return;
+	}
 	switch (act->op) {
+	case SCAN_TEXT:
+		xcmd_text(k->x, p, act->n);
+		break;
 	case SCAN_LITERAL:
-		if (act->flags & LIT_NONSYNC)
-			break;
-		/* Refuse the octets: the command ends here. */
-		scan_client_literal(&c->scan, 0);
-		k->reading = 0;
-		k->reply = refusal(k->cmd);
+		xcmd_text(k->x, p, act->n);
+		if (xcmd_literal(k->x, act->size) == -1 &&
+		    !(act->flags & LIT_NONSYNC)) {
+			scan_client_literal(&c->scan, 0);
+			k->reading = 0;
+			reply(k, "NO [LIMIT] EXECUTE arguments too large");
+		} else if (!(act->flags & LIT_NONSYNC))
+			k->want_plus = 1;
+		break;
+	case SCAN_DATA:
+		xcmd_data(k->x, p, act->n);
 		break;
 	case SCAN_END:
+		xcmd_text(k->x, p, act->n);
 		k->reading = 0;
-		k->reply = refusal(k->cmd);
+		execute(c, k);
 		break;
 	default:
 		break;
 	}
+}
+
+/*
+ * list_one(c, k, sv):
+ * Queue the discovery line for ${sv}.  Return 0, or -1 if there is no
+ * room now.
+ */
+static int
+list_one(struct conn *c, struct command *k, const struct service *sv)
+{
+	const char *d = sv->description != NULL ? sv->description : "";
+	char flags[64];
+	size_t i, n = strlen(d);
+	int quoted = n < 1024;
+
+	for (i = 0; i < n && quoted; i++)
+		if ((unsigned char)d[i] < 0x20 || (unsigned char)d[i] >= 0x7f ||
+		    d[i] == '"' || d[i] == '\\')
+			quoted = 0;
+	(void)snprintf(flags, sizeof(flags), "%s%s%s",
+	    sv->interactive ? "INTERACTIVE" : "",
+	    sv->interactive && sv->crlf ? " " : "", sv->crlf ? "CRLF" : "");
+	if (buf_room(&c->c_out) < strlen(sv->name) + n + 128)
+		return (-1);
+	(void)k;
+	if (quoted)
+		return (conn_printf(c, "* EXECUTE SERVICE %s (%s) \"%s\"\r\n",
+		    sv->name, flags, d));
+	(void)conn_printf(c, "* EXECUTE SERVICE %s (%s) {%zu}\r\n", sv->name,
+	    flags, n);
+	(void)conn_emit(c, d, n);
+	return (conn_emit(c, "\r\n", 2));
 }
 
 /*
@@ -102,11 +330,40 @@ int
 command_step(struct conn *c)
 {
 	struct command *k = c->cmd;
+	const struct service *sv;
+	int moved = 0, rc;
 
-	if (k->reply == NULL || !conn_can_emit(c))
+	if (!conn_can_emit(c))
 		return (0);
-	if (conn_printf(c, "%s %s\r\n", k->tag, k->reply) == -1)
+	if (k->want_plus) {
+		if (conn_printf(c, "+ Ready for argument\r\n") == -1)
+			return (0);
+		k->want_plus = 0;
+		scan_client_literal(&c->scan, 1);
+		return (1);
+	}
+	if (k->reading)
 		return (0);
+	while (k->listing) {
+		if (k->next == c->cf->nservices) {
+			k->listing = 0;
+			reply(k, "OK EXECUTE completed");
+			break;
+		}
+		sv = &c->cf->services[k->next];
+		if (allowed(c, sv) && list_one(c, k, sv) == -1)
+			return (moved);
+		k->next++;
+		moved = 1;
+	}
+	if (k->sess != NULL) {
+		if ((rc = session_step(c, k->sess)) < 1)
+			return (moved || rc == 0);
+		session_free(k->sess);
+		k->sess = NULL;
+	} else if (conn_printf(c, "%s %s\r\n", k->tag, k->reply) == -1)
+		return (moved);
+	free(k->x);
 	free(k);
 	c->cmd = NULL;
 	return (1);
@@ -120,10 +377,9 @@ command_step(struct conn *c)
 int
 command_pollfds(struct conn *c, struct pollfd *pfd, int max)
 {
-	(void)c;
-	(void)pfd;
-	(void)max;
-	return (0);
+	if (c->cmd->sess == NULL)
+		return (0);
+	return (session_pollfds(c->cmd->sess, pfd, max));
 }
 
 /*
@@ -133,9 +389,8 @@ command_pollfds(struct conn *c, struct pollfd *pfd, int max)
 void
 command_events(struct conn *c, const struct pollfd *pfd, int n)
 {
-	(void)c;
-	(void)pfd;
-	(void)n;
+	if (c->cmd->sess != NULL)
+		session_events(c, c->cmd->sess, pfd, n);
 }
 
 /*
@@ -145,8 +400,9 @@ command_events(struct conn *c, const struct pollfd *pfd, int n)
 int
 command_timeout(struct conn *c)
 {
-	(void)c;
-	return (-1);
+	if (c->cmd->sess == NULL)
+		return (-1);
+	return (session_timeout(c->cmd->sess));
 }
 
 /*
@@ -157,10 +413,9 @@ command_timeout(struct conn *c)
 int
 command_reaped(struct conn *c, pid_t pid, int status)
 {
-	(void)c;
-	(void)pid;
-	(void)status;
-	return (0);
+	if (c->cmd == NULL || c->cmd->sess == NULL)
+		return (0);
+	return (session_reaped(c->cmd->sess, pid, status));
 }
 
 /*
@@ -171,6 +426,13 @@ command_reaped(struct conn *c, pid_t pid, int status)
 void
 command_abort(struct conn *c)
 {
-	free(c->cmd);
+	struct command *k = c->cmd;
+
+	if (k->sess != NULL) {
+		session_abort(k->sess);
+		return;		/* it ends once its program is reaped */
+	}
+	free(k->x);
+	free(k);
 	c->cmd = NULL;
 }

@@ -132,8 +132,9 @@ line_start(struct scan *st, const uint8_t *p, size_t n, int eof,
 	}
 
 	if (cmd == CMD_EXECUTE || cmd == CMD_COMPRESS || cmd == CMD_STARTTLS) {
-		/* Answered here once the backend owes nothing. */
-		if (st->tags.count > 0) {
+		/* Answered here once the backend has greeted and owes
+		 * nothing: the answer can then not overtake another. */
+		if (!st->s_greeted || st->tags.count > 0) {
 			act->op = SCAN_WAIT;
 			return;
 		}
