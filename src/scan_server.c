@@ -161,21 +161,31 @@ caps(struct scan *st, const uint8_t *p, size_t n, int eof,
 			act->text = " EXECUTE";
 			return;
 		}
+		/* A ']' ends the code here; a line break is S_TEXT's. */
 		st->s_state = S_TEXT;
 		act->op = SCAN_PASS;
-		act->n = p[0] == st->s_capend ? 1 : 0;
+		act->n = p[0] == ']' ? 1 : 0;
 		return;
 	}
 	act->op = SCAN_PASS;
-	act->n = 1;
-	if (p[0] != ' ')
+	if (p[0] != ' ') {
+		/* The rest of a name too long to be edited. */
+		for (k = 1; k < n; k++)
+			if (p[k] == ' ' || p[k] == ']' || p[k] == '\r' ||
+			    p[k] == '\n')
+				break;
+		act->n = k;
 		return;
+	}
 	for (k = 1; k < n && k <= SCAN_CAP_MAX + 1; k++)
 		if (p[k] == ' ' || p[k] == ']' || p[k] == '\r' || p[k] == '\n')
 			break;
-	if (k == n && k <= SCAN_CAP_MAX + 1 && !eof) {
+	if (k > SCAN_CAP_MAX + 1) {
+		act->n = k;	/* too long to be one that is edited */
+		return;
+	}
+	if (k == n && !eof) {
 		act->op = SCAN_MORE;
-		act->n = 0;
 		return;
 	}
 	act->n = k;

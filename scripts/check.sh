@@ -1,0 +1,50 @@
+#!/bin/sh
+# Run the whole test suite: the unit tests, then every bats test against
+# the release build and again against the ASan+UBSan build.  Prints one
+# closing line "check: N passed, M failed".
+set -u
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+
+passed=0
+failed=0
+tap=$(mktemp)
+sanlog=$(mktemp -d /tmp/imapexec-san.XXXXXX)
+chmod 1777 "$sanlog"
+trap 'rm -rf "$tap" "$sanlog"' EXIT
+
+# count_tap FILE: add the results of a TAP stream to the totals.
+count_tap() {
+	ok=$(grep -c '^ok ' "$1")
+	nok=$(grep -c '^not ok ' "$1")
+	passed=$((passed + ok))
+	failed=$((failed + nok))
+}
+
+# suite LABEL BINARY: run the bats suite against BINARY.
+suite() {
+	echo "== $1: bats tests/ with $2"
+	IMAPEXEC="$top/$2" bats --tap tests/ | tee "$tap"
+	count_tap "$tap"
+}
+
+suite release src/imapexec
+
+ASAN_OPTIONS="log_path=$sanlog/asan:detect_leaks=1:abort_on_error=0"
+UBSAN_OPTIONS="log_path=$sanlog/ubsan:print_stacktrace=1:halt_on_error=1"
+export ASAN_OPTIONS UBSAN_OPTIONS
+suite asan build/asan/imapexec
+
+# A sanitizer report anywhere in the run is a failure of its own.
+if ls "$sanlog"/* >/dev/null 2>&1; then
+	echo "not ok - sanitizer reports:"
+	cat "$sanlog"/*
+	failed=$((failed + 1))
+else
+	echo "ok - no sanitizer report"
+	passed=$((passed + 1))
+fi
+
+echo "check: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
