@@ -1,6 +1,6 @@
 #!/bin/sh
-# Run the whole test suite: the unit tests, then every bats test against
-# the release build and again against the ASan+UBSan build.  Prints one
+# Run the whole test suite: every bats test (the C unit tests among them)
+# against the release build and again against the ASan+UBSan build.  Prints one
 # closing line "check: N passed, M failed".
 set -u
 

@@ -179,8 +179,12 @@ check_args(struct command *k, const struct service *sv)
 
 	n = xcmd_nargs(k->x);
 	if (n < (size_t)sv->args_min || n > (size_t)sv->args_max) {
-		reply(k, "NO [CANNOT] %s takes %d to %d arguments", sv->name,
-		    sv->args_min, sv->args_max);
+		if (sv->args_min == sv->args_max)
+			reply(k, "NO [CANNOT] %s takes %d argument%s", sv->name,
+			    sv->args_min, sv->args_min == 1 ? "" : "s");
+		else
+			reply(k, "NO [CANNOT] %s takes %d to %d arguments",
+			    sv->name, sv->args_min, sv->args_max);
 		return (-1);
 	}
 	for (i = 0; i < n; i++) {
@@ -215,6 +219,12 @@ execute(struct conn *c, struct command *k)
 			reply(k, "BAD %s", k->x->error);
 		return;
 	}
+	if (geteuid() == 0) {
+		log_warnx("execute: refused: imapexec runs as root; set user "
+		    "in %s", c->cf->file);
+		reply(k, "NO [UNAVAILABLE] EXECUTE is disabled on this server");
+		return;
+	}
 	if (k->x->service == NULL) {
 		k->listing = 1;
 		return;
@@ -223,12 +233,6 @@ execute(struct conn *c, struct command *k)
 	    (sv = config_service(c->cf, k->x->service)) == NULL ||
 	    !allowed(c, sv)) {
 		reply(k, "NO [NONEXISTENT] No such service");
-		return;
-	}
-	if (geteuid() == 0) {
-		log_warnx("execute: service=<%s>: refused: imapexec runs as "
-		    "root and %s sets no user", sv->name, c->cf->file);
-		reply(k, "NO [UNAVAILABLE] EXECUTE is disabled on this server");
 		return;
 	}
 	if (check_args(k, sv) == -1)

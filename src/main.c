@@ -180,7 +180,7 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 
-	if (config_load(&cf, file, explicit || test, errbuf,
+	if (config_load(&cf, file, explicit, errbuf,
 	    sizeof(errbuf)) == -1) {
 		if (test || debug)
 			fprintf(stderr, "imapexec: %s\n", errbuf);

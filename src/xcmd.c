@@ -20,6 +20,7 @@ enum {
 	XS_ATOM,	/* in an atom */
 	XS_QUOTED,	/* in a quoted string */
 	XS_ESCAPE,	/* after '\' in a quoted string */
+	XS_TILDE,	/* after '~' where a token may start */
 	XS_HDR,		/* in a literal header */
 	XS_HDRLF,	/* a literal header ended; xcmd_literal() is due */
 	XS_LIT,		/* in literal octets */
@@ -162,8 +163,10 @@ sep(struct xcmd *x, uint8_t c)
 		x->state = XS_QUOTED;
 		break;
 	case '{':
-	case '~':
 		x->state = XS_HDR;
+		break;
+	case '~':
+		x->state = XS_TILDE;
 		break;
 	default:
 		if (!atom_char(c))
@@ -172,6 +175,24 @@ sep(struct xcmd *x, uint8_t c)
 		tok_add(x, &b, 1);
 		x->state = XS_ATOM;
 		break;
+	}
+}
+
+/*
+ * atom(x, c):
+ * Handle byte ${c} inside an atom.
+ */
+static void
+atom(struct xcmd *x, uint8_t c)
+{
+	if (c == ' ' || c == ')' || c == '\r' || c == '\n') {
+		tok_close(x);
+		x->state = XS_SEP;
+		sep(x, c);
+	} else {
+		if (!atom_char(c))
+			fail(x, "Invalid characters in atom");
+		tok_add(x, &c, 1);
 	}
 }
 
@@ -192,15 +213,7 @@ xcmd_text(struct xcmd *x, const uint8_t *p, size_t n)
 			sep(x, c);
 			break;
 		case XS_ATOM:
-			if (c == ' ' || c == ')' || c == '\r' || c == '\n') {
-				tok_close(x);
-				x->state = XS_SEP;
-				sep(x, c);
-			} else {
-				if (!atom_char(c))
-					fail(x, "Invalid characters in atom");
-				tok_add(x, &c, 1);
-			}
+			atom(x, c);
 			break;
 		case XS_QUOTED:
 			if (c == '"') {
@@ -221,6 +234,17 @@ xcmd_text(struct xcmd *x, const uint8_t *p, size_t n)
 			} else {
 				tok_add(x, &c, 1);
 				x->state = XS_QUOTED;
+			}
+			break;
+		case XS_TILDE:
+			if (c == '{')
+				x->state = XS_HDR;
+			else {
+				/* An atom that starts with '~'. */
+				tok_open(x, XT_ATOM);
+				tok_add(x, (const uint8_t *)"~", 1);
+				x->state = XS_ATOM;
+				atom(x, c);
 			}
 			break;
 		case XS_HDR:
@@ -330,6 +354,10 @@ xcmd_end(struct xcmd *x)
 	x->service = (const char *)x->buf + x->off[0];
 	i = 1;
 	if (i < x->ntok && x->type[i] == XT_OPEN) {
+		if (i + 1 < x->ntok && x->type[i + 1] == XT_CLOSE) {
+			fail(x, "Empty option list");
+			return (-1);
+		}
 		for (i++; i < x->ntok && x->type[i] != XT_CLOSE; i += 2) {
 			if (x->type[i] != XT_ATOM ||
 			    strcasecmp((const char *)x->buf + x->off[i],
