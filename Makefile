@@ -29,14 +29,15 @@ SAN =		-fsanitize=address,undefined -fno-omit-frame-pointer \
 # The pure scanner, shared by the program, the unit tests and the fuzzers.
 SCAN_SRCS =	lex.c tags.c scan_client.c scan_server.c
 SRCS =		$(SCAN_SRCS) buf.c command.c config.c env.c log.c main.c \
-		peer.c relay.c session.c spawn.c xcmd.c xinput.c
+		peer.c relay.c session.c sock.c spawn.c xcmd.c xinput.c
 HDRS =		$(wildcard src/*.h)
 OBJS =		$(SRCS:%.c=src/%.o)
 ASAN_OBJS =	$(SRCS:%.c=build/asan/%.o)
 UNIT_SRCS =	$(wildcard tests/unit/*.c)
 UNIT_BINS =	$(UNIT_SRCS:tests/unit/%.c=build/unit/%)
 
-.PHONY: all asan unit deps check run install uninstall clean format
+.PHONY: all asan unit deps check check-valgrind fuzz bench run install \
+	uninstall clean format
 
 all: src/imapexec
 
@@ -70,6 +71,22 @@ deps:
 check: DEPS_FOR = test
 check: deps all asan unit
 	@sh scripts/check.sh
+
+# The suite again with imapexec under valgrind (memcheck, fd tracking).
+check-valgrind: DEPS_FOR = test
+check-valgrind: deps all unit
+	@sh scripts/check-valgrind.sh
+
+# libFuzzer runs of the pure parsers, FUZZ_SECONDS each (clang).
+FUZZ_SECONDS ?= 30
+fuzz: DEPS_FOR = fuzz
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh scripts/fuzz.sh
+
+# Benchmarks against baselines run side by side; not part of check.
+bench: DEPS_FOR = bench
+bench: deps
+	@sh scripts/bench.sh
 
 run: DEPS_FOR = run
 run: deps all

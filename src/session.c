@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include "env.h"
 #include "log.h"
 #include "session.h"
+#include "sock.h"
 #include "spawn.h"
 #include "xinput.h"
 
@@ -33,6 +35,7 @@
 #define QUOTED_MAX	4096		/* longest line sent quoted */
 #define FLUSH_MS	100		/* a partial line waits this long */
 #define KILL_GRACE_MS	2000		/* from SIGTERM to SIGKILL */
+#define CONNECT_MS	10000		/* to connect to a socket service */
 
 enum { S_OUT = 0, S_ERR = 1 };
 enum stop { STOP_NONE = 0, STOP_CANCELED, STOP_LIMIT, STOP_GONE };
@@ -48,10 +51,12 @@ struct stream {
 struct session {
 	const struct service *sv;
 	const char	*tag;
-	pid_t		 pid;		/* also the process group */
+	pid_t		 pid;		/* also the process group, or -1 */
+	int		 sock;		/* a socket service's socket, or -1 */
 	int		 status;
 	int		 exited;
-	int		 in;		/* the program's stdin */
+	int		 in;		/* the program's stdin, or the socket */
+	int		 role[3];	/* what each pollfd entry is for */
 	struct stream	 st[2];
 	struct buf	 ibuf;		/* bytes for the program's stdin */
 	const uint8_t	*input;		/* one-shot input not yet in ibuf */
@@ -116,6 +121,33 @@ sig_name(int sig)
 }
 
 /*
+ * signal_group(s, sig):
+ * Send ${sig} to the process group of ${s}'s program, if it has one.
+ */
+static void
+signal_group(const struct session *s, int sig)
+{
+	if (s->pid > 0)
+		(void)kill(-s->pid, sig);
+}
+
+/*
+ * close_input(s):
+ * End the program's input: close its stdin, or half-close the socket.
+ */
+static void
+close_input(struct session *s)
+{
+	if (s->in < 0)
+		return;
+	if (s->sock >= 0) {
+		(void)shutdown(s->sock, SHUT_WR);
+		s->in = -1;
+	} else
+		close_fd(&s->in);
+}
+
+/*
  * halt(s, why, reason):
  * Stop the program of ${s} for ${why}: SIGTERM to its process group now,
  * SIGKILL after a grace period.  The first reason given is kept.
@@ -127,13 +159,15 @@ halt(struct session *s, enum stop why, const char *reason)
 		s->stop = why;
 		s->stopwhy = reason;
 	}
-	close_fd(&s->in);
+	close_input(s);
 	buf_consume(&s->ibuf, s->ibuf.len);
 	s->input = NULL;
 	if (s->termed)
 		return;
 	s->termed = 1;
-	(void)kill(-s->pid, SIGTERM);
+	if (s->sock >= 0)
+		(void)shutdown(s->sock, SHUT_RDWR);
+	signal_group(s, SIGTERM);
 	s->kill_at = now_ms() + (why == STOP_GONE ? 0 : KILL_GRACE_MS);
 }
 
@@ -166,9 +200,21 @@ session_start(struct conn *c, const struct service *sv, const char *tag,
 		return (NULL);
 	s->sv = sv;
 	s->tag = tag;
-	s->in = s->st[0].fd = s->st[1].fd = -1;
+	s->pid = -1;
+	s->in = s->sock = s->st[0].fd = s->st[1].fd = -1;
 	if (buf_init(&s->ibuf, IBUF_SZ) == -1)
 		goto fail;
+	if (sv->connect != NULL) {
+		if ((s->sock = sock_connect(sv->connect, CONNECT_MS)) == -1) {
+			log_warn("execute: service=<%s>: connect=<%s>",
+			    sv->name, sv->connect);
+			*why = "The service is not available now";
+			goto fail;
+		}
+		s->in = s->st[S_OUT].fd = s->sock;
+		s->st[S_ERR].eof = 1;
+		goto started;
+	}
 
 	for (n = 0; sv->exec[n] != NULL; n++)
 		;
@@ -219,6 +265,7 @@ session_start(struct conn *c, const struct service *sv, const char *tag,
 	s->in = proc.in;
 	s->st[S_OUT].fd = proc.out;
 	s->st[S_ERR].fd = proc.err;
+started:
 	s->interactive = interactive;
 	s->client_done = !interactive;
 	s->close_in = !interactive;
@@ -559,7 +606,7 @@ session_step(struct conn *c, struct session *s)
 	}
 	if (s->in >= 0 && s->close_in && s->ibuf.len == 0 &&
 	    s->input == NULL)
-		close_fd(&s->in);
+		close_input(s);
 	moved |= drain(c, s, S_OUT);
 	moved |= drain(c, s, S_ERR);
 	if (finish(c, s))
@@ -577,11 +624,13 @@ session_pollfds(struct session *s, struct pollfd *pfd, int max)
 	int i, n = 0;
 
 	if (s->in >= 0 && s->ibuf.len > 0 && n < max) {
+		s->role[n] = -1;
 		pfd[n].fd = s->in;
 		pfd[n++].events = POLLOUT;
 	}
 	for (i = 0; i < 2; i++)
 		if (s->st[i].fd >= 0 && s->st[i].len < OBUF_SZ && n < max) {
+			s->role[n] = i;
 			pfd[n].fd = s->st[i].fd;
 			pfd[n++].events = POLLIN;
 		}
@@ -603,7 +652,13 @@ readable(struct session *s, int which)
 		return;
 	if (n <= 0) {
 		st->eof = 1;
-		close_fd(&st->fd);
+		if (s->sock >= 0) {
+			/* The peer closed: the service is over. */
+			st->fd = -1;
+			s->exited = 1;
+			s->status = 0;
+		} else
+			close_fd(&st->fd);
 		return;
 	}
 	st->len += (size_t)n;
@@ -627,28 +682,27 @@ session_events(struct conn *c, struct session *s, const struct pollfd *pfd,
 	int i;
 
 	(void)c;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && i < 3; i++) {
 		if (pfd[i].revents == 0)
 			continue;
-		if (pfd[i].fd == s->in) {
+		if (s->role[i] >= 0)
+			readable(s, s->role[i]);
+		else if (s->in >= 0) {
 			if (buf_write(&s->ibuf, s->in) == -1 &&
 			    errno != EAGAIN && errno != EINTR) {
 				/* The program stopped reading. */
-				close_fd(&s->in);
+				close_input(s);
 				buf_consume(&s->ibuf, s->ibuf.len);
 			} else
 				touch(s);
-		} else if (pfd[i].fd == s->st[S_OUT].fd)
-			readable(s, S_OUT);
-		else if (pfd[i].fd == s->st[S_ERR].fd)
-			readable(s, S_ERR);
+		}
 	}
 	if (!s->exited && s->deadline > 0 && now >= s->deadline)
 		halt(s, STOP_LIMIT, "timeout");
 	if (!s->exited && s->idle_at > 0 && now >= s->idle_at)
 		halt(s, STOP_LIMIT, "idle timeout");
 	if (s->termed && s->kill_at > 0 && now >= s->kill_at) {
-		(void)kill(-s->pid, SIGKILL);
+		signal_group(s, SIGKILL);
 		s->kill_at = 0;
 	}
 }
@@ -688,7 +742,7 @@ session_reaped(struct session *s, pid_t pid, int status)
 	s->exited = 1;
 	s->status = status;
 	/* Whatever it left behind in its group goes with it. */
-	(void)kill(-s->pid, SIGKILL);
+	signal_group(s, SIGKILL);
 	s->kill_at = 0;
 	return (1);
 }
@@ -715,10 +769,14 @@ session_free(struct session *s)
 
 	if (s == NULL)
 		return;
-	if (!s->exited) {
-		(void)kill(-s->pid, SIGKILL);
+	if (!s->exited && s->pid > 0) {
+		signal_group(s, SIGKILL);
 		while (waitpid(s->pid, &status, 0) == -1 && errno == EINTR)
 			;
+	}
+	if (s->sock >= 0) {
+		s->in = s->st[S_OUT].fd = -1;
+		close_fd(&s->sock);
 	}
 	close_fd(&s->in);
 	close_fd(&s->st[0].fd);
