@@ -1,5 +1,5 @@
 #!/bin/sh
-# deps.sh [build|test|run|all] - install the Debian packages imapexec needs.
+# deps.sh [build|test|run|fuzz|bench|all] - install the Debian packages imapexec needs.
 #
 # Checks with dpkg-query which packages of the chosen set are missing
 # (default: all).  Quiet when nothing is missing.  As root, missing
@@ -7,17 +7,25 @@
 # otherwise the sudo command to run is printed and the exit status is 1.
 set -eu
 
+# One list per purpose; each issue's tests add their own line to "test".
 build="gcc make pkg-config libbsd-dev libconfig-dev"
-test="$build bats dovecot-imapd python3 util-linux systemd socat procps"
-run="dovecot-imapd systemd util-linux netcat-openbsd"
+test_core="bats dovecot-imapd python3 util-linux systemd socat procps"
+test_services=""
+test_deploy=""
+test="$build $test_core $test_services $test_deploy"
+run="$build dovecot-imapd systemd util-linux netcat-openbsd"
+fuzz="$build clang libclang-rt-14-dev"
+bench="$build dovecot-imapd isync socat openssh-server openssh-client procps"
 
 case ${1:-all} in
 build) want=$build ;;
 test) want=$test ;;
 run) want=$run ;;
-all) want="$test $run" ;;
+fuzz) want=$fuzz ;;
+bench) want=$bench ;;
+all) want="$test $run $fuzz $bench" ;;
 *)
-	echo "usage: $0 [build|test|run|all]" >&2
+	echo "usage: $0 [build|test|run|fuzz|bench|all]" >&2
 	exit 2
 	;;
 esac
