@@ -15,7 +15,7 @@ test_deploy=""
 test="$build $test_core $test_services $test_deploy"
 run="$build dovecot-imapd systemd util-linux netcat-openbsd"
 fuzz="$build clang libclang-rt-14-dev"
-bench="$build dovecot-imapd isync socat openssh-server openssh-client procps"
+bench="$build dovecot-imapd isync socat openssh-server openssh-client procps systemd util-linux gnuplot-nox"
 
 case ${1:-all} in
 build) want=$build ;;

@@ -473,7 +473,7 @@ client_input(struct conn *c, struct session *s)
 			break;
 		case XIN_CANCEL:
 			s->client_done = 1;
-			halt(s, STOP_CANCELED, "canceled");
+			halt(s, STOP_CANCELED, "CANCEL received");
 			break;
 		}
 		buf_consume(&c->c_in, act.n);
@@ -494,7 +494,8 @@ result(const struct session *s, char *buf, size_t len)
 	const char *name = s->sv->name;
 
 	if (s->stop == STOP_CANCELED) {
-		(void)snprintf(buf, len, "NO [CANCELED] %s canceled", name);
+		(void)snprintf(buf, len, "NO [CANCELED] %s canceled: %s", name,
+		    s->stopwhy);
 		return ("CANCELED");
 	}
 	if (s->stop == STOP_LIMIT) {
@@ -583,7 +584,7 @@ session_step(struct conn *c, struct session *s)
 	if (c->cl_eof && !s->client_done && c->c_in.len == 0) {
 		/* The client can never say DONE now. */
 		s->client_done = 1;
-		halt(s, STOP_GONE, "client disconnected");
+		halt(s, STOP_CANCELED, "the client closed its input");
 	}
 	if (s->interactive)
 		moved |= client_input(c, s);

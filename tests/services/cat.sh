@@ -1,0 +1,3 @@
+#!/bin/sh
+# Copy stdin to stdout, byte for byte.
+exec cat

@@ -1,0 +1,5 @@
+#!/bin/sh
+# Ignore SIGTERM, say so, then sleep forever.
+trap '' TERM
+echo ready
+exec sleep infinity

@@ -1,0 +1,3 @@
+#!/bin/sh
+# Sleep forever, silently.
+exec sleep infinity
