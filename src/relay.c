@@ -528,6 +528,8 @@ relay_run(struct conn *c)
 			command_events(c, NULL, 0);
 	}
 
+	close_fd(&sigfd[0]);
+	close_fd(&sigfd[1]);
 	if (WIFSIGNALED(c->be_status))
 		return (128 + WTERMSIG(c->be_status));
 	return (WEXITSTATUS(c->be_status));

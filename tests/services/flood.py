@@ -10,6 +10,8 @@ line = b"0123456789 the flood goes on and on abcdefghijklmnopqrstuvwxyz\n"
 chunk = line * (65536 // len(line))
 left = total
 while left > 0:
-    piece = chunk[:left]
-    n = os.write(1, piece)
-    left -= n
+    view = memoryview(chunk)[:left]
+    while len(view) > 0:
+        n = os.write(1, view)
+        view = view[n:]
+        left -= n
