@@ -6,11 +6,23 @@ DESTDIR ?=
 BINDIR ?=	$(PREFIX)/sbin
 MANDIR ?=	$(PREFIX)/share/man
 LIBEXECDIR ?=	$(PREFIX)/libexec/imapexec
+DOCDIR ?=	$(PREFIX)/share/doc/imapexec
+EXAMPLEDIR ?=	$(DOCDIR)/examples
 ifeq ($(PREFIX),/usr)
 SYSCONFDIR ?=	/etc
+SYSTEMDUNITDIR ?= /lib/systemd/system
 else
 SYSCONFDIR ?=	$(PREFIX)/etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 endif
+# The unit, xinetd and ssh examples name /usr/local/sbin/imapexec and
+# /usr/local/etc/imapexec.conf; installed copies name the real paths.
+EXAMPLES =	conf/xinetd.imapexec conf/ssh/authorized_keys \
+		conf/ssh/sshd_config conf/ssh/muttrc conf/ssh/mbsyncrc \
+		conf/ssh/offlineimaprc
+UNITS =		conf/imapexec.socket conf/imapexec@.service
+FIXPATHS =	sed -e 's|/usr/local/sbin/imapexec|$(BINDIR)/imapexec|g' \
+		    -e 's|/usr/local/etc/imapexec.conf|$(SYSCONFDIR)/imapexec.conf|g'
 
 CC ?=		cc
 CFLAGS ?=	-O2 -g
@@ -92,21 +104,49 @@ run: DEPS_FOR = run
 run: deps all
 	@sh scripts/demo.sh src/imapexec
 
+# The binary is relinked with main.c compiled for this SYSCONFDIR: a
+# src/imapexec built for another PREFIX would read the wrong config.
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)
-	install -m 755 src/imapexec $(DESTDIR)$(BINDIR)/imapexec
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR) \
+	    $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(EXAMPLEDIR)/ssh
+	@mkdir -p build/install
+	$(CC) $(WARN) $(HARDEN) $(DEFS) $(PKG_CFLAGS) $(CFLAGS) \
+	    -c -o build/install/main.o src/main.c
+	$(CC) $(HARDEN_LD) $(LDFLAGS) -o build/install/imapexec \
+	    $(filter-out src/main.o,$(OBJS)) build/install/main.o $(PKG_LIBS)
+	install -m 755 build/install/imapexec $(DESTDIR)$(BINDIR)/imapexec
 	install -m 644 src/imapexec.8 $(DESTDIR)$(MANDIR)/man8/imapexec.8
 	install -m 644 src/imapexec.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man5/imapexec.conf.5
 	test -e $(DESTDIR)$(SYSCONFDIR)/imapexec.conf || \
 	    install -m 644 conf/imapexec.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/imapexec.conf
+	install -m 644 conf/imapexec.conf \
+	    $(DESTDIR)$(EXAMPLEDIR)/imapexec.conf
+	for f in $(UNITS); do \
+	    $(FIXPATHS) $$f >$(DESTDIR)$(SYSTEMDUNITDIR)/$${f##*/} && \
+	    chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${f##*/} || exit 1; \
+	done
+	for f in $(EXAMPLES); do \
+	    $(FIXPATHS) $$f >$(DESTDIR)$(EXAMPLEDIR)/$${f#conf/} && \
+	    chmod 644 $(DESTDIR)$(EXAMPLEDIR)/$${f#conf/} || exit 1; \
+	done
 
+# The config goes too if it is still the shipped one, not if edited.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/imapexec \
 	    $(DESTDIR)$(MANDIR)/man8/imapexec.8 \
-	    $(DESTDIR)$(MANDIR)/man5/imapexec.conf.5
+	    $(DESTDIR)$(MANDIR)/man5/imapexec.conf.5 \
+	    $(DESTDIR)$(EXAMPLEDIR)/imapexec.conf
+	for f in $(UNITS); do \
+	    rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$${f##*/}; done
+	for f in $(EXAMPLES); do \
+	    rm -f $(DESTDIR)$(EXAMPLEDIR)/$${f#conf/}; done
+	! cmp -s conf/imapexec.conf $(DESTDIR)$(SYSCONFDIR)/imapexec.conf || \
+	    rm -f $(DESTDIR)$(SYSCONFDIR)/imapexec.conf
+	-rmdir $(DESTDIR)$(EXAMPLEDIR)/ssh $(DESTDIR)$(EXAMPLEDIR) \
+	    $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c

@@ -114,13 +114,37 @@ fi
 
 cat >"$etc/dovecot.conf" <<EOF
 # Dovecot config for the imapexec demo (written by scripts/demo.sh)
-mail_location = maildir:~/Maildir
+mail_location = maildir:$maildir
 ssl = no
 log_path = /dev/stderr
 EOF
+# The four services of scripts/services (README, "Services"), from a copy
+# the demo user can read, and a voice message to fetch.
+svc=$home/libexec
+rm -rf "$svc"
+cp -R "$repo/scripts/services" "$svc"
+chmod -R a+rX "$svc"
+mkdir -p "$home/.imapexec/voicemail"
+printf 'RIFF\0\0\0\0WAVEdemo' >"$home/.imapexec/voicemail/20240105-1100-from-5551234.wav"
+[ -z "$asuser" ] || chown -R "$user:$user" "$home/.imapexec"
+addr='min = 1; max = 64; pattern = "^(add|remove|del|list|[^[:space:][:cntrl:]]{1,254})$";'
 cat >"$etc/imapexec.conf" <<EOF
 # imapexec config for the demo (written by scripts/demo.sh)
 backend = [ "/usr/lib/dovecot/imap", "-c", "$etc/dovecot.conf" ];
+services = (
+  { name = "blacklist"; exec = [ "$svc/blacklist" ]; args = { $addr };
+    stderr = "client"; description = "blacklist add ADDRESS... | remove ADDRESS... | list"; },
+  { name = "whitelist"; exec = [ "$svc/whitelist" ]; args = { $addr };
+    stderr = "client"; description = "whitelist add ADDRESS... | remove ADDRESS... | list"; },
+  { name = "calendar"; exec = [ "$svc/calendar" ]; interactive = true;
+    args = { max = 0; }; idle_timeout = 600;
+    description = "calendar, then: list [schedule] [DAY [FROM [TO]]] | add DAY TIME [TIME] TEXT | delete ID | help | quit"; },
+  { name = "voicemail"; exec = [ "$svc/voicemail" ]; args = { min = 1; max = 2; };
+    stderr = "client"; description = "voicemail list | fetch ID | delete ID"; },
+  { name = "smtp"; connect = "${SMTP:-tcp:127.0.0.1:25}"; interactive = true;
+    eol = "crlf"; args = { max = 0; };
+    description = "smtp, then an SMTP session: send mail through the local MTA"; }
+);
 EOF
 chmod 644 "$etc/dovecot.conf" "$etc/imapexec.conf"
 

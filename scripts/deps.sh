@@ -10,11 +10,11 @@ set -eu
 # One list per purpose; each issue's tests add their own line to "test".
 build="gcc make pkg-config libbsd-dev libconfig-dev"
 test_core="bats dovecot-imapd python3 util-linux systemd socat procps"
-test_services=""
+test_services="dovecot-sieve python3-aiosmtpd"
 test_deploy=""
 test="$build $test_core $test_services $test_deploy"
 run="$build dovecot-imapd systemd util-linux netcat-openbsd"
-fuzz="$build clang libclang-rt-14-dev"
+fuzz="$build clang libclang-rt-14-dev bats dovecot-imapd python3 util-linux procps"
 bench="$build dovecot-imapd isync socat openssh-server openssh-client procps systemd util-linux gnuplot-nox"
 
 case ${1:-all} in

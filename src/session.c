@@ -38,7 +38,13 @@
 #define CONNECT_MS	10000		/* to connect to a socket service */
 
 enum { S_OUT = 0, S_ERR = 1 };
-enum stop { STOP_NONE = 0, STOP_CANCELED, STOP_LIMIT, STOP_GONE };
+enum stop {
+	STOP_NONE = 0,
+	STOP_CANCELED,		/* CANCEL, or the client closed its input */
+	STOP_LIMIT,		/* a timeout or a size limit */
+	STOP_BROKEN,		/* the service's socket failed */
+	STOP_GONE		/* the client is gone */
+};
 
 struct stream {
 	int		 fd;
@@ -244,6 +250,11 @@ session_start(struct conn *c, const struct service *sv, const char *tag,
 	req.argv = av;
 	req.envp = e.v;
 	req.dir = c->home;
+	if (access(c->home, X_OK) == -1) {
+		log_warn("execute: service=<%s>: home=<%s>: running in /",
+		    sv->name, c->home);
+		req.dir = "/";
+	}
 	req.setsid = 1;
 	req.umask = 077;
 	for (i = 0; i < RL_COUNT; i++)
@@ -503,6 +514,11 @@ result(const struct session *s, char *buf, size_t len)
 		    s->stopwhy);
 		return ("LIMIT");
 	}
+	if (s->stop == STOP_BROKEN) {
+		(void)snprintf(buf, len, "NO [UNAVAILABLE] %s: %s", name,
+		    s->stopwhy);
+		return ("BROKEN");
+	}
 	if (s->stop == STOP_GONE)
 		return ("DISCONNECTED");
 	if (WIFSIGNALED(s->status)) {
@@ -654,7 +670,12 @@ readable(struct session *s, int which)
 	if (n <= 0) {
 		st->eof = 1;
 		if (s->sock >= 0) {
-			/* The peer closed: the service is over. */
+			/* The peer closed (or failed): the service is over. */
+			if (n == -1 && s->stop == STOP_NONE) {
+				log_warn("execute: service=<%s>", s->sv->name);
+				s->stop = STOP_BROKEN;
+				s->stopwhy = "connection to the service failed";
+			}
 			st->fd = -1;
 			s->exited = 1;
 			s->status = 0;

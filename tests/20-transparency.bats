@@ -85,9 +85,9 @@ compare_all() {
 # imapexec must hide it and refuse the command itself.
 # shellcheck disable=SC2016 # $mail_plugins is for Dovecot
 @test "COMPRESS=DEFLATE is hidden and COMPRESS is refused with NO [CANNOT]" {
-	imx_write_dovecot_conf "$T/dovecot.conf" \
-		'mail_plugins = $mail_plugins zlib' \
-		'protocol imap {' '  mail_plugins = $mail_plugins imap_zlib' '}'
+	# shellcheck disable=SC2034 # used by imx_session in helper.bash
+	IMX_DOVECOT_EXTRA=('mail_plugins = $mail_plugins zlib'
+		'protocol imap {' '  mail_plugins = $mail_plugins imap_zlib' '}')
 	cat >"$T/compress.txt" <<-'EOF'
 		> a CAPABILITY
 		wait a OK

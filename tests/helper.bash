@@ -46,13 +46,14 @@ imx_own() {
 	[ "$(id -u)" -ne 0 ] || chown -R "$IMX_USER:$IMX_USER" "$@"
 }
 
-# imx_write_dovecot_conf FILE [EXTRA LINE...]: a standalone config for
-# /usr/lib/dovecot/imap -c FILE.
+# imx_write_dovecot_conf FILE MAILDIR [EXTRA LINE...]: a standalone config
+# for /usr/lib/dovecot/imap -c FILE.  The Maildir path is absolute because
+# imapexec gives the backend HOME from the passwd entry, not ours.
 imx_write_dovecot_conf() {
-	local f=$1
-	shift
+	local f=$1 maildir=$2
+	shift 2
 	{
-		echo 'mail_location = maildir:~/Maildir'
+		echo "mail_location = maildir:$maildir"
 		echo 'ssl = no'
 		echo 'log_path = /dev/stderr'
 		echo 'info_log_path = /dev/stderr'
@@ -100,7 +101,7 @@ imx_build_template() {
 	local tpl=$IMX_RUN/template
 	mkdir -p "$tpl"
 	imx_own "$tpl"
-	imx_write_dovecot_conf "$IMX_RUN/dovecot.conf"
+	imx_write_dovecot_conf "$IMX_RUN/dovecot.conf" "$tpl/Maildir"
 	imx_command direct "$tpl" "$IMX_RUN/dovecot.conf"
 	"$PYTHON" "$DRIVER" --out "$IMX_RUN/template.out" \
 		--log "$IMX_RUN/template.log" "$REPO/tests/data/template.imap" -- \
@@ -111,12 +112,12 @@ imx_build_template() {
 	}
 }
 
-# setup: per-test directory $T (owned by the test user) with the default
-# Dovecot config and an imapexec config.
+# setup: per-test directory $T (owned by the test user) with an imapexec
+# config.  A test may set IMX_DOVECOT_EXTRA=(lines) for the Dovecot config.
 imx_setup() {
 	T=$(mktemp -d "$IMX_RUN/test.XXXXXX")
 	chmod 755 "$T"
-	imx_write_dovecot_conf "$T/dovecot.conf"
+	IMX_DOVECOT_EXTRA=()
 	printf 'backend = [ "%s" ];\n' "$DOVECOT_IMAP" >"$T/imapexec.conf"
 	chmod 644 "$T/imapexec.conf"
 	imx_own "$T"
@@ -151,9 +152,11 @@ imx_session() {
 	local home=$T/home.$mode
 	rm -rf "$home"
 	cp -a "$IMX_RUN/template" "$home"
+	imx_write_dovecot_conf "$T/dovecot.$mode.conf" "$home/Maildir" \
+		"${IMX_DOVECOT_EXTRA[@]}"
 	: >"$T/$mode.log"
 	imx_own "$T/$mode.log"   # Dovecot reopens /dev/stderr as the test user
-	imx_command "$mode" "$home" "${IMX_DOVECOT_CONF:-$T/dovecot.conf}"
+	imx_command "$mode" "$home" "$T/dovecot.$mode.conf"
 	local rc=0
 	"$PYTHON" "$DRIVER" "$@" --out "$T/$mode.out" --log "$T/$mode.log" \
 		"$script" -- "${IMX_CMD[@]}" 2>"$T/$mode.err" || rc=$?
@@ -210,17 +213,18 @@ imx_assert_log_clean() {
 	fi
 }
 
-# List processes left behind by this test: as root, every process of the
-# test user; otherwise our own processes that mention this test's directory
-# (imapexec and Dovecot both carry $T in their argv) or are zombies.
+# List processes left behind by this test: processes of the test user that
+# mention this test's directory (imapexec and Dovecot carry $T in their
+# argv), and zombies whose parent is one of them.  Other runs of the suite
+# (and other tests, with bats -j) are not ours to judge.
 imx_leftovers() {
-	if [ "$(id -u)" -eq 0 ]; then
-		ps -u "$IMX_USER" -o pid=,stat=,args= 2>/dev/null || true
-	else
-		ps -u "$(id -u)" -o pid=,stat=,comm=,args= 2>/dev/null |
-			IMX_T="$T/" awk 'index($0, ENVIRON["IMX_T"]) ||
-				($2 ~ /^Z/ && ($3 == "imap" || $3 == "imapexec"))' || true
-	fi
+	ps -u "$(id -u "$IMX_USER")" -o pid=,ppid=,stat=,args= 2>/dev/null |
+		IMX_T="$T/" awk '
+			{ line[NR] = $0; pid[NR] = $1; ppid[NR] = $2; st[NR] = $3
+			  if (index($0, ENVIRON["IMX_T"])) mine[$1] = 1 }
+			END { for (i = 1; i <= NR; i++)
+				if (mine[pid[i]] || (st[i] ~ /^Z/ && mine[ppid[i]]))
+					print line[i] }'
 }
 
 # Assert no leftover or zombie processes, polling up to 5 s (a backend may

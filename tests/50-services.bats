@@ -1,0 +1,533 @@
+#!/usr/bin/env bats
+# The services of scripts/services (blacklist, whitelist, calendar, smtp,
+# voicemail), configured as in conf/imapexec.conf and driven through
+# imapexec with the real Dovecot backend; their effects are checked outside
+# the session (Maildir after dovecot-lda with Sieve, the .ics file, the
+# SMTP server's maildir, the audio bytes).  Helpers: tests/services.bash.
+
+load helper
+load services
+
+setup_file() { svc_setup_file; }
+teardown_file() { imx_teardown_file; }
+setup() {
+	imx_setup
+	svc_setup
+}
+teardown() { svc_smtpd_stop; }
+
+# sha256 of a file
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# --- discovery ----------------------------------------------------------
+
+@test "discovery lists the five services with their usage lines" {
+	svc_run <<-'EOF2'
+		> a EXECUTE
+		wait a OK
+	EOF2
+	svc_list a >"$T/list"
+	grep -qF '* EXECUTE SERVICE blacklist () "blacklist add ADDRESS... | remove ADDRESS... | list: ' "$T/filtered.out"
+	grep -qF '* EXECUTE SERVICE whitelist () "whitelist add ADDRESS... | remove ADDRESS... | list: ' "$T/filtered.out"
+	grep -qF '* EXECUTE SERVICE calendar (INTERACTIVE) "calendar, then: list [schedule] [DAY [FROM [TO]]] | add DAY TIME [TIME] TEXT | delete ID | help | quit"' "$T/filtered.out"
+	grep -qF '* EXECUTE SERVICE voicemail () "voicemail list | fetch ID | delete ID: ' "$T/filtered.out"
+	grep -qF '* EXECUTE SERVICE smtp (INTERACTIVE CRLF) "smtp, then an SMTP session ' "$T/filtered.out"
+	[ "$(grep -c '^\* EXECUTE SERVICE ' "$T/filtered.out")" -eq 5 ]
+	imx_assert_no_leftovers
+}
+
+# --- blacklist / whitelist ----------------------------------------------
+
+@test "blacklist: seed add joe@smith.com; dovecot-lda files joe into Junk, others reach INBOX" {
+	svc_run <<-'EOF2'
+		> 100 execute blacklist add joe@smith.com
+		wait 100 OK
+		> 101 EXECUTE blacklist list
+		wait 101 OK
+		> 102 LOGOUT
+		wait 102 OK
+	EOF2
+	svc_expect 100 <<-'EOF2'
+		* EXECUTE (TAG "100") EXIT 0
+		100 OK blacklist completed
+	EOF2
+	svc_expect 101 <<-'EOF2'
+		* EXECUTE (TAG "101") OUT "joe@smith.com"
+		* EXECUTE (TAG "101") EXIT 0
+		101 OK blacklist completed
+	EOF2
+	[ "$(cat "$H/.imapexec/blacklist")" = joe@smith.com ]
+	grep -qF '"joe@smith.com"' "$H/.imapexec/lists.sieve"
+	before=$(svc_subjects INBOX | wc -l)
+	svc_deliver joe@smith.com "from joe"
+	svc_deliver alice@example.org "from alice"
+	svc_deliver JOE@Smith.COM "from joe, shouting"
+	[ "$(svc_subjects Junk)" = "$(printf 'from joe\nfrom joe, shouting')" ]
+	svc_subjects INBOX | grep -qx "from alice"
+	! svc_subjects INBOX | grep -q "from joe"
+	[ "$(svc_subjects INBOX | wc -l)" -eq $((before + 1)) ]
+	imx_assert_log_clean "$T/filtered.log"
+	imx_assert_no_leftovers
+}
+
+@test "whitelist: kept out of Junk (spam flag, blacklisted domain); remove undoes it" {
+	svc_run <<-'EOF2'
+		> 1 EXECUTE whitelist add friend@example.org
+		> 2 EXECUTE blacklist add @example.org other@spam.test
+		wait 1 OK
+		wait 2 OK
+	EOF2
+	[ "$(cat "$H/.imapexec/whitelist")" = friend@example.org ]
+	[ "$(cat "$H/.imapexec/blacklist")" = "$(printf '@example.org\nother@spam.test')" ]
+	svc_deliver friend@example.org "friend, flagged" "X-Spam-Flag: YES"
+	svc_deliver foe@example.org "foe from the domain"
+	svc_deliver stranger@else.test "stranger, flagged" "X-Spam-Flag: YES"
+	svc_deliver nice@else.test "stranger, clean"
+	svc_subjects INBOX | grep -qx "friend, flagged"
+	svc_subjects INBOX | grep -qx "stranger, clean"
+	[ "$(svc_subjects Junk)" = "$(printf 'foe from the domain\nstranger, flagged')" ]
+
+	svc_run <<-'EOF2'
+		> 3 EXECUTE whitelist remove friend@example.org
+		wait 3 OK
+		> 4 EXECUTE whitelist list
+		wait 4 OK
+	EOF2
+	svc_expect 4 <<-'EOF2'
+		* EXECUTE (TAG "4") EXIT 0
+		4 OK whitelist completed
+	EOF2
+	[ ! -s "$H/.imapexec/whitelist" ]
+	svc_deliver friend@example.org "friend again"
+	svc_subjects Junk | grep -qx "friend again"
+	imx_assert_no_leftovers
+}
+
+@test "blacklist: malformed addresses give an error line, exit 2, nothing changes" {
+	svc_run <<-'EOF2'
+		> 1 EXECUTE blacklist add keep@example.org
+		wait 1 OK
+	EOF2
+	sums=$(sha256sum "$H/.imapexec/blacklist" "$H/.imapexec/lists.sieve")
+	svc_run <<-'EOF2'
+		> 2 EXECUTE blacklist add new@example.org joe@@smith.com
+		wait 2 NO
+		> 3 EXECUTE blacklist add "joe@smith..com"
+		wait 3 NO
+		> 4 EXECUTE blacklist add "\"x\"@smith.com"
+		wait 4 NO
+		> 5 EXECUTE blacklist add "joe smith@example.org"
+		wait 5 NO
+		> 6 EXECUTE blacklist frobnicate
+		wait 6 NO
+		> 7 EXECUTE blacklist add
+		wait 7 NO
+		> 8 EXECUTE blacklist remove "a@b;c"
+		wait 8 NO
+	EOF2
+	svc_expect 2 <<-'EOF2'
+		* EXECUTE (TAG "2") ERR "error: invalid address \"joe@@smith.com\": want local@domain or @domain; nothing changed"
+		* EXECUTE (TAG "2") EXIT 2
+		2 NO [EXITCODE 2] blacklist exited with status 2
+	EOF2
+	svc_expect 3 <<-'EOF2'
+		* EXECUTE (TAG "3") ERR "error: invalid address \"joe@smith..com\": bad domain; nothing changed"
+		* EXECUTE (TAG "3") EXIT 2
+		3 NO [EXITCODE 2] blacklist exited with status 2
+	EOF2
+	svc_list 4 | grep -qF 'ERR "error: invalid address \"?x?@smith.com\": bad local part; nothing changed"'
+	# a blank is refused by the configured pattern before anything runs
+	svc_list 5 | grep -qx '5 NO \[CANNOT\].*'
+	svc_list 6 | grep -qF 'ERR "usage: blacklist add ADDRESS... | remove ADDRESS... | list"'
+	svc_list 7 | grep -qF 'ERR "error: add needs at least one address"'
+	svc_list 8 | grep -qF 'ERR "error: invalid address \"a@b;c\": bad domain; nothing changed"'
+	[ "$(sha256sum "$H/.imapexec/blacklist" "$H/.imapexec/lists.sieve")" = "$sums" ]
+	[ "$(ls -A "$H/.imapexec")" = "$(printf 'blacklist\nlists.lock\nlists.sieve')" ]
+	imx_assert_no_leftovers
+}
+
+@test "blacklist: concurrent writers leave a well-formed file with every address" {
+	# 12 sessions through imapexec at once, 4 addresses each, and 24 direct
+	# runs of the program, all adding to the same list
+	local i j
+	for i in $(seq 12); do
+		{
+			printf '> a EXECUTE blacklist add'
+			for j in 1 2 3 4; do printf ' s%d.%d@example.org' "$i" "$j"; done
+			printf '\nwait a OK\n'
+		} >"$T/c$i.txt"
+		imx_command filtered "$H" "$T/dovecot.conf"
+		"$PYTHON" "$DRIVER" --out "$T/c$i.out" --log "$T/c$i.log" \
+			"$T/c$i.txt" -- "${IMX_CMD[@]}" 2>"$T/c$i.err" &
+	done
+	for i in $(seq 24); do
+		svc_as "$SVC_BIN/blacklist" add "d$i@example.org" "@d$i.example.net" &
+	done
+	local rc=0
+	wait || rc=$?
+	for i in $(seq 12); do
+		grep -q '^a OK blacklist completed' "$T/c$i.out" ||
+			{ cat "$T/c$i.err" "$T/c$i.log" >&2; rc=1; }
+	done
+	[ "$rc" -eq 0 ]
+	{
+		for i in $(seq 12); do for j in 1 2 3 4; do echo "s$i.$j@example.org"; done; done
+		for i in $(seq 24); do echo "d$i@example.org"; echo "@d$i.example.net"; done
+	} | LC_ALL=C sort >"$T/want"
+	LC_ALL=C sort -c -u "$H/.imapexec/blacklist"
+	diff -u "$T/want" "$H/.imapexec/blacklist"
+	[ "$(wc -l <"$H/.imapexec/blacklist")" -eq 96 ]
+	# no temporary file left, and the Sieve script has every address
+	[ "$(ls -A "$H/.imapexec")" = "$(printf 'blacklist\nlists.lock\nlists.sieve')" ]
+	for a in s12.4@example.org d24@example.org '"d24.example.net"'; do
+		grep -qF "$a" "$H/.imapexec/lists.sieve"
+	done
+	svc_as sievec "$H/.imapexec/lists.sieve" "$T/lists.svbin"
+	svc_deliver s7.3@example.org "concurrent check"
+	svc_subjects Junk | grep -qx "concurrent check"
+	imx_assert_no_leftovers
+}
+
+# --- calendar -----------------------------------------------------------
+
+@test "calendar: seed conversation: list schedule today 8:00 10:00" {
+	svc_run <<-'EOF2'
+		> 100 EXECUTE calendar
+		wait +
+		match \* EXECUTE \(TAG "100"\) OUT \{10\}
+		> add today 8:00 make coffee
+		> add today 9:00 9:15 standup
+		> add today 12:00 lunch
+		> add tomorrow 8:30 dentist
+		> list schedule today 8:00 10:00
+		match \* EXECUTE \(TAG "100"\) OUT "9:00 standup
+		> quit
+		match \* EXECUTE \(TAG "100"\) EXIT 0
+		> DONE
+		wait 100 OK
+	EOF2
+	svc_out 100 >"$T/conv"
+	grep -q '^calendar> 8:00 make coffee \[[0-9a-f]\{8\}\]$' "$T/conv"
+	grep -q '^9:00 standup \[[0-9a-f]\{8\}\]$' "$T/conv"
+	! grep -q 'lunch \[\|dentist \[' "$T/conv"
+	[ "$(grep -c '^calendar> added [0-9a-f]\{8\}$' "$T/conv")" -eq 4 ]
+	svc_list 100 | head -1 | grep -qx '\* EXECUTE (TAG "100") OUT {10}'
+	svc_list 100 | tail -1 | grep -qx '100 OK calendar completed'
+	# the file has four events; today's list in another session agrees
+	[ "$(grep -c '^BEGIN:VEVENT' "$H/.imapexec/calendar.ics")" -eq 4 ]
+	svc_run <<-'EOF2'
+		> 101 EXECUTE calendar
+		wait +
+		> list
+		> list schedule tomorrow
+		> quit
+		match \* EXECUTE \(TAG "101"\) EXIT 0
+		> DONE
+		wait 101 OK
+	EOF2
+	svc_out 101 | grep -q '^calendar> 8:00 make coffee \['
+	svc_out 101 | grep -q '^12:00 lunch \['
+	svc_out 101 | grep -q '^calendar> 8:30 dentist \['
+	imx_assert_no_leftovers
+}
+
+@test "calendar: the .ics file is RFC 5545 (independent check), delete by ID" {
+	svc_run <<-'EOF2'
+		> 1 EXECUTE calendar
+		wait +
+		> add 2026-12-01 8:00 8:45 make coffee
+		> add 2026-07-01 9:00 standup, daily; with \\ a backslash
+		> add 2026-12-24 18:00 23:30 a very long evening with the whole family and the neighbours, Grüße an alle
+		> quit
+		match \* EXECUTE \(TAG "1"\) EXIT 0
+		> DONE
+		wait 1 OK
+	EOF2
+	"$PYTHON" - "$H/.imapexec/calendar.ics" <<-'EOF2'
+		import re, sys
+		raw = open(sys.argv[1], "rb").read()
+		assert raw.endswith(b"\r\n") and b"\n" not in raw.replace(b"\r\n", b""), "CRLF"
+		phys = raw.split(b"\r\n")[:-1]
+		assert all(len(l) <= 75 for l in phys), "folding"
+		assert any(l.startswith(b" ") for l in phys), "a folded line"
+		lines = []
+		for l in raw.decode("utf-8").split("\r\n")[:-1]:
+		    if l.startswith((" ", "\t")):
+		        lines[-1] += l[1:]
+		    else:
+		        lines.append(l)
+		assert lines[0] == "BEGIN:VCALENDAR" and lines[-1] == "END:VCALENDAR"
+		assert "VERSION:2.0" in lines and any(l.startswith("PRODID:") for l in lines)
+		events, ev = [], None
+		for l in lines:
+		    if l == "BEGIN:VEVENT":
+		        ev = {}
+		    elif l == "END:VEVENT":
+		        events.append(ev); ev = None
+		    elif ev is not None:
+		        k, v = l.split(":", 1)
+		        ev[k] = v
+		assert len(events) == 3, events
+		for e in events:
+		    for k in ("UID", "DTSTAMP", "DTSTART", "DTEND", "SUMMARY"):
+		        assert k in e, (k, e)
+		    assert re.fullmatch(r"\d{8}T\d{6}Z", e["DTSTAMP"])
+		by = {e["DTSTART"]: e for e in events}
+		# Europe/Berlin: UTC+1 in winter, UTC+2 in summer
+		assert by["20261201T070000Z"]["DTEND"] == "20261201T074500Z"
+		assert by["20261201T070000Z"]["SUMMARY"] == "make coffee"
+		assert by["20260701T070000Z"]["DTEND"] == "20260701T073000Z"
+		assert by["20260701T070000Z"]["SUMMARY"] == r"standup\, daily\; with \\ a backslash"
+		x = by["20261224T170000Z"]
+		assert x["DTEND"] == "20261224T223000Z"
+		assert x["SUMMARY"] == "a very long evening with the whole family and the neighbours\\, Grüße an alle"
+		assert len({e["UID"] for e in events}) == 3
+	EOF2
+	id=$(grep '^UID:' "$H/.imapexec/calendar.ics" | head -1 | cut -c5-12)
+	cat >"$T/del.txt" <<-EOF2
+		> 2 EXECUTE calendar
+		wait +
+		> delete $id
+		> delete $id
+		> list 2026-12-01
+		> list 2026-07-01 8:00 9:30
+		> quit
+		match \* EXECUTE \(TAG "2"\) EXIT 0
+		> DONE
+		wait 2 OK
+	EOF2
+	svc_run <"$T/del.txt"
+	svc_out 2 >"$T/conv"
+	grep -qx "calendar> deleted $id" "$T/conv"
+	grep -qx "calendar> error: no event \"$id\"" "$T/conv"
+	grep -qx 'calendar> no events' "$T/conv"
+	grep -q '^calendar> 9:00 standup, daily; with \\ a backslash \[' "$T/conv"
+	[ "$(grep -c '^BEGIN:VEVENT' "$H/.imapexec/calendar.ics")" -eq 2 ]
+	! grep -q "^UID:$id" "$H/.imapexec/calendar.ics"
+	imx_assert_no_leftovers
+}
+
+@test "calendar: unknown command and bad input give error lines, the file is untouched" {
+	svc_run <<-'EOF2'
+		> 1 EXECUTE calendar
+		wait +
+		> add 2026-12-01 8:00 make coffee
+		> quit
+		match \* EXECUTE \(TAG "1"\) EXIT 0
+		> DONE
+		wait 1 OK
+	EOF2
+	sum=$(sha "$H/.imapexec/calendar.ics")
+	svc_run <<-'EOF2'
+		> 2 EXECUTE calendar
+		wait +
+		> foo bar
+		> add today 25:00 breakfast
+		> add 2026-02-30 8:00 nothing
+		> add today 9:00 8:00 backwards
+		> add today 9:00
+		> delete
+		> delete abc
+		> list schedule someday
+		> list today 10:00 9:00
+		> help
+		> quit
+		match \* EXECUTE \(TAG "2"\) EXIT 0
+		> DONE
+		wait 2 OK
+	EOF2
+	svc_out 2 >"$T/conv"
+	cat >"$T/want" <<-'EOF2'
+		calendar> error: unknown command "foo" (try help)
+		calendar> error: bad time "25:00" (want H:MM)
+		calendar> error: bad day "2026-02-30" (want today, tomorrow or YYYY-MM-DD)
+		calendar> error: the end must be after the start
+		calendar> error: usage: add DAY TIME [TIME] TEXT
+		calendar> error: usage: delete ID
+		calendar> error: ID "abc" is too short
+		calendar> error: bad day "someday" (want today, tomorrow or YYYY-MM-DD)
+		calendar> error: the end of the range must be after its start
+		calendar> commands:
+		  list [schedule] [DAY [FROM [TO]]]   events of DAY overlapping FROM..TO
+		  add DAY TIME [TIME] TEXT            new event (30 minutes by default)
+		  delete ID                           remove an event
+		  help                                this text
+		  quit                                leave
+		DAY is today, tomorrow or YYYY-MM-DD; TIME is H:MM (24 h)
+		calendar> 
+	EOF2
+	printf '%s' "$(cat "$T/want")" | diff -u - "$T/conv"
+	[ "$(sha "$H/.imapexec/calendar.ics")" = "$sum" ]
+	imx_assert_no_leftovers
+}
+
+# --- smtp ---------------------------------------------------------------
+
+@test "smtp: seed session through imapexec to a real SMTP server; the message arrives" {
+	svc_smtpd_start
+	svc_config "$SVC_SMTP_PORT"
+	svc_run <<-'EOF2'
+		> 100 EXECUTE smtp
+		wait +
+		match \* EXECUTE \(TAG "100"\) OUT "220 
+		> helo client.example.org
+		match \* EXECUTE \(TAG "100"\) OUT "250 
+		> mail from:<user@example.org>
+		match \* EXECUTE \(TAG "100"\) OUT "250 
+		> rcpt to:<friend@example.net>
+		match \* EXECUTE \(TAG "100"\) OUT "250 
+		> data
+		match \* EXECUTE \(TAG "100"\) OUT "354 
+		> From: User <user@example.org>
+		> To: Friend <friend@example.net>
+		> Subject: sent over IMAP
+		>
+		> Hello from the EXECUTE smtp service.
+		> ..a line that starts with a dot
+		> .
+		match \* EXECUTE \(TAG "100"\) OUT "250 
+		> quit
+		match \* EXECUTE \(TAG "100"\) OUT "221 
+		match \* EXECUTE \(TAG "100"\) EXIT 0
+		> DONE
+		wait 100 OK
+	EOF2
+	svc_list 100 | tail -1 | grep -qx '100 OK smtp completed'
+	svc_poll compgen -G "$T/smtp-maildir/new/*"
+	f=$(ls "$T"/smtp-maildir/new/*)
+	[ "$(echo "$f" | wc -l)" -eq 1 ]
+	grep -qx 'Subject: sent over IMAP' "$f"
+	grep -qx 'X-MailFrom: user@example.org' "$f"
+	grep -qx 'X-RcptTo: friend@example.net' "$f"
+	grep -qx 'Hello from the EXECUTE smtp service.' "$f"
+	grep -qx '.a line that starts with a dot' "$f"
+	grep -q 'execute: user=<[^>]*>, service=<smtp>, tag=<100>, status=<OK>' "$T/filtered.log"
+	imx_assert_no_leftovers
+}
+
+@test "smtp: server down gives NO [UNAVAILABLE]; DONE ends a session early" {
+	port=$(svc_free_port)
+	svc_config "$port"
+	svc_run <<-'EOF2'
+		> 1 EXECUTE smtp
+		wait 1 NO
+		> 2 NOOP
+		wait 2 OK
+	EOF2
+	svc_list 1 | grep -qx '1 NO \[UNAVAILABLE\] The service is not available now'
+	! grep -q '^+ ' "$T/filtered.out"
+	svc_smtpd_start
+	svc_config "$SVC_SMTP_PORT"
+	svc_run <<-'EOF2'
+		> 3 EXECUTE smtp
+		wait +
+		match \* EXECUTE \(TAG "3"\) OUT "220 
+		> helo x
+		match \* EXECUTE \(TAG "3"\) OUT "250 
+		> DONE
+		match \* EXECUTE \(TAG "3"\) EXIT 0
+		wait 3 OK
+	EOF2
+	[ -z "$(ls -A "$T/smtp-maildir/new")" ]
+	imx_assert_no_leftovers
+}
+
+# --- voicemail ----------------------------------------------------------
+
+# a spool with two messages; the first holds every byte value (NUL, CR, LF
+# and 8-bit included) and is bigger than the output buffers
+vm_spool() {
+	local d=$H/.imapexec/voicemail
+	mkdir -p "$d"
+	"$PYTHON" - "$d/20261127-1200-from-5551234.wav" <<-'EOF2'
+		import sys, random
+		r = random.Random(4)
+		data = b"RIFF\0\0\0\0WAVE" + bytes(range(256)) + b"\r\n.\r\n" + \
+		    bytes(r.randrange(256) for _ in range(150000)) + b"\n"
+		open(sys.argv[1], "wb").write(data)
+	EOF2
+	printf 'RIFF short\n' >"$d/20261128-0930-from-anonymous.wav"
+	ln -s /etc/passwd "$d/link.wav"
+	imx_own "$H/.imapexec"
+}
+
+@test "voicemail: list, fetch byte-exact (sha256), delete" {
+	vm_spool
+	local d=$H/.imapexec/voicemail
+	svc_run <<-'EOF2'
+		> 1 EXECUTE voicemail list
+		wait 1 OK
+		> 2 EXECUTE voicemail fetch 20261127-1200-from-5551234.wav
+		wait 2 OK
+		> 3 EXECUTE voicemail delete 20261128-0930-from-anonymous.wav
+		wait 3 OK
+		> 4 EXECUTE voicemail list
+		wait 4 OK
+	EOF2
+	size=$(stat -c %s "$d/20261127-1200-from-5551234.wav")
+	svc_expect 1 <<-EOF2
+		* EXECUTE (TAG "1") OUT "20261127-1200-from-5551234.wav $size 2026-11-27 12:00 5551234"
+		* EXECUTE (TAG "1") OUT "20261128-0930-from-anonymous.wav 11 2026-11-28 09:30 anonymous"
+		* EXECUTE (TAG "1") EXIT 0
+		1 OK voicemail completed
+	EOF2
+	svc_out 2 >"$T/audio"
+	[ "$(sha "$T/audio")" = "$(sha "$d/20261127-1200-from-5551234.wav")" ]
+	# binary data came as literals, NUL-holding ones as literal8
+	grep -aq '^\* EXECUTE (TAG "2") OUT ~{[0-9]*}' "$T/filtered.out"
+	[ ! -e "$d/20261128-0930-from-anonymous.wav" ]
+	svc_list 4 | grep -c ' OUT "' | grep -qx 1
+	imx_assert_no_leftovers
+}
+
+@test "voicemail: missing or bad IDs give an error line or NO, the spool is untouched" {
+	vm_spool
+	local d=$H/.imapexec/voicemail
+	sums=$(cd "$d" && sha256sum ./*.wav)
+	svc_run <<-'EOF2'
+		> 1 EXECUTE voicemail fetch
+		wait 1 NO
+		> 2 EXECUTE voicemail fetch 20990101-0000-from-nobody.wav
+		wait 2 NO
+		> 3 EXECUTE voicemail fetch ../../../etc/passwd
+		wait 3 NO
+		> 4 EXECUTE voicemail delete .hidden
+		wait 4 NO
+		> 5 EXECUTE voicemail fetch link.wav
+		wait 5 NO
+		> 6 EXECUTE voicemail delete link.wav
+		wait 6 NO
+		> 7 EXECUTE voicemail play 20261127-1200-from-5551234.wav
+		wait 7 NO
+		> 9 EXECUTE voicemail fetch "a b"
+		wait 9 NO
+		> 8 EXECUTE voicemail delete
+		wait 8 NO
+	EOF2
+	svc_expect 1 <<-'EOF2'
+		* EXECUTE (TAG "1") ERR "error: fetch needs exactly one message ID"
+		* EXECUTE (TAG "1") EXIT 2
+		1 NO [EXITCODE 2] voicemail exited with status 2
+	EOF2
+	svc_expect 2 <<-'EOF2'
+		* EXECUTE (TAG "2") ERR "error: no message \"20990101-0000-from-nobody.wav\""
+		* EXECUTE (TAG "2") EXIT 1
+		2 NO [EXITCODE 1] voicemail exited with status 1
+	EOF2
+	# refused by the configured pattern: nothing runs
+	svc_list 3 | grep -qx '3 NO \[CANNOT\].*'
+	svc_list 4 | grep -qx '4 NO \[CANNOT\].*'
+	svc_list 5 | grep -qF 'ERR "error: no message \"link.wav\""'
+	svc_list 6 | grep -qF 'ERR "error: no message \"link.wav\""'
+	svc_list 7 | grep -qF 'ERR "usage: voicemail list | fetch ID | delete ID"'
+	svc_list 9 | grep -qx '9 NO \[CANNOT\].*'
+	svc_list 8 | grep -qF 'ERR "error: delete needs exactly one message ID"'
+	! grep -aq 'root:' "$T/filtered.out"
+	[ "$(cd "$d" && sha256sum ./*.wav)" = "$sums" ]
+	[ -L "$d/link.wav" ]
+	# the program itself refuses a path even without the pattern
+	run svc_as "$SVC_BIN/voicemail" fetch ../../../etc/passwd
+	[ "$status" -eq 2 ]
+	[ "$output" = 'error: bad message ID "../../../etc/passwd"' ]
+	imx_assert_no_leftovers
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env bats
+# Real mail clients through imapexec over ssh, each with the shipped
+# client example (conf/ssh/) and the shipped authorized_keys: mbsync
+# (isync) syncing a few thousand messages (compared with a direct sync
+# from Dovecot), offlineimap3 with preauthtunnel, mutt in tmux.
+
+load deploy
+
+setup_file() { dep_setup_file; }
+teardown_file() { dep_teardown_file; }
+setup() {
+	dep_setup
+	dep_require ssh ssh-keygen /usr/sbin/sshd
+	dep_sshd
+	dep_shipped_authorized_keys
+}
+teardown() {
+	[ ! -S "${T:-/nonexistent}/tmux.sock" ] ||
+		tmux -S "$T/tmux.sock" kill-server 2>/dev/null || true
+	dep_teardown
+}
+
+MD=$BATS_TEST_DIRNAME/deploy/mdcompare.py
+
+# mbsync_run HOME: mbsync -a with HOME/mbsyncrc; output in $T/mbsync.log.
+mbsync_run() { local t0=$SECONDS; mbsync_run2 "$@"; local rc=$?; echo "# mbsync $1: $((SECONDS - t0)) s" >&3; return $rc; }
+mbsync_run2() {
+	HOME=$1 mbsync -c "$1/mbsyncrc" -a >>"$T/mbsync.log" 2>&1 || {
+		echo "# mbsync -c $1/mbsyncrc failed:" >&2
+		tail -n 20 "$T/mbsync.log" >&2
+		return 1
+	}
+}
+
+# same A B: the two Maildirs hold the same messages.
+same() {
+	"$PYTHON" "$MD" same "$1" "$2" >"$T/same.log" || {
+		cat "$T/same.log" >&2
+		return 1
+	}
+	cat "$T/same.log"
+}
+
+@test "mbsync via Tunnel: full sync of 3000 messages equals a direct sync, then two-way changes too" {
+	dep_require mbsync
+	# two identical server mailboxes: one served through ssh + imapexec,
+	# one directly by Dovecot (the reference)
+	rm -rf "$T/Maildir"
+	"$PYTHON" "$DEP_DIR/mkmaildir.py" "$T/Maildir" 3000 --seed 7 >"$T/gen.log"
+	cp -a "$T/Maildir" "$T/Maildir.ref"
+	dep_dovecot_conf "$T/dovecot.ref.conf" "$T/Maildir.ref"
+	chown -R "$DEP_USER:$DEP_USER" "$T"
+
+	dep_client_conf mbsyncrc
+	grep -q "^Tunnel \"ssh -F $T/ssh_config -q $DEP_USER@mail.example.org $IMAPEXEC\"$" \
+		"$T/client/mbsyncrc"
+	mkdir -p "$T/ref/Mail"
+	sed "s|^Tunnel .*|Tunnel \"setpriv --reuid=$DEP_USER --regid=$DEP_USER --init-groups env -i HOME=$DEP_HOME USER=$DEP_USER LOGNAME=$DEP_USER PATH=$IMX_PATH $DOVECOT_IMAP -c $T/dovecot.ref.conf\"|" \
+		"$T/client/mbsyncrc" >"$T/ref/mbsyncrc"
+
+	mbsync_run "$T/ref"
+	mbsync_run "$T/client"
+	same "$T/ref/Mail" "$T/client/Mail"
+	[ "$("$PYTHON" "$MD" count "$T/client/Mail")" -eq 3000 ]
+	[ -d "$T/client/Mail/Archive/cur" ] && [ -d "$T/client/Mail/Sent/cur" ]
+
+	# the same changes on both servers, and on both local copies
+	"$PYTHON" "$MD" change "$T/Maildir" 11 >"$T/change.log"
+	"$PYTHON" "$MD" change "$T/Maildir.ref" 11 >>"$T/change.log"
+	"$PYTHON" "$MD" change "$T/client/Mail" 12 >>"$T/change.log"
+	"$PYTHON" "$MD" change "$T/ref/Mail" 12 >>"$T/change.log"
+	chown -R "$DEP_USER:$DEP_USER" "$T/Maildir" "$T/Maildir.ref"
+	mbsync_run "$T/ref"
+	mbsync_run "$T/client"
+	same "$T/ref/Mail" "$T/client/Mail"
+	same "$T/Maildir.ref" "$T/Maildir"
+	local n
+	n=$("$PYTHON" "$MD" count "$T/client/Mail")
+	[ "$n" -eq "$("$PYTHON" "$MD" count "$T/Maildir")" ]
+	# deletions from both sides went through, and the new messages too
+	[ "$n" -lt 3000 ] && [ "$n" -gt 2700 ]
+	[ "$(grep -rl 'Message-ID: <new\.1[12]\.' "$T/Maildir" | wc -l)" -eq 8 ]
+	[ "$(grep -rl 'Message-ID: <new\.1[12]\.' "$T/client/Mail" | wc -l)" -eq 8 ]
+	dep_assert_no_leftovers
+}
+
+@test "offlineimap3 via preauthtunnel: a full sync" {
+	dep_require offlineimap
+	dep_client_conf offlineimaprc
+	grep -q "^preauthtunnel = ssh -F $T/ssh_config -q " "$T/client/offlineimaprc"
+	HOME=$T/client timeout 120 offlineimap -c "$T/client/offlineimaprc" -o -u basic \
+		>"$T/offlineimap.log" 2>&1 || {
+		tail -n 30 "$T/offlineimap.log" >&2
+		false
+	}
+	! grep -q -E '^ *(ERROR|WARNING)|Traceback' "$T/offlineimap.log" ||
+		{ cat "$T/offlineimap.log" >&2; false; }
+	# same folders, same number of messages with the same flags
+	"$PYTHON" "$MD" list "$T/Maildir" | awk '{ print $1, $3 }' | sort >"$T/server.list"
+	"$PYTHON" "$MD" list "$T/client/Mail" | awk '{ print $1, $3 }' | sort >"$T/client.list"
+	[ "$(wc -l <"$T/client.list")" -eq 30 ]
+	diff -u "$T/server.list" "$T/client.list"
+	dep_assert_no_leftovers
+}
+
+# tmux_wait REGEX [SECS]: poll the mutt pane until it matches REGEX.
+tmux_wait() {
+	local end=$((SECONDS + ${2:-20}))
+	while [ "$SECONDS" -lt "$end" ]; do
+		tmux -S "$T/tmux.sock" capture-pane -p -t mutt >"$T/screen" 2>/dev/null || true
+		grep -q -E "$1" "$T/screen" && return 0
+		sleep 0.1
+	done
+	echo "# the screen never matched /$1/:" >&2
+	sed 's/^/#   /' "$T/screen" >&2
+	return 1
+}
+
+@test "mutt via tunnel: the index of a folder, driven in tmux" {
+	dep_require mutt tmux
+	dep_client_conf muttrc
+	grep -q "^set tunnel = \"ssh -F $T/ssh_config -q " "$T/client/muttrc"
+	local n
+	n=$("$PYTHON" "$MD" list "$T/Maildir" | grep -c '^Archive ')
+	tmux -S "$T/tmux.sock" new-session -d -s mutt -x 160 -y 50 \
+		"HOME=$T/client mutt -n -F $T/client/muttrc -f =Archive; echo mutt-exited \$?; sleep 30"
+	tmux_wait "Msgs:$n\\b"
+	tmux_wait 'message [0-9]+ \('
+	tmux -S "$T/tmux.sock" send-keys -t mutt c '=Sent' Enter
+	tmux_wait 'Sent.*Msgs:[0-9]+'
+	tmux -S "$T/tmux.sock" send-keys -t mutt q
+	tmux_wait 'mutt-exited 0'
+	dep_assert_no_leftovers
+}

@@ -1,0 +1,521 @@
+#!/usr/bin/env python3
+"""difftest.py - differential test of imapexec's scanner against Dovecot.
+
+Usage:
+  difftest.py --count N --seed S [--per-conn K] [--mark FILE] [--report F]
+              -- DIRECT-CMD... --- FILTERED-CMD...
+
+DIRECT-CMD runs Dovecot's preauth imap; FILTERED-CMD runs imapexec in
+front of it with a service "mark" that appends its one argument, as a
+line, to FILE (tests/services/mark.sh with MARK_FILE=FILE).
+
+The question: does imapexec take exactly those bytes for command lines
+that Dovecot takes for command lines?  A command that imapexec runs itself
+(EXECUTE) while Dovecot would have read the same bytes as a literal's data
+or as the rest of another line is remote command execution; that must
+never happen.
+
+How it is observed.  Every stream is a list of commands generated from a
+seeded PRNG (stream i uses seed S*1000003+i, so any stream is reproducible
+alone with --only i).  Among ordinary commands (atoms, quoted strings,
+literals {n} {n+} ~{n} ~{n+} in every position, MULTIAPPEND, CATENATE,
+APPEND to a missing mailbox, IDLE with good and bad terminators, long
+lines, odd tags, bare LF, stray CR, pipelining), the streams carry marker
+lines "TAG EXECUTE mark TAG": as commands of their own, inside literal
+data, after literal headers Dovecot does not consume, as IDLE terminators,
+after unterminated quotes, with invalid tags, and so on.  Each marker's
+tag is unique, and is also its argument.
+
+  D = the marker tags that Dovecot, run directly, parsed as command lines
+      named EXECUTE: exactly those it answers "TAG BAD ... EXECUTE:
+      Unknown command".
+  F = the marker tags that imapexec ran: the lines of FILE.
+
+Both runs send the same bytes as long as both answer alike: the client
+honours "+" for synchronizing literals and IDLE (waits for "+" or the
+command's tagged response; after a tagged response it drops the rest of
+that command, as a real client does), and records each such decision.
+Checks, per stream:
+  - unsafe:      F - D must be empty (imapexec ran what Dovecot took for
+                 data): a security bug;
+  - lost:        every tag in D - F must have been passed on by imapexec
+                 and answered by the backend (its BAD is in the filtered
+                 output): imapexec may see a literal where Dovecot does
+                 not, on purpose (README, Security), and then the line goes
+                 to the backend, which rejects it.  Such cases are counted
+                 as "passed to the backend";
+  - order:       F is in the order of D;
+  - statuses:    every other tag has the same tagged status (OK/NO/BAD) in
+                 both runs (markers aside), and the client's decisions at
+                 every synchronizing literal and IDLE are the same.
+The stream's commands are pipelined; between streams the client sends
+a barrier (two NOOPs) and waits for it; a connection that does not
+answer it (Dovecot left inside a literal, or gone after "BYE Literal size
+too large") is closed and the next stream gets a fresh one.
+
+Prints the totals; with mismatches, each one's stream number, bytes and
+sets, and exits 1.
+"""
+
+import argparse
+import os
+import random
+import re
+import select
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from imapdrive import split_responses  # noqa: E402
+
+WAIT = 3.0          # seconds to wait for "+" or a tagged response
+UNKNOWN_EXECUTE = re.compile(rb"command EXECUTE: Unknown command", re.I)
+TAGGED = re.compile(rb"([^ \r\n]+) (OK|NO|BAD)\b", re.I)
+
+
+# ---------------------------------------------------------------- generator
+
+class Gen:
+    """Builds one stream: a list of commands, each a list of parts:
+    (b"bytes",) to send, ("sync", tag) to wait for "+" or TAG's tagged
+    response (then drop the rest of the command), ("idle", tag) likewise
+    for IDLE's "+ idling"."""
+
+    def __init__(self, rnd, sid):
+        self.r = rnd
+        self.sid = sid
+        self.n = 0
+        self.markers = []        # every marker tag generated
+
+    def tag(self, kind="c"):
+        self.n += 1
+        return b"s%d%s%d" % (self.sid, kind.encode(), self.n)
+
+    def eol(self):
+        return b"\n" if self.r.random() < 0.1 else b"\r\n"
+
+    def marker_line(self, tagvariant=True):
+        t = self.tag("e")
+        self.markers.append(t)
+        r = self.r.random()
+        name = self.r.choice([b"EXECUTE", b"execute", b"Execute"])
+        svc = b'"mark"' if r < 0.2 else b"mark"
+        arg = b'"%s"' % t if self.r.random() < 0.2 else t
+        tg = t
+        if tagvariant:
+            v = self.r.random()
+            if v < 0.05:
+                tg = t + self.r.choice([b"]", b"%", b"*", b"+", b"{", b"(", b"\\", b"\x80", b'"'])
+            elif v < 0.08:
+                name = self.r.choice([b"EXECUTEX", b"EXECUTE\tmark", b"UID EXECUTE", b" EXECUTE"])
+        return tg + b" " + name + b" " + svc + b" " + arg + self.eol()
+
+    def hidden(self):
+        """Literal data: text that holds command lines, for when the
+        literal is not consumed (or is, and must stay data)."""
+        parts = []
+        for _ in range(self.r.randint(0, 3)):
+            c = self.r.random()
+            if c < 0.45:
+                parts.append(self.marker_line())
+            elif c < 0.6:
+                parts.append(self.tag("h") + b" NOOP\r\n")
+            elif c < 0.7:
+                parts.append(b"DONE\r\n")
+            elif c < 0.8:
+                parts.append(self.tag("h") + b" NOOP {3+}\r\nabc\r\n")
+            else:
+                parts.append(self.r.choice([b"hello", b"x y z", b"* OK", b"{5}", b")", b"\0\x01\xff"]))
+        data = b"".join(parts)
+        if self.r.random() < 0.3:
+            data += b"tail"
+        return data or b"x"
+
+    def literal(self, data, allow_sync=True, binary=None, tag=None):
+        """Parts for a literal holding data."""
+        r = self.r.random()
+        sync = allow_sync and r < 0.35
+        b8 = self.r.random() < 0.15 if binary is None else binary
+        hdr = (b"~" if b8 else b"") + b"{%d%s}" % (len(data), b"" if sync else b"+")
+        if self.r.random() < 0.05:
+            hdr = hdr.replace(b"{", b"{0", 1)
+        hdr += b"\n" if self.r.random() < 0.1 else b"\r\n"
+        if sync:
+            return [(hdr,), ("sync", tag), (data,)]
+        return [(hdr + data,)]
+
+    def astring(self, word, tag):
+        c = self.r.random()
+        if c < 0.5:
+            return [(word,)]
+        if c < 0.7:
+            return [(b'"' + word + b'"',)]
+        return self.literal(word, tag=tag, binary=False)
+
+    def command(self):
+        r = self.r
+        t = self.tag()
+        k = r.random()
+        eol = self.eol()
+        if k < 0.16:
+            return [(self.marker_line(),)], 1
+        if k < 0.26:    # commands that read no arguments, with a literal
+            name = r.choice([b"NOOP", b"CHECK", b"CAPABILITY", b"NAMESPACE", b"UNSELECT"])
+            return [(t + b" " + name + b" ",)] + self.literal(self.hidden(), tag=t) + [(eol,)], 1
+        if k < 0.36:    # SELECT / EXAMINE: whole line, extra literals
+            p = [(t + b" " + r.choice([b"SELECT", b"EXAMINE"]) + b" ",)]
+            p += self.astring(r.choice([b"INBOX", b"Archive", b"nosuch"]), t)
+            if r.random() < 0.5:
+                p += [(b" extra ",)] + self.literal(self.hidden(), tag=t)
+            return p + [(eol,)], 1
+        if k < 0.44:    # STATUS reads 2 args; CREATE 1
+            if r.random() < 0.5:
+                p = [(t + b" STATUS ",)] + self.astring(b"INBOX", t) + [(b" (MESSAGES) ",)]
+            else:
+                p = [(t + b" " + r.choice([b"CREATE", b"DELETE", b"SUBSCRIBE"]) + b" ",)]
+                p += self.astring(b"tmp%d" % r.randint(1, 3), t) + [(b" ",)]
+            p += self.literal(self.hidden(), tag=t)
+            return p + [(eol,)], 1
+        if k < 0.54:    # SEARCH with literals in every place
+            p = [(t + b" SEARCH",)]
+            for _ in range(r.randint(1, 4)):
+                c = r.random()
+                if c < 0.3:
+                    p += [(b" TEXT ",)] + self.literal(self.hidden(), tag=t)
+                elif c < 0.45:
+                    p += [(b" (TEXT ",)] + self.literal(self.hidden(), tag=t) + [(b")",)]
+                elif c < 0.55:
+                    p += [(b' "x"',)] + self.literal(self.hidden(), tag=t)
+                elif c < 0.65:
+                    p += [(b" TEXT \"x {5} \\\" y\"",)]
+                elif c < 0.75:
+                    p += [(b" TEXT foo",)] + self.literal(self.hidden(), allow_sync=False)
+                elif c < 0.85:
+                    p += [(b" ALL",)]
+                else:
+                    p += [(b" ~",)] + [(b"{3+}\r\nabc",)]
+            return p + [(eol,)], 1
+        if k < 0.58:    # FETCH, big or small
+            what = r.choice([b"1 (FLAGS)", b"1:* (UID RFC822.SIZE)", b"1:* BODY.PEEK[]",
+                             b"1 BODY.PEEK[HEADER]", b"2 BINARY.PEEK[1]"])
+            return [(t + b" FETCH " + what + eol,)], 1
+        if k < 0.72:    # APPEND / MULTIAPPEND, good and bad
+            mbox = r.choice([b"INBOX", b"INBOX", b"Archive", b"nosuch"])
+            p = [(t + b" APPEND ",)] + self.astring(mbox, t)
+            for _ in range(r.randint(1, 3)):
+                c = r.random()
+                if c < 0.2:
+                    p += [(b" (\\Seen)",)]
+                elif c < 0.27:
+                    p += [(b" (\\Bogus)",)]
+                if r.random() < 0.15:
+                    p += [(r.choice([b' "01-Jan-2024 00:00:00 +0000"', b' "notadate"']),)]
+                msg = b"Subject: d%d\r\n\r\n" % r.randint(0, 99) + self.hidden() + b"\r\n"
+                p += [(b" ",)] + self.literal(msg, tag=t)
+            return p + [(eol,)], 1
+        if k < 0.78:    # CATENATE
+            p = [(t + b" APPEND " + r.choice([b"INBOX", b"nosuch"]) + b" CATENATE (",)]
+            for i in range(r.randint(1, 3)):
+                if i:
+                    p += [(b" ",)]
+                if r.random() < 0.2:
+                    p += [(b'URL "/INBOX;UIDVALIDITY=1/;UID=1"',)]
+                else:
+                    p += [(b"TEXT ",)] + self.literal(b"Subject: c\r\n\r\n" + self.hidden(), tag=t)
+            return p + [(b")" + eol,)], 1
+        if k < 0.85:    # IDLE and its terminator
+            term = r.choice([b"DONE", b"done", b"DoNe", b"DONE ", b" DONE", b"x {5}", None])
+            if term is None:
+                term = self.marker_line().rstrip(b"\r\n")
+            p = [(t + b" IDLE",)]
+            if r.random() < 0.2:
+                p += [(b" {5+}\r\nDONE",)]
+            return p + [(eol,), ("idle", t), (term + self.eol(),)], 1
+        if k < 0.89:    # invalid or unusual tags, with literals
+            bad = r.choice([b"*", b"+", b"a+b", b'"a b"', b"a{5}", b"\x01x", b"x]", b"x%"])
+            good = t + r.choice([b"}", b"[", b"~", b"!", b"\x7f"])
+            if r.random() < 0.5:
+                return [(bad + b" NOOP {%d+}\r\n" % 0,), (self.hidden() + eol,)], 1
+            p = [(good + b" SELECT ",)] + self.literal(b"INBOX", tag=good) + [(eol,)]
+            return p, 1
+        if k < 0.92:    # long lines
+            n = r.choice([1000, 9000, 66000, 70000])
+            return [(t + r.choice([b" SEARCH TEXT ", b" NOOP "]) + b"y" * n + b" ",)] + \
+                self.literal(self.hidden(), allow_sync=False) + [(eol,)], 1
+        if k < 0.95:    # unterminated quote, stray CR: the next line is a command
+            if r.random() < 0.5:
+                return [(t + b' SEARCH TEXT "x {5}' + eol + self.marker_line(False),)], 2
+            return [(t + b" SEARCH ALL\r" + self.marker_line(False),)], 1
+        if k < 0.97:    # two spaces, empty command, UID forms
+            return [(r.choice([t + b"  SELECT ", t + b" UID FETCH 1 (", t + b" ENABLE "]),)] + \
+                self.literal(self.hidden(), allow_sync=False) + [(b")" + eol,)], 1
+        return [(t + b" ID (\"a\" ",)] + self.literal(self.hidden(), tag=t) + [(b")" + eol,)], 1
+
+    def stream(self):
+        cmds, count = [], 0
+        for _ in range(self.r.randint(2, 9)):
+            c, k = self.command()
+            cmds.append(c)
+            count += k
+        return cmds, count
+
+
+# ---------------------------------------------------------------- client
+
+class Conn:
+    def __init__(self, argv, log):
+        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=log)
+        self.wfd = self.p.stdin.fileno()
+        self.rfd = self.p.stdout.fileno()
+        os.set_blocking(self.wfd, False)
+        os.set_blocking(self.rfd, False)
+        self.out = bytearray()
+        self.buf = bytearray()
+        self.parsed = 0
+        self.eof = False
+        self.wclosed = False
+        self.plus = 0           # continuation requests seen
+        self.tagged = {}        # tag -> (status, line)
+        self.order = []         # tags in the order answered
+
+    def _responses(self):
+        spans, self.parsed = split_responses(self.buf, self.parsed)
+        for s, e in spans:
+            line = bytes(self.buf[s:e])
+            if line.startswith(b"+"):
+                self.plus += 1
+                continue
+            m = TAGGED.match(line)
+            if m and not line.startswith(b"* "):
+                tag = m.group(1)
+                if tag not in self.tagged:
+                    self.tagged[tag] = (m.group(2).upper(), line)
+                    self.order.append(tag)
+        if self.parsed > 1 << 20:
+            del self.buf[:self.parsed]
+            self.parsed = 0
+
+    def pump(self, timeout):
+        """Write what is queued, read what comes, for up to timeout."""
+        w = [self.wfd] if self.out and not self.wclosed else []
+        r = [] if self.eof else [self.rfd]
+        if not r and not w:
+            return
+        rr, ww, _ = select.select(r, w, [], timeout)
+        if ww:
+            try:
+                n = os.write(self.wfd, self.out[:65536])
+                del self.out[:n]
+            except BlockingIOError:
+                pass
+            except OSError:
+                self.wclosed = True
+                self.out.clear()
+        if rr:
+            try:
+                d = os.read(self.rfd, 1 << 16)
+            except BlockingIOError:
+                d = None
+            except OSError:
+                d = b""
+            if d == b"":
+                self.eof = True
+            elif d:
+                self.buf += d
+                self._responses()
+
+    def until(self, pred, timeout):
+        end = time.monotonic() + timeout
+        while not pred():
+            left = end - time.monotonic()
+            if left <= 0 or (self.eof and not pred()):
+                return False
+            self.pump(min(left, 0.5))
+        return True
+
+    def send(self, data):
+        if not self.wclosed:
+            self.out += data
+
+    def close(self):
+        if not self.wclosed:
+            self.until(lambda: not self.out, WAIT)
+            try:
+                self.p.stdin.close()
+            except OSError:
+                pass
+            self.wclosed = True
+        self.until(lambda: self.eof, WAIT * 2)
+        try:
+            self.p.wait(timeout=WAIT * 2)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        try:
+            self.p.stdout.close()
+        except OSError:
+            pass
+
+
+def run_stream(conn, cmds, barrier):
+    """Send one stream; return (decisions, ok) where ok is False if the
+    connection must be dropped."""
+    decisions = []
+    used = conn.plus
+    for cmd in cmds:
+        for part in cmd:
+            if len(part) == 1:
+                conn.send(part[0])
+                continue
+            kind, tag = part
+            want = used + 1
+            got = conn.until(lambda: conn.plus >= want or tag in conn.tagged, WAIT)
+            if not got:
+                decisions.append((tag, "timeout"))
+                return decisions, False
+            if conn.plus >= want:
+                used = want
+                decisions.append((tag, "+"))
+                continue
+            decisions.append((tag, "tagged"))
+            break
+        if conn.eof:
+            return decisions, False
+    b1, b2 = barrier + b"a", barrier + b"b"
+    conn.send(b1 + b" NOOP\r\n" + b2 + b" NOOP\r\n")
+    ok = conn.until(lambda: b2 in conn.tagged, WAIT)
+    # A "+" nobody asked for (an unconsumed sync literal inside data Dovecot
+    # ran as a command) would shift the next stream's decisions: resync.
+    return decisions, ok and conn.plus == used
+
+
+def run_all(argv, streams, per_conn, log):
+    results = {}
+    conn, n = None, 0
+    for i, (cmds, _) in streams:
+        if conn is None or n >= per_conn:
+            if conn:
+                conn.close()
+            conn, n = Conn(argv, log), 0
+            conn.until(lambda: b"* PREAUTH" in conn.buf or conn.eof, WAIT * 3)
+        before = len(conn.order)
+        dec, ok = run_stream(conn, cmds, b"s%dzb" % i)
+        results[i] = (dec, conn.tagged, before)
+        n += 1
+        if not ok:
+            conn.close()
+            conn = None
+    if conn:
+        conn.close()
+    return results
+
+
+def tags_of(tagged, sid):
+    pre = re.compile(rb"s%d[a-z]\d+" % sid)
+    return {t: v for t, v in tagged.items() if pre.match(t)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--count", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--only", type=int, default=None)
+    ap.add_argument("--per-conn", type=int, default=40)
+    ap.add_argument("--mark", required=True)
+    ap.add_argument("--log", default="/dev/null")
+    ap.add_argument("--dump", help="write stream i's bytes to DUMP.i on mismatch")
+    ap.add_argument("rest", nargs=argparse.REMAINDER)
+    a = ap.parse_args()
+    rest = a.rest[1:] if a.rest[:1] == ["--"] else a.rest
+    k = rest.index("---")
+    direct, filtered = rest[:k], rest[k + 1:]
+
+    ids = [a.only] if a.only is not None else range(a.count)
+    streams, markers, ncmds = [], {}, 0
+    for i in ids:
+        g = Gen(random.Random(a.seed * 1000003 + i), i)
+        cmds, c = g.stream()
+        streams.append((i, (cmds, c)))
+        markers[i] = g.markers
+        ncmds += c
+
+    t0 = time.monotonic()
+    with open(a.log, "ab") as log:
+        dres = run_all(direct, streams, a.per_conn, log)
+        fres = run_all(filtered, streams, a.per_conn, log)
+    ran = {}
+    try:
+        with open(a.mark, "rb") as f:
+            for line in f.read().split(b"\n"):
+                m = re.match(rb"s(\d+)e\d+$", line)
+                if m:
+                    ran.setdefault(int(m.group(1)), []).append(line)
+                elif line:
+                    ran.setdefault(-1, []).append(line)
+    except FileNotFoundError:
+        pass
+
+    bad = []
+    nmark = npassed = ncmp = nd = 0
+    for i, (cmds, _) in streams:
+        ddec, dtag, _ = dres[i]
+        fdec, ftag, _ = fres[i]
+        dt, ft = tags_of(dtag, i), tags_of(ftag, i)
+        D = [t for t in (x for x in dtag if x in dt)
+             if re.match(rb"s\d+e", t) and UNKNOWN_EXECUTE.search(dt[t][1])]
+        F = ran.get(i, [])
+        nmark += len(markers[i])
+        nd += len(D)
+        probs = []
+        unsafe = [t for t in F if t not in D]
+        if unsafe:
+            probs.append("UNSAFE: imapexec ran %r, Dovecot took them for data" % unsafe)
+        for t in D:
+            if t in F:
+                continue
+            if t in ft and UNKNOWN_EXECUTE.search(ft[t][1]):
+                npassed += 1
+            else:
+                probs.append("lost: Dovecot parses %r as EXECUTE, imapexec neither ran it "
+                             "nor passed it on (filtered: %r)" % (t, ft.get(t)))
+        dorder = [t for t in D if t in F]
+        if dorder != F[:len(dorder)] or len(F) != len(set(F)):
+            probs.append("order: Dovecot %r, imapexec %r" % (dorder, F))
+        for t, (st, _) in dt.items():
+            if re.match(rb"s\d+e", t):
+                continue
+            ncmp += 1
+            if t not in ft or ft[t][0] != st:
+                probs.append("status of %r: direct %s, filtered %s"
+                             % (t, st, ft[t][0] if t in ft else "none"))
+        for t in ft:
+            if t not in dt and not re.match(rb"s\d+e", t):
+                probs.append("tag %r answered only through imapexec" % t)
+        if ddec != fdec:
+            probs.append("decisions: direct %r, filtered %r" % (ddec, fdec))
+        if probs:
+            bad.append((i, probs, cmds))
+    if ran.get(-1):
+        bad.append((-1, ["marker lines of no stream: %r" % ran[-1][:5]], []))
+
+    print("difftest: seed %d: %d streams, %d commands, %d marker lines, %d tagged "
+          "responses compared, %d EXECUTE lines Dovecot parses as commands: %d run "
+          "by imapexec, %d passed to the backend; %d mismatches (%.1fs)"
+          % (a.seed, len(streams), ncmds, nmark, ncmp, nd, nd - npassed, npassed,
+             len(bad), time.monotonic() - t0))
+    for i, probs, cmds in bad[:10]:
+        print("MISMATCH in stream %d (rerun: --seed %d --only %d):" % (i, a.seed, i))
+        for p in probs:
+            print("  " + p)
+        sent = b"".join(b"".join(p[0] for p in c if len(p) == 1) for c in cmds)
+        print("  stream bytes: %r" % sent[:3000])
+        if a.dump:
+            with open("%s.%d" % (a.dump, i), "wb") as f:
+                f.write(sent)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+# tests/services.bash - helpers for tests/50-services.bats: the services
+# of scripts/services driven through imapexec and the real Dovecot backend
+# (load after helper).
+#
+#   svc_setup_file      imx_setup_file for a test user whose home exists (as
+#                       root: imapexec-svctest, see below), the services
+#                       copied to $IMX_RUN/services-bin
+#   svc_setup           per test: a home $H (template Maildir) that every
+#                       service gets as HOME, a Dovecot config with Sieve
+#                       for dovecot-lda, and $T/imapexec.conf made from
+#                       conf/imapexec.conf (the example) with test paths
+#   svc_run [opts]      run the driver script on stdin through imapexec
+#                       (HOME=$H); the client's bytes are in $T/filtered.out
+#   svc_list TAG        the responses of TAG, one a line
+#   svc_out TAG [opts]  the reassembled OUT octets of TAG (execute_reassemble)
+#   svc_as CMD...       run CMD as the test user with HOME=$H, clean env
+#   svc_deliver FROM SUBJECT [HEADER]  deliver a message with dovecot-lda
+#   svc_poll CMD...     poll (bounded, 10 s) until CMD succeeds
+#
+# As root, imapexec runs services in the account's home directory (from
+# the password database), and helper.bash's user has /nonexistent, where
+# every service is refused.  So as root these tests use their own system
+# user, imapexec-svctest, whose home /var/lib/imapexec-svctest exists (it
+# is only the working directory; the data goes to the per-test $H).
+
+SVC_EXR=$REPO/tests/execute_reassemble.py
+SVC_PY=/usr/bin/python3        # Debian's, with python3-aiosmtpd
+
+if [ "$(id -u)" -eq 0 ]; then
+	IMX_USER=imapexec-svctest
+	imx_ensure_user() {
+		local home=/var/lib/imapexec-svctest
+		id -u "$IMX_USER" >/dev/null 2>&1 ||
+			useradd --system --user-group --no-create-home \
+				--home-dir "$home" --shell /usr/sbin/nologin \
+				"$IMX_USER" 2>/dev/null ||
+			id -u "$IMX_USER" >/dev/null
+		mkdir -p "$home"
+		chown "$IMX_USER:$IMX_USER" "$home"
+		chmod 700 "$home"
+	}
+fi
+
+svc_setup_file() {
+	imx_setup_file
+	export SVC_BIN=$IMX_RUN/services-bin
+	cp -a "$REPO/scripts/services" "$SVC_BIN"
+	chmod -R a+rX "$SVC_BIN"
+}
+
+# svc_config [PORT]: $T/imapexec.conf from the example configuration, with
+# the services of $SVC_BIN, HOME=$H for each, no group restriction, and the
+# SMTP service on 127.0.0.1:PORT.
+svc_config() {
+	"$PYTHON" - "$REPO/conf/imapexec.conf" "$T/imapexec.conf" "$SVC_BIN" \
+		"$H" "${1:-9}" <<-'EOF'
+		import re, sys
+		src, dst, bindir, home, port = sys.argv[1:]
+		text = open(src).read()
+		text = text.replace("/usr/local/libexec/imapexec", bindir)
+		text = text.replace("tcp:127.0.0.1:25", "tcp:127.0.0.1:" + port)
+		text = re.sub(r'\n\s*groups = \[ "voicemail" \];', "", text)
+		text = re.sub(r'\n\s*env = \[ "TZ=Europe/Berlin" \];', "", text)
+		text = re.sub(r'(\n(\s*)name = "[^"]+";)',
+		              r'\1\n\2env = [ "HOME=%s", "TZ=Europe/Berlin" ];' % home,
+		              text)
+		open(dst, "w").write(text)
+	EOF
+	chmod 644 "$T/imapexec.conf"
+	"$IMAPEXEC" -t -c "$T/imapexec.conf" >/dev/null 2>&1 || {
+		cat -n "$T/imapexec.conf" >&2
+		"$IMAPEXEC" -t -c "$T/imapexec.conf" >&2
+		return 1
+	}
+}
+
+svc_setup() {
+	H=$T/home
+	cp -a "$IMX_RUN/template" "$H"
+	# our own Dovecot config (for the backend and for dovecot-lda); the
+	# Maildir is absolute, since the backend's HOME is the passwd one
+	cat >"$T/dovecot.conf" <<-EOF
+		mail_location = maildir:$H/Maildir
+		ssl = no
+		log_path = /dev/stderr
+		info_log_path = /dev/stderr
+		postmaster_address = postmaster@example.org
+		protocol lda {
+		  mail_plugins = \$mail_plugins sieve
+		}
+		plugin {
+		  sieve = file:~/sieve;active=~/.dovecot.sieve
+		  sieve_before = ~/.imapexec/lists.sieve
+		}
+	EOF
+	chmod 644 "$T/dovecot.conf"
+	: >"$T/filtered.log"
+	imx_own "$H" "$T/filtered.log"
+	svc_config
+	SVC_N=0
+}
+
+svc_run() {
+	imx_require_binary
+	SVC_N=$((SVC_N + 1))
+	cat >"$T/s$SVC_N.txt"
+	imx_command filtered "$H" "$T/dovecot.conf"
+	local rc=0
+	"$PYTHON" "$DRIVER" "$@" --out "$T/filtered.out" \
+		--log "$T/filtered.log" "$T/s$SVC_N.txt" -- "${IMX_CMD[@]}" \
+		2>"$T/filtered.err" || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		echo "# session $T/s$SVC_N.txt failed (driver status $rc):" >&2
+		sed 's/^/#   /' "$T/s$SVC_N.txt" "$T/filtered.err" \
+			"$T/filtered.log" >&2
+		echo "# client received:" >&2
+		tail -c 3000 "$T/filtered.out" | sed 's/^/#   /' >&2
+	fi
+	return "$rc"
+}
+
+svc_list() {
+	"$PYTHON" "$SVC_EXR" --list --tag "$1" "${@:2}" "$T/filtered.out"
+}
+
+svc_out() {
+	"$PYTHON" "$SVC_EXR" --tag "$1" "${@:2}" "$T/filtered.out"
+}
+
+# svc_expect TAG [opts]: the responses of TAG must be exactly stdin.
+svc_expect() {
+	local want got
+	want=$(cat)
+	got=$(svc_list "$@")
+	if [ "$got" != "$want" ]; then
+		echo "# responses of tag $1 differ (- expected, + received):" >&2
+		diff -u <(printf '%s\n' "$want") <(printf '%s\n' "$got") |
+			sed 's/^/#   /' >&2
+		return 1
+	fi
+}
+
+svc_as() {
+	local cmd=(env -i "HOME=$H" "USER=$IMX_USER" "LOGNAME=$IMX_USER"
+		"PATH=$IMX_PATH" "TZ=Europe/Berlin" "$@")
+	if [ "$(id -u)" -eq 0 ]; then
+		setpriv --reuid="$IMX_USER" --regid="$IMX_USER" --init-groups \
+			"${cmd[@]}"
+	else
+		"${cmd[@]}"
+	fi
+}
+
+# svc_deliver FROM SUBJECT [HEADER]: deliver a small message from FROM to
+# the test user's INBOX with dovecot-lda and the Sieve plugin.
+svc_deliver() {
+	{
+		printf 'From: Someone <%s>\n' "$1"
+		printf 'To: %s@example.org\nSubject: %s\n' "$IMX_USER" "$2"
+		printf 'Message-ID: <%s.%s@example.org>\n' "$RANDOM" "$RANDOM"
+		[ -z "${3:-}" ] || printf '%s\n' "$3"
+		printf '\nHello.\n'
+	} | svc_as /usr/lib/dovecot/dovecot-lda -c "$T/dovecot.conf" -f "$1" \
+		2>>"$T/lda.log"
+}
+
+# svc_subjects MAILBOX: the Subject lines of the messages in MAILBOX
+# ("INBOX" or a folder name) of $H/Maildir, sorted.
+svc_subjects() {
+	local d=$H/Maildir
+	[ "$1" = INBOX ] || d=$d/.$1
+	local f
+	for f in "$d"/new/* "$d"/cur/*; do
+		[ -f "$f" ] || continue
+		sed -n 's/^Subject: //p' "$f"
+	done | sort
+}
+
+svc_poll() {
+	local i
+	for i in $(seq 100); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	echo "# gave up waiting (10 s) for: $*" >&2
+	return 1
+}
+
+# svc_free_port: a TCP port on 127.0.0.1 that was free a moment ago.
+svc_free_port() {
+	"$PYTHON" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# svc_smtpd_start: an aiosmtpd server on a free port, storing messages in
+# the maildir $T/smtp-maildir; sets SVC_SMTP_PORT and SVC_SMTP_PID.
+svc_smtpd_start() {
+	SVC_SMTP_PORT=$(svc_free_port)
+	"$SVC_PY" -m aiosmtpd -n -l "127.0.0.1:$SVC_SMTP_PORT" \
+		-c aiosmtpd.handlers.Mailbox "$T/smtp-maildir" \
+		>"$T/smtpd.log" 2>&1 &
+	SVC_SMTP_PID=$!
+	svc_poll svc_port_open "$SVC_SMTP_PORT"
+}
+
+svc_port_open() {
+	"$PYTHON" -c 'import socket, sys
+s = socket.socket()
+s.settimeout(1)
+sys.exit(s.connect_ex(("127.0.0.1", int(sys.argv[1]))) != 0)' "$1"
+}
+
+svc_smtpd_stop() {
+	[ -z "${SVC_SMTP_PID:-}" ] || kill "$SVC_SMTP_PID" 2>/dev/null || true
+	[ -z "${SVC_SMTP_PID:-}" ] || wait "$SVC_SMTP_PID" 2>/dev/null || true
+	SVC_SMTP_PID=
+}
