@@ -11,7 +11,7 @@ set -eu
 build="gcc make pkg-config libbsd-dev libconfig-dev"
 test_core="bats dovecot-imapd python3 util-linux systemd socat procps"
 test_services="dovecot-sieve python3-aiosmtpd"
-test_deploy=""
+test_deploy="xinetd openssh-server openssh-client isync offlineimap3 mutt tmux nodejs $(command -v npm >/dev/null 2>&1 || echo npm)"
 test="$build $test_core $test_services $test_deploy"
 run="$build dovecot-imapd systemd util-linux netcat-openbsd"
 fuzz="$build clang libclang-rt-14-dev bats dovecot-imapd python3 util-linux procps"

@@ -361,6 +361,8 @@ command_step(struct conn *c)
 		moved = 1;
 	}
 	if (k->sess != NULL) {
+		if (c->be_eof && c->b_in.len == 0)
+			session_backend_gone(k->sess);
 		if ((rc = session_step(c, k->sess)) < 1)
 			return (moved || rc == 0);
 		session_free(k->sess);

@@ -67,6 +67,8 @@ struct scan {
 	uint8_t		c_cmd;		/* enum scan_cmd of its command */
 	uint8_t		c_own;		/* the command is imapexec's own */
 	uint8_t		c_hold;		/* what a held client waits for */
+	uint8_t		c_plus;		/* a "+" came before the line ended */
+	uint8_t		c_done;		/* the tagged response came, too */
 	uint64_t	c_hash;		/* hash of its command's tag */
 	uint64_t	c_left;		/* literal octets still to come */
 	struct lex	c_lex;

@@ -7,7 +7,11 @@
  * synchronizing literal's octets, an IDLE's "DONE" and an AUTHENTICATE
  * exchange all depend on the backend's answer, so the client is held
  * (SCAN_WAIT) until the server half sees the continuation or the tagged
- * response that decides what the client's next bytes are.
+ * response that decides what the client's next bytes are.  The backend
+ * may answer before the client's line has ended (Dovecot acts on a CR, and
+ * sends "+" as soon as it has parsed a literal's '}'), so an answer that
+ * comes while the line is still being scanned is kept until the line gets
+ * to the point where it is needed.
  */
 #include <string.h>
 #include <strings.h>
@@ -149,12 +153,60 @@ line_start(struct scan *st, const uint8_t *p, size_t n, int eof,
 			return;
 		}
 		st->c_own = 0;
+		st->c_plus = st->c_done = 0;
 		act->op = SCAN_PASS;
 	}
 	st->c_cmd = cmd;
 	st->c_state = nlen > SCAN_NAME_MAX ? C_NAME : C_ARGS;
 	lex_reset(&st->c_lex);
 	act->n = nlen > 0 ? tlen + 1 + nlen : tlen;
+}
+
+/*
+ * release(st, what):
+ * The backend sent the continuation that a client held for ${what} waits
+ * for: let the client go on.
+ */
+static void
+release(struct scan *st, int what)
+{
+	st->c_hold = HOLD_NONE;
+	if (what == HOLD_LITERAL)
+		st->c_state = st->c_left > 0 ? C_LIT : C_ARGS;
+	else
+		st->c_state = C_CONT;
+}
+
+/*
+ * hold(st, what):
+ * The client got to a point where its next bytes depend on the backend's
+ * answer ${what}: hold it, unless that answer has come already.
+ */
+static void
+hold(struct scan *st, int what)
+{
+	if (st->c_done)
+		st->c_state = C_LINE;	/* the command is over */
+	else if (st->c_plus) {
+		st->c_plus = 0;
+		release(st, what);
+	} else {
+		st->c_state = C_HOLD;
+		st->c_hold = what;
+	}
+}
+
+/*
+ * in_line(st):
+ * Return nonzero while a command line sent to the backend (or one of its
+ * continuation lines) is still being scanned.
+ */
+static int
+in_line(const struct scan *st)
+{
+	return (!st->c_own && (st->c_state == C_ARGS ||
+	    st->c_state == C_NAME || st->c_state == C_LIT ||
+	    st->c_state == C_CONT));
 }
 
 /*
@@ -175,13 +227,10 @@ args(struct scan *st, const uint8_t *p, size_t n, struct scan_act *act)
 		st->c_state = C_LINE;
 		if (st->c_own)
 			st->c_own = 0;
-		else if (st->c_cmd == CMD_IDLE) {
-			st->c_state = C_HOLD;
-			st->c_hold = HOLD_IDLE;
-		} else if (st->c_cmd == CMD_AUTHENTICATE) {
-			st->c_state = C_HOLD;
-			st->c_hold = HOLD_AUTH;
-		}
+		else if (st->c_cmd == CMD_IDLE)
+			hold(st, HOLD_IDLE);
+		else if (st->c_cmd == CMD_AUTHENTICATE)
+			hold(st, HOLD_AUTH);
 		break;
 	case LEX_LITERAL:
 		act->op = st->c_own ? SCAN_LITERAL : SCAN_PASS;
@@ -189,8 +238,11 @@ args(struct scan *st, const uint8_t *p, size_t n, struct scan_act *act)
 		act->flags = st->c_lex.flags;
 		st->c_left = st->c_lex.size;
 		if (!(st->c_lex.flags & LIT_NONSYNC)) {
-			st->c_state = C_HOLD;
-			st->c_hold = st->c_own ? HOLD_OWN : HOLD_LITERAL;
+			if (st->c_own) {
+				st->c_state = C_HOLD;
+				st->c_hold = HOLD_OWN;
+			} else
+				hold(st, HOLD_LITERAL);
 		} else if (st->c_left > 0)
 			st->c_state = C_LIT;
 		break;
@@ -243,10 +295,9 @@ scan_client(struct scan *st, const uint8_t *p, size_t n, int eof,
 			break;
 		}
 		act->n = (size_t)(lf - p) + 1;
-		if (st->c_state == C_CONT && st->c_cmd == CMD_AUTHENTICATE) {
-			st->c_state = C_HOLD;
-			st->c_hold = HOLD_AUTH;
-		} else
+		if (st->c_state == C_CONT && st->c_cmd == CMD_AUTHENTICATE)
+			hold(st, HOLD_AUTH);
+		else
 			st->c_state = C_LINE;
 		break;
 	case C_HOLD:
@@ -282,20 +333,11 @@ scan_client_literal(struct scan *st, int accept)
 void
 scan_client_continue(struct scan *st)
 {
-	if (st->c_state != C_HOLD)
-		return;
-	switch (st->c_hold) {
-	case HOLD_LITERAL:
-		st->c_state = st->c_left > 0 ? C_LIT : C_ARGS;
-		break;
-	case HOLD_IDLE:
-	case HOLD_AUTH:
-		st->c_state = C_CONT;
-		break;
-	default:
-		return;
-	}
-	st->c_hold = HOLD_NONE;
+	if (st->c_state == C_HOLD && (st->c_hold == HOLD_LITERAL ||
+	    st->c_hold == HOLD_IDLE || st->c_hold == HOLD_AUTH))
+		release(st, st->c_hold);
+	else if (in_line(st))
+		st->c_plus = 1;
 }
 
 /*
@@ -314,7 +356,9 @@ scan_client_tagged(struct scan *st, uint64_t hash, const char *status)
 		/* The held command is over: its client starts anew. */
 		st->c_state = C_LINE;
 		st->c_hold = HOLD_NONE;
-	}
+	} else if (in_line(st) && st->c_hash == hash &&
+	    tags_count(&st->tags, hash) == 1)
+		st->c_done = 1;
 	if (tags_pop(&st->tags, hash, &cmd) == -1)
 		return;
 	if (strcmp(status, "OK") == 0) {

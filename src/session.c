@@ -391,9 +391,9 @@ drain(struct conn *c, struct session *s, int which)
 	int complete, moved = 0;
 
 	if (which == S_ERR && !s->sv->stderr_client) {
-		moved = st->len > 0;
+		k = st->len;
 		log_lines(s, st);
-		return (moved);
+		return (st->len != k);
 	}
 	while (st->len > 0) {
 		if ((lf = memchr(st->buf, '\n', st->len)) != NULL) {
@@ -778,6 +778,21 @@ session_abort(struct session *s)
 {
 	s->client_done = 1;
 	halt(s, STOP_GONE, "client disconnected");
+}
+
+/*
+ * session_backend_gone(s):
+ * The backend has ended, and with it the IMAP session: stop ${s}'s
+ * program and end the command without waiting for DONE.
+ */
+void
+session_backend_gone(struct session *s)
+{
+	if (s->client_done && s->stop != STOP_NONE)
+		return;
+	s->client_done = 1;
+	if (!s->exited)
+		halt(s, STOP_CANCELED, "the IMAP server has ended");
 }
 
 /*

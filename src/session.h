@@ -67,6 +67,13 @@ int	session_reaped(struct session *, pid_t, int);
 void	session_abort(struct session *);
 
 /*
+ * session_backend_gone(s):
+ * The backend has ended, and with it the IMAP session: stop ${s}'s
+ * program and end the command without waiting for DONE.
+ */
+void	session_backend_gone(struct session *);
+
+/*
  * session_free(s):
  * Release ${s}, killing and closing whatever is left of it.
  */

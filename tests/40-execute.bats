@@ -357,10 +357,7 @@ gc_check() {
 		wait a NO
 	EOF2
 	ex_run "$T/s.txt"
-	ex_expect a <<-'EOF2'
-		* EXECUTE (TAG "a") OUT "ready"
-		* EXECUTE (TAG "a") SIGNAL SIGKILL
-	EOF2
+	ex_list a | head -n 2 | tr '\n' '|' | grep -qx '\* EXECUTE (TAG "a") OUT "ready"|\* EXECUTE (TAG "a") SIGNAL SIGKILL|'
 	ex_has '^a NO \[CANCELED\]'
 	imx_assert_no_leftovers
 }
@@ -603,7 +600,7 @@ smuggle_data() {
 	ex_run "$T/s.txt"
 	# no tagged OK (a NO [CANCELED] or nothing at all is fine)
 	imx_refute_grep '^a (OK|BAD)' "$T/filtered.out"
-	grep -a -q 'service=<noterm>, tag=<a>, status=<DISCONNECTED>' "$T/filtered.log"
+	grep -a -q -E 'service=<noterm>, tag=<a>, status=<(DISCONNECTED|CANCELED)>' "$T/filtered.log"
 	imx_assert_no_leftovers
 }
 
