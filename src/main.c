@@ -156,6 +156,7 @@ main(int argc, char *argv[])
 	int ch, debug = 0, test = 0, explicit = 0, fl0, fl1, status;
 
 	std_fds();
+	spawn_signals();
 	while ((ch = getopt(argc, argv, "+c:dhtV")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -218,6 +219,8 @@ main(int argc, char *argv[])
 	c.user = user;
 	c.home = home;
 
+	if (relay_signals() == -1)
+		fatal("signals");
 	memset(&req, 0, sizeof(req));
 	req.argv = argc > 0 ? argv : cf.backend;
 	req.envp = e.v;

@@ -43,12 +43,12 @@ on_signal(int sig)
 }
 
 /*
- * signals_init():
+ * relay_signals():
  * Catch SIGCHLD, SIGTERM, SIGINT and SIGHUP through a self-pipe, and
  * ignore SIGPIPE.  Return 0, or -1 with errno set.
  */
-static int
-signals_init(void)
+int
+relay_signals(void)
 {
 	struct sigaction sa;
 
@@ -453,10 +453,14 @@ relay_run(struct conn *c)
 	int termed = 0;
 	char drain[64];
 
-	if (signals_init() == -1)
-		fatal("signals");
 	for (;;) {
 		progress(c);
+		/*
+		 * Write at once what is ready rather than wait for poll(2) to
+		 * say so: a round trip then costs one poll, not two.
+		 */
+		client_io(c, 0, POLLOUT);
+		backend_io(c, 0, POLLOUT);
 		if (got_term && !termed) {
 			log_info("Disconnected: signal=<%d>", (int)got_term);
 			termed = 1;

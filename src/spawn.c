@@ -28,6 +28,22 @@ fd_nonblock(int fd)
 }
 
 /*
+ * spawn_signals():
+ * Put every signal disposition imapexec inherited back to the default, so
+ * that its children start with default dispositions (the few imapexec
+ * changes later are reset by spawn() itself).
+ */
+void
+spawn_signals(void)
+{
+	int i;
+
+	for (i = 1; i < NSIG; i++)
+		if (i != SIGKILL && i != SIGSTOP)
+			(void)signal(i, SIG_DFL);
+}
+
+/*
  * close_fd(fdp):
  * Close *${fdp} if it is open and set it to -1.
  */
@@ -49,13 +65,20 @@ close_fd(int *fdp)
 static void __attribute__((noreturn))
 child(const struct spawn_req *req, const int fds[3], int report)
 {
+	static const int caught[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP,
+	    SIGPIPE };
 	struct rlimit rl;
 	sigset_t none;
 	int hi[4], i, e;
 
-	for (i = 1; i < NSIG; i++)
-		if (i != SIGKILL && i != SIGSTOP)
-			(void)signal(i, SIG_DFL);
+	/*
+	 * Signals are blocked here.  imapexec set every disposition to the
+	 * default when it started, but for the ones it catches or ignores:
+	 * put those back before unblocking, so that none of its handlers
+	 * can run in the child.
+	 */
+	for (i = 0; i < (int)(sizeof(caught) / sizeof(caught[0])); i++)
+		(void)signal(caught[i], SIG_DFL);
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
 		goto fail;
@@ -101,12 +124,14 @@ fail:
  * The child gets default signal dispositions, an empty signal mask, no
  * other descriptor, and what ${req} asks for.  Return 0 once the program
  * runs, or -1 with errno set (the error of execve(2) itself included).
+ * The caller must have called spawn_signals() first.
  */
 int
 spawn(const struct spawn_req *req, struct spawn_proc *proc)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	int report[2] = { -1, -1 }, fds[3], e = 0;
+	sigset_t all, old;
 	ssize_t n;
 	pid_t pid;
 
@@ -118,10 +143,23 @@ spawn(const struct spawn_req *req, struct spawn_proc *proc)
 	fds[0] = in[0];
 	fds[1] = out[1];
 	fds[2] = err[1];
-	if ((pid = fork()) == -1)
+	/*
+	 * vfork(2): the child only makes system calls and then executes or
+	 * exits, which is what vfork allows; it saves copying the page
+	 * tables for every EXECUTE.  All signals stay blocked until the
+	 * child has reset their dispositions.
+	 */
+	sigfillset(&all);
+	if (sigprocmask(SIG_SETMASK, &all, &old) == -1)
 		goto fail;
-	if (pid == 0)
+	if ((pid = vfork()) == 0)
 		child(req, fds, report[1]);
+	e = errno;
+	(void)sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid == -1) {
+		errno = e;
+		goto fail;
+	}
 	close_fd(&in[0]);
 	close_fd(&out[1]);
 	close_fd(&err[1]);

@@ -32,8 +32,17 @@ struct spawn_proc {
  * The child gets default signal dispositions, an empty signal mask, no
  * other descriptor, and what ${req} asks for.  Return 0 once the program
  * runs, or -1 with errno set (the error of execve(2) itself included).
+ * The caller must have called spawn_signals() first.
  */
 int	spawn(const struct spawn_req *, struct spawn_proc *);
+
+/*
+ * spawn_signals():
+ * Put every signal disposition imapexec inherited back to the default, so
+ * that its children start with default dispositions (the few imapexec
+ * changes later are reset by spawn() itself).
+ */
+void	spawn_signals(void);
 
 /*
  * spawn_close(proc):
