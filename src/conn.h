@@ -45,6 +45,7 @@ struct conn {
 	size_t		 c_pass;	/* client bytes passed, not yet moved */
 	size_t		 s_pass;	/* backend bytes passed, not yet moved */
 	const char	*s_insert;	/* text to insert, not yet inserted */
+	int		 nosplice;	/* splice(2) does not work here */
 	int		 closing;	/* the session is being closed */
 
 	struct command	*cmd;		/* imapexec's own command, or NULL */

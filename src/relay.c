@@ -21,6 +21,9 @@
 #include "conn.h"
 #include "log.h"
 
+/* The most bytes one splice(2) moves. */
+#define SPLICE_MAX		(1024 * 1024)
+
 /* Grace given to the backend to exit once its input is closed. */
 #define BACKEND_GRACE_MS	10000
 
@@ -408,6 +411,32 @@ client_io(struct conn *c, short rev_in, short rev_out)
 }
 
 /*
+ * splice_through(c):
+ * Move backend bytes that the scanner has already passed (a literal's
+ * octets) straight to the client with splice(2), when nothing is queued
+ * before them, so that they never cross user space.  Return the number of
+ * bytes moved, 0 if it does not apply, or -1 if the kernel could not.
+ */
+static ssize_t
+splice_through(struct conn *c)
+{
+	ssize_t n;
+	size_t len;
+
+	if (c->nosplice || c->s_pass == 0 || c->b_in.len > 0 ||
+	    c->c_out.len > 0 || c->s_insert != NULL || c->cl_gone)
+		return (0);
+	len = c->s_pass < SPLICE_MAX ? c->s_pass : SPLICE_MAX;
+	n = splice(c->be.out, NULL, c->cl_out, NULL, len,
+	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (n > 0)
+		c->s_pass -= (size_t)n;
+	else if (n == -1 && errno != EAGAIN && errno != EINTR)
+		c->nosplice = 1;	/* not on these descriptors */
+	return (n);
+}
+
+/*
  * backend_io(c, rev_in, rev_out):
  * Read from and write to the backend as poll(2) allows.
  */
@@ -428,6 +457,8 @@ backend_io(struct conn *c, short rev_in, short rev_out)
 	}
 	if ((rev_in & (POLLIN | POLLERR | POLLHUP)) && !c->be_eof &&
 	    buf_room(&c->b_in) > 0) {
+		if (splice_through(c) > 0)
+			return;
 		n = buf_read(&c->b_in, c->be.out);
 		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
 			if (n == -1)
