@@ -29,16 +29,18 @@ diff_run() {
 	for mode in direct filtered; do
 		rm -rf "$T/home.$mode"
 		cp -a "$IMX_RUN/template" "$T/home.$mode"
+		imx_write_dovecot_conf "$T/dovecot.$mode.conf" \
+			"$T/home.$mode/Maildir"
 	done
 	: >"$T/diff.log"
 	imx_own "$T/diff.log"
-	imx_command direct "$T/home.direct" "$T/dovecot.conf"
+	imx_command direct "$T/home.direct" "$T/dovecot.direct.conf"
 	direct=("${IMX_CMD[@]}")
-	imx_command filtered "$T/home.filtered" "$T/dovecot.conf"
+	imx_command filtered "$T/home.filtered" "$T/dovecot.filtered.conf"
 	filtered=("${IMX_CMD[@]}")
 	local rc=0
 	"$PYTHON" "$REPO/tests/difftest.py" --count "$count" --seed "$seed" \
-		--mark "$T/marker" --log "$T/diff.log" "$@" \
+		--mark "$T/marker" --log "$T/diff.log" ${DIFF_ARGS:-} "$@" \
 		-- "${direct[@]}" --- "${filtered[@]}" >"$T/summary" 2>&1 || rc=$?
 	sed 's/^/# /' "$T/summary" >&3
 	if [ "$rc" -ne 0 ]; then
