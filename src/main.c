@@ -143,6 +143,12 @@ conn_free(struct conn *c)
 	buf_free(&c->c_out);
 }
 
+/*
+ * main(argc, argv):
+ * Parse the options, read the configuration, become the configured user,
+ * start the backend and relay until it ends.  Return the backend's exit
+ * status, 1 on a configuration error, 64 on a usage error.
+ */
 int
 main(int argc, char *argv[])
 {
