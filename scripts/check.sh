@@ -12,7 +12,25 @@ failed=0
 tap=$(mktemp)
 sanlog=$(mktemp -d /tmp/imapexec-san.XXXXXX)
 chmod 1777 "$sanlog"
-trap 'rm -rf "$tap" "$sanlog"' EXIT
+copy=
+trap 'rm -rf "$tap" "$sanlog" $copy' EXIT
+
+# As root, the tests run imapexec, Dovecot and the services as unprivileged
+# users, who must be able to reach the tree.  A checkout in a private
+# directory (root's home, a mode-700 temporary directory) is copied, built
+# products included, to a place they can reach, and tested there.
+if [ "$(id -u)" -eq 0 ] &&
+    ! setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	test -x "$top/src/imapexec" 2>/dev/null; then
+	copy=$(mktemp -d /var/tmp/imapexec-check.XXXXXX)
+	chmod 755 "$copy"
+	cp -a "$top/." "$copy/tree"
+	chmod -R go+rX "$copy/tree"
+	echo "== testing a copy of the tree in $copy/tree (unprivileged" \
+	    "users cannot reach $top)"
+	top=$copy/tree
+	cd "$top" || exit 1
+fi
 
 # count_tap FILE: add the results of a TAP stream to the totals.
 count_tap() {
