@@ -18,6 +18,15 @@ compare() {
 	run_filtered "$@"
 	imx_normalize "$T/direct.out" >"$T/direct.norm"
 	imx_normalize_filtered "$T/filtered.out" >"$T/filtered.norm"
+	if [ "${SORTED:-0}" = 1 ]; then
+		# Dovecot runs some pipelined commands (FETCH, SEARCH) side by
+		# side, and how their output interleaves depends on when their
+		# bytes arrived: compare the lines, not their order.
+		LC_ALL=C sort "$T/direct.norm" >"$T/direct.sorted"
+		LC_ALL=C sort "$T/filtered.norm" >"$T/filtered.sorted"
+		mv "$T/direct.sorted" "$T/direct.norm"
+		mv "$T/filtered.sorted" "$T/filtered.norm"
+	fi
 	# the session must have done something: its last command completed
 	grep -a -q -E '^[a-z][0-9]+ OK .*completed' "$T/direct.norm"
 	if ! cmp -s "$T/direct.norm" "$T/filtered.norm"; then
@@ -52,8 +61,8 @@ compare_all() {
 @test "transparency: idle, socket, chunks whole/byte/random x2" { compare_all idle.txt --socket; }
 @test "transparency: multiappend, pipes, chunks whole/byte/random x2" { compare_all multiappend.txt; }
 @test "transparency: multiappend, socket, chunks whole/byte/random x2" { compare_all multiappend.txt --socket; }
-@test "transparency: pipeline, pipes, chunks whole/byte/random x2" { compare_all pipeline.txt; }
-@test "transparency: pipeline, socket, chunks whole/byte/random x2" { compare_all pipeline.txt --socket; }
+@test "transparency: pipeline, pipes, chunks whole/byte/random x2" { SORTED=1 compare_all pipeline.txt; }
+@test "transparency: pipeline, socket, chunks whole/byte/random x2" { SORTED=1 compare_all pipeline.txt --socket; }
 @test "transparency: rejected, pipes, chunks whole/byte/random x2" { compare_all rejected.txt; }
 @test "transparency: rejected, socket, chunks whole/byte/random x2" { compare_all rejected.txt --socket; }
 
