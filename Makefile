@@ -85,7 +85,7 @@ check: deps all asan unit
 	@sh scripts/check.sh
 
 # The suite again with imapexec under valgrind (memcheck, fd tracking).
-check-valgrind: DEPS_FOR = test
+check-valgrind: DEPS_FOR = valgrind
 check-valgrind: deps all unit
 	@sh scripts/check-valgrind.sh
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# deps.sh [build|test|run|fuzz|bench|all] - install the Debian packages imapexec needs.
+# deps.sh [build|test|run|fuzz|bench|valgrind|all] - install the Debian packages imapexec needs.
 #
 # Checks with dpkg-query which packages of the chosen set are missing
 # (default: all).  Quiet when nothing is missing.  As root, missing
@@ -15,6 +15,7 @@ test_deploy="xinetd openssh-server openssh-client isync offlineimap3 mutt tmux n
 test="$build $test_core $test_services $test_deploy"
 run="$build dovecot-imapd systemd util-linux netcat-openbsd"
 fuzz="$build clang libclang-rt-14-dev bats dovecot-imapd python3 util-linux procps"
+valgrind="$test valgrind"
 bench="$build dovecot-imapd isync socat openssh-server openssh-client procps systemd util-linux gnuplot-nox"
 
 case ${1:-all} in
@@ -23,9 +24,10 @@ test) want=$test ;;
 run) want=$run ;;
 fuzz) want=$fuzz ;;
 bench) want=$bench ;;
+valgrind) want=$valgrind ;;
 all) want="$test $run $fuzz $bench" ;;
 *)
-	echo "usage: $0 [build|test|run|fuzz|bench|all]" >&2
+	echo "usage: $0 [build|test|run|fuzz|bench|valgrind|all]" >&2
 	exit 2
 	;;
 esac

@@ -348,6 +348,14 @@ progress(struct conn *c)
 			moved |= command_step(c);
 	} while (moved);
 
+	/*
+	 * The client hung up in the middle of an own command's line (in a
+	 * literal, say): that command can never end, so drop it.
+	 */
+	if (c->cmd != NULL && c->cl_eof && c->c_in.len == 0 &&
+	    command_reading(c))
+		command_abort(c);
+
 	if (c->be.in >= 0 && c->b_out.len == 0 && c->cmd == NULL &&
 	    (c->closing || (c->cl_eof && c->c_in.len == 0)))
 		close_fd(&c->be.in);

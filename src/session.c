@@ -464,6 +464,8 @@ client_input(struct conn *c, struct session *s)
 	struct xin_act act;
 	int moved = 0;
 
+	if (s->in < 0 || s->termed)
+		buf_consume(&s->ibuf, s->ibuf.len);	/* nobody reads it */
 	while (!s->client_done && !s->want_plus && s->greeted) {
 		if (buf_room(&s->ibuf) < XIN_LINE_MAX + 2)
 			break;
@@ -471,6 +473,11 @@ client_input(struct conn *c, struct session *s)
 		    buf_room(&s->ibuf), &act);
 		switch (act.op) {
 		case XIN_MORE:
+			if (c->cl_eof && c->c_in.len > 0) {
+				/* A partial line, and no more will come. */
+				buf_consume(&c->c_in, c->c_in.len);
+				moved = 1;
+			}
 			return (moved);
 		case XIN_BYTES:
 			feed(s, act.data, act.len, act.eol);

@@ -30,6 +30,9 @@
 #include "fuzz.h"
 #include "scan.h"
 
+/* scan_client.c's state of a client held for the backend (C_HOLD). */
+#define C_HOLD_STATE	6
+
 /* Client byte labels. */
 enum { L_NONE = 0, L_PASS, L_COMMAND, L_TEXT, L_DATA };
 
@@ -111,7 +114,7 @@ run(struct run *r, const uint8_t *c, size_t cn, const uint8_t *s, size_t sn,
 	size_t sync_end = 0;
 	uint64_t sync_size = 0;
 	int sync_pending = 0, plus_seen = 0, client_over = 0, done = 0;
-	int was_line, held;
+	int was_line, held, heldlit;
 	size_t before;
 	uint8_t sbefore;
 
@@ -220,6 +223,7 @@ run(struct run *r, const uint8_t *c, size_t cn, const uint8_t *s, size_t sn,
 		/* The client is held or over: one server decision. */
 		n = sav - spos;
 		sbefore = st.s_state;
+		heldlit = st.c_state == C_HOLD_STATE;
 		scan_server(&st, s + spos, n, sav == sn, &act);
 		CHECK(act.n <= n, "server act %d covers %zu of %zu", act.op,
 		    act.n, n);
@@ -238,9 +242,13 @@ run(struct run *r, const uint8_t *c, size_t cn, const uint8_t *s, size_t sn,
 			}
 			break;
 		case SCAN_PASS:
-			if (sbefore == 0 && act.n > 0 && s[spos] == '+' &&
-			    sync_pending)
-				plus_seen = 1;
+			/* A held synchronizing literal is decided by the
+			 * response that releases the client: "+" (its octets
+			 * follow) or a tagged one (they do not). */
+			if (sync_pending && heldlit &&
+			    st.c_state != C_HOLD_STATE)
+				plus_seen = sbefore == 0 && act.n > 0 &&
+				    s[spos] == '+';
 			out_add(r, s + spos, act.n);
 			spos += act.n;
 			if (act.n > 0)

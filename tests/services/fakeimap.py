@@ -1,0 +1,34 @@
+#!/usr/bin/python3
+# A fake preauthenticated IMAP backend for fault tests: greets, answers
+# NOOP and CAPABILITY, and misbehaves as argv[1] says:
+#   fetch-die    on FETCH: start "* 1 FETCH (BODY[] {1000000}" and die
+#                after 5000 octets of it (SIGKILL to itself)
+#   line-die     on FETCH: send half a response line and exit
+#   exit-on-noop on the second NOOP: exit without a word
+import os
+import signal
+import sys
+
+mode = sys.argv[1] if len(sys.argv) > 1 else ""
+out = os.fdopen(1, "wb", buffering=0)
+out.write(b"* PREAUTH [CAPABILITY IMAP4rev1 LITERAL+ IDLE] fake ready\r\n")
+noops = 0
+for line in sys.stdin.buffer:
+    w = line.split()
+    if len(w) < 2:
+        continue
+    tag, cmd = w[0], w[1].upper()
+    if cmd == b"FETCH" and mode == "fetch-die":
+        out.write(b"* 1 FETCH (BODY[] {1000000}\r\n" + b"x" * 5000)
+        os.kill(os.getpid(), signal.SIGKILL)
+    if cmd == b"FETCH" and mode == "line-die":
+        out.write(b"* 1 FETCH (FLAGS (\\Se")
+        sys.exit(3)
+    if cmd == b"NOOP":
+        noops += 1
+        if noops == 2 and mode == "exit-on-noop":
+            sys.exit(0)
+    if cmd == b"LOGOUT":
+        out.write(b"* BYE bye\r\n" + tag + b" OK LOGOUT completed\r\n")
+        break
+    out.write(tag + b" OK " + cmd + b" completed\r\n")
