@@ -148,6 +148,9 @@ class Client:
         while time.monotonic() < end:
             self.pump(0.1)
             if self.p.poll() is not None:
+                # Read what is still on its way, up to the end of file.
+                while not self.eof and time.monotonic() < end:
+                    self.pump(0.1)
                 return self.p.returncode
         raise Fail("imapexec did not exit")
 
@@ -175,9 +178,22 @@ class Scenario:
         self.n = 0
 
     def service(self):
-        """The service: the child of imapexec that is not the backend."""
-        return until(lambda: [k for k in children(self.c.pid) if k != self.backend],
-                     "the service")[0]
+        """The service: the child of imapexec that is not the backend, once
+        it runs the service's program (before execve(2) the child is still
+        imapexec, with imapexec's descriptors)."""
+        me = os.readlink("/proc/%d/exe" % self.c.pid)
+
+        def started():
+            found = []
+            for k in children(self.c.pid):
+                try:
+                    if k != self.backend and \
+                            os.readlink("/proc/%d/exe" % k) != me:
+                        found.append(k)
+                except OSError:
+                    pass
+            return found
+        return until(started, "the service")[0]
 
     def check_service_fds(self, pid):
         """The service holds fds 0, 1 and 2 from imapexec and nothing else
