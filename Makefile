@@ -109,7 +109,11 @@ run: deps all
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR) \
-	    $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(EXAMPLEDIR)/ssh
+	    $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(EXAMPLEDIR)/ssh \
+	    $(DESTDIR)$(LIBEXECDIR)
+	install -m 755 scripts/services/blacklist scripts/services/calendar \
+	    scripts/services/voicemail $(DESTDIR)$(LIBEXECDIR)/
+	ln -sf blacklist $(DESTDIR)$(LIBEXECDIR)/whitelist
 	@mkdir -p build/install
 	$(CC) $(WARN) $(HARDEN) $(DEFS) $(PKG_CFLAGS) $(CFLAGS) \
 	    -c -o build/install/main.o src/main.c
@@ -136,6 +140,8 @@ install: all
 # The config goes too if it is still the shipped one, not if edited.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/imapexec \
+	    $(DESTDIR)$(LIBEXECDIR)/blacklist $(DESTDIR)$(LIBEXECDIR)/whitelist \
+	    $(DESTDIR)$(LIBEXECDIR)/calendar $(DESTDIR)$(LIBEXECDIR)/voicemail \
 	    $(DESTDIR)$(MANDIR)/man8/imapexec.8 \
 	    $(DESTDIR)$(MANDIR)/man5/imapexec.conf.5 \
 	    $(DESTDIR)$(EXAMPLEDIR)/imapexec.conf
@@ -146,7 +152,7 @@ uninstall:
 	! cmp -s conf/imapexec.conf $(DESTDIR)$(SYSCONFDIR)/imapexec.conf || \
 	    rm -f $(DESTDIR)$(SYSCONFDIR)/imapexec.conf
 	-rmdir $(DESTDIR)$(EXAMPLEDIR)/ssh $(DESTDIR)$(EXAMPLEDIR) \
-	    $(DESTDIR)$(DOCDIR) 2>/dev/null
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c

@@ -26,6 +26,10 @@ installed_files() { (cd "$1" && find . ! -type d | sort); }
 		./usr/local/etc/imapexec.conf
 		./usr/local/lib/systemd/system/imapexec.socket
 		./usr/local/lib/systemd/system/imapexec@.service
+		./usr/local/libexec/imapexec/blacklist
+		./usr/local/libexec/imapexec/calendar
+		./usr/local/libexec/imapexec/voicemail
+		./usr/local/libexec/imapexec/whitelist
 		./usr/local/sbin/imapexec
 		./usr/local/share/doc/imapexec/examples/imapexec.conf
 		./usr/local/share/doc/imapexec/examples/ssh/authorized_keys
@@ -51,6 +55,10 @@ installed_files() { (cd "$1" && find . ! -type d | sort); }
 		./etc/imapexec.conf
 		./lib/systemd/system/imapexec.socket
 		./lib/systemd/system/imapexec@.service
+		./usr/libexec/imapexec/blacklist
+		./usr/libexec/imapexec/calendar
+		./usr/libexec/imapexec/voicemail
+		./usr/libexec/imapexec/whitelist
 		./usr/sbin/imapexec
 		./usr/share/doc/imapexec/examples/imapexec.conf
 		./usr/share/doc/imapexec/examples/ssh/authorized_keys
