@@ -293,12 +293,12 @@ command_feed(struct conn *c, const struct scan_act *act, const uint8_t *p)
 }
 
 /*
- * list_one(c, k, sv):
+ * list_one(c, sv):
  * Queue the discovery line for ${sv}.  Return 0, or -1 if there is no
  * room now.
  */
 static int
-list_one(struct conn *c, struct command *k, const struct service *sv)
+list_one(struct conn *c, const struct service *sv)
 {
 	const char *d = sv->description != NULL ? sv->description : "";
 	char flags[64];
@@ -314,7 +314,6 @@ list_one(struct conn *c, struct command *k, const struct service *sv)
 	    sv->interactive && sv->crlf ? " " : "", sv->crlf ? "CRLF" : "");
 	if (buf_room(&c->c_out) < strlen(sv->name) + n + 128)
 		return (-1);
-	(void)k;
 	if (quoted)
 		return (conn_printf(c, "* EXECUTE SERVICE %s (%s) \"%s\"\r\n",
 		    sv->name, flags, d));
@@ -355,7 +354,7 @@ command_step(struct conn *c)
 			break;
 		}
 		sv = &c->cf->services[k->next];
-		if (allowed(c, sv) && list_one(c, k, sv) == -1)
+		if (allowed(c, sv) && list_one(c, sv) == -1)
 			return (moved);
 		k->next++;
 		moved = 1;

@@ -306,7 +306,7 @@ gc_check() {
 	ex_has "^\\* EXECUTE \\(TAG \"$1\"\\) OUT \"grandchild [0-9]+\""
 	ex_list "$1" | tail -n 2 | head -n 1 | grep -E "^\\* EXECUTE \\(TAG \"$1\"\\) (SIGNAL SIG[A-Z]+|EXIT [0-9]+)\$"
 	ex_list "$1" | tail -n 1 | grep -E "^$1 $3\$"
-	ex_wait_for ex_pid_gone "$EX_HOME/grandchild.pid"
+	imx_wait_for ex_pid_gone "$EX_HOME/grandchild.pid"
 	imx_assert_no_leftovers
 }
 
@@ -613,7 +613,7 @@ smuggle_data() {
 		match never
 	EOF2
 	ex_start "$T/s.txt"
-	ex_wait_for ex_has '^\* EXECUTE \(TAG "a"\) OUT "ready"'
+	imx_wait_for ex_has '^\* EXECUTE \(TAG "a"\) OUT "ready"'
 	local drv
 	drv=$(pgrep -P "$EX_PID" -f imapdrive.py)
 	[ -n "$drv" ]
@@ -631,7 +631,7 @@ smuggle_data() {
 		eof
 	EOF2
 	ex_start "$T/s.txt"
-	ex_wait_for ex_has '^\* EXECUTE \(TAG "a"\) OUT \{2\}'
+	imx_wait_for ex_has '^\* EXECUTE \(TAG "a"\) OUT \{2\}'
 	local ix be
 	ix=$(ex_imapexec_pid)
 	[ -n "$ix" ]
@@ -639,7 +639,7 @@ smuggle_data() {
 	[ -n "$be" ]
 	kill -KILL "$be"
 	# imapexec must end on its own (the driver waits for EOF)
-	if ! ex_wait_for eval '! kill -0 '"$ix"' 2>/dev/null'; then
+	if ! imx_wait_for eval '! kill -0 '"$ix"' 2>/dev/null'; then
 		echo "# imapexec $ix still runs 10 s after its backend died" >&2
 		ps -o pid,stat,args --ppid "$ix" >&2 || true
 		kill -KILL "$ix" 2>/dev/null || true

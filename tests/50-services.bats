@@ -393,7 +393,7 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 		wait 100 OK
 	EOF2
 	svc_list 100 | tail -1 | grep -qx '100 OK smtp completed'
-	svc_poll compgen -G "$T/smtp-maildir/new/*"
+	imx_wait_for compgen -G "$T/smtp-maildir/new/*"
 	f=$(ls "$T"/smtp-maildir/new/*)
 	[ "$(echo "$f" | wc -l)" -eq 1 ]
 	grep -qx 'Subject: sent over IMAP' "$f"

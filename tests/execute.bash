@@ -11,7 +11,6 @@
 #   ex_start SCRIPT      the same in the background: EX_PID is the driver
 #   ex_list TAG          the responses of TAG in $T/filtered.out, one a line
 #   ex_out TAG [opts]    the reassembled OUT octets of TAG
-#   ex_wait_for CMD...   poll (bound 10 s) until CMD succeeds
 
 EXR=$REPO/tests/execute_reassemble.py
 EX_GROUP=imapexec-tgrp
@@ -168,15 +167,6 @@ ex_expect() {
 	fi
 }
 
-ex_wait_for() {
-	local i
-	for i in $(seq 100); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	echo "# gave up waiting (10 s) for: $*" >&2
-	return 1
-}
 
 # ex_has REGEX: $T/filtered.out has a line matching REGEX (grep -E).
 ex_has() {

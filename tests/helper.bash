@@ -245,3 +245,14 @@ imx_assert_no_leftovers() {
 imx_rss() {
 	awk -v f="${2:-VmRSS}:" '$1 == f { print $2 }' "/proc/$1/status"
 }
+
+# imx_wait_for CMD...: poll (every 0.1 s, at most 10 s) until CMD succeeds.
+imx_wait_for() {
+	local i
+	for i in $(seq 100); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	echo "# gave up waiting (10 s) for: $*" >&2
+	return 1
+}

@@ -15,7 +15,6 @@
 #   svc_out TAG [opts]  the reassembled OUT octets of TAG (execute_reassemble)
 #   svc_as CMD...       run CMD as the test user with HOME=$H, clean env
 #   svc_deliver FROM SUBJECT [HEADER]  deliver a message with dovecot-lda
-#   svc_poll CMD...     poll (bounded, 10 s) until CMD succeeds
 #
 # As root, imapexec runs services in the account's home directory (from
 # the password database), and helper.bash's user has /nonexistent, where
@@ -176,15 +175,6 @@ svc_subjects() {
 	done | sort
 }
 
-svc_poll() {
-	local i
-	for i in $(seq 100); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	echo "# gave up waiting (10 s) for: $*" >&2
-	return 1
-}
 
 # svc_free_port: a TCP port on 127.0.0.1 that was free a moment ago.
 svc_free_port() {
@@ -202,7 +192,7 @@ svc_smtpd_start() {
 		-c aiosmtpd.handlers.Mailbox "$T/smtp-maildir" \
 		>"$T/smtpd.log" 2>&1 &
 	SVC_SMTP_PID=$!
-	svc_poll svc_port_open "$SVC_SMTP_PORT"
+	imx_wait_for svc_port_open "$SVC_SMTP_PORT"
 }
 
 svc_port_open() {
