@@ -22,8 +22,10 @@
 #include "command.h"
 #include "config.h"
 #include "conn.h"
+#include "dassert.h"
 #include "log.h"
 #include "session.h"
+#include "util.h"
 #include "xcmd.h"
 
 struct command {
@@ -120,22 +122,6 @@ refuse_early(struct conn *c, struct command *k)
 }
 
 /*
- * name_ok(s):
- * Return nonzero if ${s} may be looked up as a service name: no '/' and
- * no control characters.
- */
-static int
-name_ok(const char *s)
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0'; i++)
-		if (s[i] == '/' || (unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return (0);
-	return (i > 0 && i <= 64);
-}
-
-/*
  * allowed(c, sv):
  * Return nonzero if the user of ${c} may run ${sv}: it names no users or
  * groups, or names the user or one of the user's groups.
@@ -189,7 +175,13 @@ check_args(struct command *k, const struct service *sv)
 	}
 	for (i = 0; i < n; i++) {
 		arg = xcmd_arg(k->x, i, &len);
-		if (memchr(arg, '\0', len) != NULL || (sv->has_pattern &&
+		/*
+		 * An argument becomes a C string (argv): one with NUL is
+		 * refused.  One that starts with '-' could be taken for an
+		 * option: refused unless the service allows it (dash_args).
+		 */
+		if (memchr(arg, '\0', len) != NULL ||
+		    (arg[0] == '-' && !sv->dash_args) || (sv->has_pattern &&
 		    regexec(&sv->pattern, arg, 0, NULL, 0) != 0)) {
 			reply(k, "NO [CANNOT] %s does not accept argument %zu",
 			    sv->name, i + 1);
@@ -229,7 +221,8 @@ execute(struct conn *c, struct command *k)
 		k->listing = 1;
 		return;
 	}
-	if (!name_ok(k->x->service) ||
+	/* The name becomes a C string: one holding NUL is no name. */
+	if (!name_ok(k->x->service, k->x->servicelen) ||
 	    (sv = config_service(c->cf, k->x->service)) == NULL ||
 	    !allowed(c, sv)) {
 		reply(k, "NO [NONEXISTENT] No such service");
@@ -312,6 +305,13 @@ list_one(struct conn *c, const struct service *sv)
 	(void)snprintf(flags, sizeof(flags), "%s%s%s",
 	    sv->interactive ? "INTERACTIVE" : "",
 	    sv->interactive && sv->crlf ? " " : "", sv->crlf ? "CRLF" : "");
+	/*
+	 * The loader bounds names and descriptions so that the longest
+	 * line fits an empty output buffer: the room waited for can come.
+	 */
+	_Static_assert(NAME_MAX_LEN + DESC_MAX + 128 <= CONN_BUFSZ,
+	    "a discovery line must fit the client's buffer");
+	DASSERT(strlen(sv->name) <= NAME_MAX_LEN && n <= DESC_MAX);
 	if (buf_room(&c->c_out) < strlen(sv->name) + n + 128)
 		return (-1);
 	if (quoted)
@@ -408,6 +408,18 @@ command_timeout(struct conn *c)
 	if (c->cmd->sess == NULL)
 		return (-1);
 	return (session_timeout(c->cmd->sess));
+}
+
+/*
+ * command_exiting(c, pid):
+ * Child ${pid} of ${c} has ended but is not reaped yet.  If it is the own
+ * command's program, kill what is left of its process group now.
+ */
+void
+command_exiting(struct conn *c, pid_t pid)
+{
+	if (c->cmd != NULL && c->cmd->sess != NULL)
+		session_exiting(c->cmd->sess, pid);
 }
 
 /*

@@ -64,6 +64,13 @@ void	command_events(struct conn *, const struct pollfd *, int);
 int	command_timeout(struct conn *);
 
 /*
+ * command_exiting(c, pid):
+ * Child ${pid} of ${c} has ended but is not reaped yet.  If it is the own
+ * command's program, kill what is left of its process group now.
+ */
+void	command_exiting(struct conn *, pid_t);
+
+/*
  * command_reaped(c, pid, status):
  * Child ${pid} of ${c} ended with wait(2) status ${status}.  Return nonzero
  * if it belonged to the own command.

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "util.h"
 
 #ifndef DEFAULT_BACKEND
 #define DEFAULT_BACKEND	"/usr/lib/dovecot/imap"
@@ -218,25 +219,6 @@ get_int(struct cerr *e, const config_setting_t *g, const char *key,
 }
 
 /*
- * name_ok(s):
- * Return nonzero if ${s} can name a service: 1 to 64 of [A-Za-z0-9._-],
- * not starting with '.' or '-'.
- */
-static int
-name_ok(const char *s)
-{
-	size_t i;
-
-	if (s[0] == '\0' || s[0] == '.' || s[0] == '-' || strlen(s) > 64)
-		return (0);
-	for (i = 0; s[i] != '\0'; i++)
-		if (strchr("abcdefghijklmnopqrstuvwxyz"
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", s[i]) == NULL)
-			return (0);
-	return (1);
-}
-
-/*
  * get_limits(e, g, sv):
  * Read the service limits of group ${g} into ${sv}.  Return 0 or -1.
  */
@@ -252,6 +234,7 @@ get_limits(struct cerr *e, const config_setting_t *g, struct service *sv)
 	int i;
 
 	if (get_bool(e, g, "interactive", &sv->interactive) == -1 ||
+	    get_bool(e, g, "dash_args", &sv->dash_args) == -1 ||
 	    get_int(e, g, "timeout", INT_MAX / 1000, &sv->timeout) == -1 ||
 	    get_int(e, g, "idle_timeout", INT_MAX / 1000,
 	    &sv->idle_timeout) == -1 ||
@@ -324,9 +307,13 @@ get_service(struct cerr *e, const config_setting_t *g,
 	    get_strv(e, g, "groups", &sv->groups, 0) == -1 ||
 	    get_limits(e, g, sv) == -1)
 		return (-1);
-	if (sv->name == NULL || !name_ok(sv->name))
+	if (sv->name == NULL || !name_ok(sv->name, strlen(sv->name)))
 		return (fail(e, g, "a service needs a name of letters, digits,"
 		    " '.', '_' and '-'"));
+	if (sv->description != NULL && strlen(sv->description) > DESC_MAX)
+		return (fail(e, config_setting_get_member(g, "description"),
+		    "service %s: description is longer than %d bytes",
+		    sv->name, DESC_MAX));
 	if ((sv->exec == NULL) == (sv->connect == NULL))
 		return (fail(e, g, "service %s needs exactly one of exec and"
 		    " connect", sv->name));

@@ -12,6 +12,9 @@
 /* Resource limits a service may set, in this order. */
 enum { RL_CPU, RL_MEMORY, RL_NOFILE, RL_NPROC, RL_FSIZE, RL_COUNT };
 
+/* The longest description, so that discovery lines stay bounded. */
+#define DESC_MAX	4096
+
 struct service {
 	char		*name;
 	char		*description;
@@ -29,6 +32,7 @@ struct service {
 	uint64_t	 max_output;	/* bytes, 0 for none */
 	uint64_t	 max_input;	/* bytes, 0 for none */
 	int		 stderr_client;	/* ERR to the client, else to the log */
+	int		 dash_args;	/* arguments may start with '-' */
 	char		**env;		/* "NAME=value", NULL-terminated */
 	char		**users;	/* who may run it; NULL for all */
 	char		**groups;

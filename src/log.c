@@ -8,7 +8,11 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "dassert.h"
 #include "log.h"
+
+/* The bytes log_esc() writes for byte ${c}. */
+#define ESC_WIDTH(c)	((c) < 0x20 || (c) >= 0x7f || (c) == '\\' ? 4 : 1)
 
 static int log_debugging;
 
@@ -142,4 +146,42 @@ fatalx(const char *fmt, ...)
 	vlog(LOG_ERR, 0, fmt, ap);
 	va_end(ap);
 	exit(1);
+}
+
+/*
+ * log_esc(dst, dstlen, src, n):
+ * Store in ${dst} (${dstlen} bytes, at least 4, NUL-terminated) the ${n}
+ * bytes at ${src} fit for a log line: printable ASCII as it is, every
+ * other byte (controls, DEL, 8-bit) and '\' as "\xNN".  What does not fit
+ * is cut, and "..." marks the cut.  Return ${dst}.
+ */
+const char *
+log_esc(char *dst, size_t dstlen, const void *src, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = src;
+	size_t i, o = 0, need = 0, budget;
+
+	DASSERT(dstlen >= 4);
+	for (i = 0; i < n; i++)
+		need += ESC_WIDTH(p[i]);
+	/* All of it, or what fits before "..." and the NUL. */
+	budget = need < dstlen ? need : dstlen - 4;
+	for (i = 0; i < n && o + ESC_WIDTH(p[i]) <= budget; i++) {
+		if (ESC_WIDTH(p[i]) == 1)
+			dst[o++] = (char)p[i];
+		else {
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[p[i] >> 4];
+			dst[o++] = hex[p[i] & 0xf];
+		}
+	}
+	if (i < n) {
+		memcpy(dst + o, "...", 3);
+		o += 3;
+	}
+	DASSERT(o < dstlen);
+	dst[o] = '\0';
+	return (dst);
 }

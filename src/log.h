@@ -6,6 +6,7 @@
 #define IMAPEXEC_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 /*
  * log_init(debug):
@@ -35,5 +36,15 @@ void	fatal(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * log_esc(dst, dstlen, src, n):
+ * Store in ${dst} (${dstlen} bytes, at least 4, NUL-terminated) the ${n}
+ * bytes at ${src} fit for a log line: printable ASCII as it is, every
+ * other byte (controls, DEL, 8-bit) and '\' as "\xNN".  What does not fit
+ * is cut, and "..." marks the cut.  Return ${dst}.  Every string from a
+ * client or a program goes through this before it is logged.
+ */
+const char *log_esc(char *, size_t, const void *, size_t);
 
 #endif /* !IMAPEXEC_LOG_H */

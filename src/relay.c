@@ -20,6 +20,7 @@
 #include "command.h"
 #include "conn.h"
 #include "log.h"
+#include "util.h"
 
 /* The most bytes one splice(2) moves. */
 #define SPLICE_MAX		(1024 * 1024)
@@ -69,19 +70,6 @@ relay_signals(void)
 	sa.sa_handler = SIG_IGN;
 	sa.sa_flags = 0;
 	return (sigaction(SIGPIPE, &sa, NULL));
-}
-
-/*
- * now_ms():
- * Return a monotonic clock reading in milliseconds.
- */
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
 /*
@@ -271,7 +259,7 @@ client_progress(struct conn *c)
 static void
 backend_stderr(struct conn *c)
 {
-	char buf[4096];
+	char buf[4096], esc[4 * sizeof(c->errline) + 4];
 	ssize_t n, i;
 
 	n = read(c->be.err, buf, sizeof(buf));
@@ -279,7 +267,8 @@ backend_stderr(struct conn *c)
 		return;
 	if (n <= 0) {
 		if (c->errlen > 0)
-			log_info("backend: %.*s", (int)c->errlen, c->errline);
+			log_info("backend: %s", log_esc(esc, sizeof(esc),
+			    c->errline, c->errlen));
 		c->errlen = 0;
 		close_fd(&c->be.err);
 		return;
@@ -288,7 +277,8 @@ backend_stderr(struct conn *c)
 		if (buf[i] != '\n' && c->errlen < sizeof(c->errline))
 			c->errline[c->errlen++] = buf[i];
 		if (buf[i] == '\n' || c->errlen == sizeof(c->errline)) {
-			log_info("backend: %.*s", (int)c->errlen, c->errline);
+			log_info("backend: %s", log_esc(esc, sizeof(esc),
+			    c->errline, c->errlen));
 			c->errlen = 0;
 		}
 	}
@@ -319,10 +309,27 @@ client_gone(struct conn *c, const char *what)
 static void
 reap(struct conn *c)
 {
+	siginfo_t si;
 	int status;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+	for (;;) {
+		/*
+		 * Look before reaping: while an own command's program is a
+		 * zombie its pid, the id of its process group, cannot be
+		 * reused, so what is left of the group can be killed safely.
+		 */
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1 ||
+		    si.si_pid <= 0)
+			break;
+		if (si.si_pid != c->be.pid)
+			command_exiting(c, si.si_pid);
+		while ((pid = waitpid(si.si_pid, &status, 0)) == -1 &&
+		    errno == EINTR)
+			;
+		if (pid != si.si_pid)
+			break;
 		if (pid == c->be.pid) {
 			c->be_status = status;
 			c->be.pid = -1;

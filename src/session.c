@@ -23,11 +23,13 @@
 
 #include "config.h"
 #include "conn.h"
+#include "dassert.h"
 #include "env.h"
 #include "log.h"
 #include "session.h"
 #include "sock.h"
 #include "spawn.h"
+#include "util.h"
 #include "xinput.h"
 
 #define OBUF_SZ		16384		/* program output held per stream */
@@ -36,6 +38,9 @@
 #define FLUSH_MS	100		/* a partial line waits this long */
 #define KILL_GRACE_MS	2000		/* from SIGTERM to SIGKILL */
 #define CONNECT_MS	10000		/* to connect to a socket service */
+#define LOG_CHUNK	200		/* stderr bytes in one log line */
+#define LOG_ERR_MAX	(64 * 1024)	/* stderr bytes logged per command */
+#define LOG_TAG_MAX	200		/* a tag as logged, escaped */
 
 enum { S_OUT = 0, S_ERR = 1 };
 enum stop {
@@ -60,7 +65,8 @@ struct session {
 	pid_t		 pid;		/* also the process group, or -1 */
 	int		 sock;		/* a socket service's socket, or -1 */
 	int		 status;
-	int		 exited;
+	int		 exited;	/* reaped (or the socket closed): from
+					   then on no signal goes to pid */
 	int		 in;		/* the program's stdin, or the socket */
 	int		 role[3];	/* what each pollfd entry is for */
 	struct stream	 st[2];
@@ -82,21 +88,10 @@ struct session {
 	int64_t		 kill_at;	/* SIGKILL after SIGTERM */
 	uint64_t	 nin;
 	uint64_t	 nout;
+	uint64_t	 nlogged;	/* stderr bytes sent to the log */
+	char		 ltag[LOG_TAG_MAX];	/* the tag, escaped for logs */
 	struct xinput	 xin;
 };
-
-/*
- * now_ms():
- * Return a monotonic clock reading in milliseconds.
- */
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
 
 /*
  * touch(s):
@@ -128,12 +123,14 @@ sig_name(int sig)
 
 /*
  * signal_group(s, sig):
- * Send ${sig} to the process group of ${s}'s program, if it has one.
+ * Send ${sig} to the process group of ${s}'s program, if it has one and
+ * its leader has not been reaped: the leader's pid is the group's id, and
+ * once it is reaped both may belong to someone else.
  */
 static void
 signal_group(const struct session *s, int sig)
 {
-	if (s->pid > 0)
+	if (s->pid > 0 && !s->exited)
 		(void)kill(-s->pid, sig);
 }
 
@@ -283,6 +280,7 @@ started:
 	s->input = input;
 	s->inputlen = input != NULL ? inputlen : 0;
 	s->started = now_ms();
+	(void)log_esc(s->ltag, sizeof(s->ltag), tag, strlen(tag));
 	if (sv->timeout > 0)
 		s->deadline = s->started + (int64_t)sv->timeout * 1000;
 	touch(s);
@@ -359,19 +357,33 @@ frame(struct conn *c, struct session *s, int which, const uint8_t *p,
 static void
 log_lines(struct session *s, struct stream *st)
 {
+	char esc[4 * LOG_CHUNK + 4];
 	uint8_t *lf;
-	size_t k;
+	size_t k, text;
 
 	while (st->len > 0) {
 		if ((lf = memchr(st->buf, '\n', st->len)) != NULL)
 			k = (size_t)(lf - st->buf) + 1;
-		else if (st->eof || st->len == sizeof(st->buf))
+		else if (st->eof || st->len >= LOG_CHUNK)
 			k = st->len;
 		else
 			break;
-		log_info("execute: service=<%s>, tag=<%s>, stderr=<%.*s>",
-		    s->sv->name, s->tag, (int)(lf != NULL ? k - 1 : k),
-		    st->buf);
+		text = lf != NULL ? k - 1 : k;
+		if (text > LOG_CHUNK) {
+			/* A long line goes in pieces; the LF ends the last. */
+			text = k = LOG_CHUNK;
+		}
+		if (s->nlogged < LOG_ERR_MAX) {
+			s->nlogged += text;
+			(void)log_esc(esc, sizeof(esc), st->buf, text);
+			log_info("execute: service=<%s>, tag=<%s>, "
+			    "stderr=<%s>", s->sv->name, s->ltag, esc);
+			if (s->nlogged >= LOG_ERR_MAX)
+				log_info("execute: service=<%s>, tag=<%s>: "
+				    "stderr: %d bytes logged, the rest is "
+				    "dropped", s->sv->name, s->ltag,
+				    LOG_ERR_MAX);
+		}
 		st->len -= k;
 		memmove(st->buf, st->buf + k, st->len);
 	}
@@ -434,6 +446,9 @@ drain(struct conn *c, struct session *s, int which)
 /*
  * feed(s, p, n, eol):
  * Queue ${n} bytes at ${p} for the program, and its end of line if ${eol}.
+ * The caller offers no more than buf_room() of the input buffer allows
+ * (client_input() and the one-shot input ask for at most that), so nothing
+ * is ever dropped: should it not fit, the command ends with NO instead.
  */
 static void
 feed(struct session *s, const uint8_t *p, size_t n, int eol)
@@ -448,6 +463,11 @@ feed(struct session *s, const uint8_t *p, size_t n, int eol)
 	}
 	if (s->in < 0 || s->termed)
 		return;		/* the program no longer reads */
+	DASSERT(buf_room(&s->ibuf) >= n + el);
+	if (buf_room(&s->ibuf) < n + el) {
+		halt(s, STOP_BROKEN, "its input could not be queued");
+		return;
+	}
 	(void)buf_add(&s->ibuf, p, n);
 	if (el > 0)
 		(void)buf_add(&s->ibuf, e, el);
@@ -469,8 +489,9 @@ client_input(struct conn *c, struct session *s)
 	while (!s->client_done && !s->want_plus && s->greeted) {
 		if (buf_room(&s->ibuf) < XIN_LINE_MAX + 2)
 			break;
+		/* Room for the data; the end of line (2 at most) apart. */
 		xin_scan(&s->xin, buf_head(&c->c_in), c->c_in.len,
-		    buf_room(&s->ibuf), &act);
+		    buf_room(&s->ibuf) - 2, &act);
 		switch (act.op) {
 		case XIN_MORE:
 			if (c->cl_eof && c->c_in.len > 0) {
@@ -552,7 +573,7 @@ result(const struct session *s, char *buf, size_t len)
 static int
 finish(struct conn *c, struct session *s)
 {
-	char line[512];
+	char line[512], user[LOG_TAG_MAX], rip[LOG_TAG_MAX];
 	const char *status;
 
 	if (!s->exited || !s->st[0].eof || !s->st[1].eof ||
@@ -576,12 +597,98 @@ finish(struct conn *c, struct session *s)
 	if (s->stop != STOP_GONE && conn_printf(c, "%s %s\r\n", s->tag,
 	    line) == -1)
 		return (0);
+	(void)log_esc(user, sizeof(user), c->user, strlen(c->user));
+	(void)log_esc(rip, sizeof(rip), c->rip, strlen(c->rip));
 	log_info("execute: user=<%s>, service=<%s>, tag=<%s>, status=<%s>, "
-	    "duration=<%lld>, in=<%llu>, out=<%llu>, rip=<%s>", c->user,
-	    s->sv->name, s->tag, status,
+	    "duration=<%lld>, in=<%llu>, out=<%llu>, rip=<%s>", user,
+	    s->sv->name, s->ltag, status,
 	    (long long)(now_ms() - s->started), (unsigned long long)s->nin,
-	    (unsigned long long)s->nout, c->rip);
+	    (unsigned long long)s->nout, rip);
 	return (1);
+}
+
+/*
+ * readable(s, which):
+ * Read what the program wrote to stream ${which} of ${s}.  Return 1 if
+ * bytes came, 0 at the end of the stream, or -1 if nothing is there now.
+ */
+static int
+readable(struct session *s, int which)
+{
+	struct stream *st = &s->st[which];
+	ssize_t n;
+
+	DASSERT(st->fd >= 0 && st->len < sizeof(st->buf));
+	n = read(st->fd, st->buf + st->len, sizeof(st->buf) - st->len);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return (-1);
+	if (n <= 0) {
+		st->eof = 1;
+		if (s->sock >= 0) {
+			/* The peer closed (or failed): the service is over. */
+			if (n == -1 && s->stop == STOP_NONE) {
+				log_warn("execute: service=<%s>", s->sv->name);
+				s->stop = STOP_BROKEN;
+				s->stopwhy = "connection to the service failed";
+			}
+			st->fd = -1;
+			s->exited = 1;
+			s->status = 0;
+		} else
+			close_fd(&st->fd);
+		return (0);
+	}
+	st->len += (size_t)n;
+	touch(s);
+	if (which == S_OUT || s->sv->stderr_client) {
+		s->nout += (uint64_t)n;
+		if (s->sv->max_output > 0 && s->nout > s->sv->max_output)
+			halt(s, STOP_LIMIT, "output limit reached");
+	}
+	return (1);
+}
+
+/*
+ * held(s):
+ * The program of ${s} has been reaped, so all it wrote is in its pipes:
+ * read what they hold.  Return nonzero if a pipe is still open though
+ * empty: a descendant that left the process group holds it, and may keep
+ * it as long as it likes.
+ */
+static int
+held(struct session *s)
+{
+	struct stream *st;
+	int i, r, busy = 0;
+
+	DASSERT(s->exited && s->sock < 0);
+	for (i = 0; i < 2; i++) {
+		st = &s->st[i];
+		r = 1;
+		while (st->fd >= 0 && st->len < sizeof(st->buf) &&
+		    (r = readable(s, i)) == 1)
+			;
+		if (st->fd >= 0 && r == -1)
+			busy = 1;
+	}
+	return (busy);
+}
+
+/*
+ * let_go(s):
+ * Close the pipes of ${s}'s reaped program that a descendant still holds:
+ * the command ends without waiting for it.
+ */
+static void
+let_go(struct session *s)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (s->st[i].fd >= 0 && s->st[i].len < sizeof(s->st[i].buf)) {
+			close_fd(&s->st[i].fd);
+			s->st[i].eof = 1;
+		}
 }
 
 /*
@@ -608,6 +715,18 @@ session_step(struct conn *c, struct session *s)
 		/* The client can never say DONE now. */
 		s->client_done = 1;
 		halt(s, STOP_CANCELED, "the client closed its input");
+	}
+	/*
+	 * The program has been reaped, but something that left its process
+	 * group holds its pipes: once the command is being stopped, or the
+	 * client has hung up, stop waiting for it.
+	 */
+	if (s->exited && s->sock < 0 && (s->stop != STOP_NONE ||
+	    (c->cl_eof && c->c_in.len == 0)) && held(s)) {
+		if (s->stop == STOP_NONE)
+			halt(s, STOP_CANCELED, "the client closed its input");
+		let_go(s);
+		moved = 1;
 	}
 	if (s->interactive)
 		moved |= client_input(c, s);
@@ -662,44 +781,6 @@ session_pollfds(struct session *s, struct pollfd *pfd, int max)
 }
 
 /*
- * readable(s, which):
- * Read what the program wrote to stream ${which} of ${s}.
- */
-static void
-readable(struct session *s, int which)
-{
-	struct stream *st = &s->st[which];
-	ssize_t n;
-
-	n = read(st->fd, st->buf + st->len, sizeof(st->buf) - st->len);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		st->eof = 1;
-		if (s->sock >= 0) {
-			/* The peer closed (or failed): the service is over. */
-			if (n == -1 && s->stop == STOP_NONE) {
-				log_warn("execute: service=<%s>", s->sv->name);
-				s->stop = STOP_BROKEN;
-				s->stopwhy = "connection to the service failed";
-			}
-			st->fd = -1;
-			s->exited = 1;
-			s->status = 0;
-		} else
-			close_fd(&st->fd);
-		return;
-	}
-	st->len += (size_t)n;
-	touch(s);
-	if (which == S_OUT || s->sv->stderr_client) {
-		s->nout += (uint64_t)n;
-		if (s->sv->max_output > 0 && s->nout > s->sv->max_output)
-			halt(s, STOP_LIMIT, "output limit reached");
-	}
-}
-
-/*
  * session_events(c, s, pfd, n):
  * Handle the poll(2) results ${pfd}[0..${n}) of session_pollfds().
  */
@@ -715,7 +796,7 @@ session_events(struct conn *c, struct session *s, const struct pollfd *pfd,
 		if (pfd[i].revents == 0)
 			continue;
 		if (s->role[i] >= 0)
-			readable(s, s->role[i]);
+			(void)readable(s, s->role[i]);
 		else if (s->in >= 0) {
 			if (buf_write(&s->ibuf, s->in) == -1 &&
 			    errno != EAGAIN && errno != EINTR) {
@@ -726,10 +807,17 @@ session_events(struct conn *c, struct session *s, const struct pollfd *pfd,
 				touch(s);
 		}
 	}
-	if (!s->exited && s->deadline > 0 && now >= s->deadline)
-		halt(s, STOP_LIMIT, "timeout");
-	if (!s->exited && s->idle_at > 0 && now >= s->idle_at)
-		halt(s, STOP_LIMIT, "idle timeout");
+	/*
+	 * The limits hold until the program has ended and its pipes are
+	 * closed, whoever holds them; after that only the client's DONE is
+	 * awaited (an interactive service), as with IDLE.
+	 */
+	if (s->stop == STOP_NONE && !s->reported) {
+		if (s->deadline > 0 && now >= s->deadline)
+			halt(s, STOP_LIMIT, "timeout");
+		else if (s->idle_at > 0 && now >= s->idle_at)
+			halt(s, STOP_LIMIT, "idle timeout");
+	}
 	if (s->termed && s->kill_at > 0 && now >= s->kill_at) {
 		signal_group(s, SIGKILL);
 		s->kill_at = 0;
@@ -746,8 +834,8 @@ session_timeout(struct session *s)
 	int64_t t[5], now = now_ms(), best = -1;
 	size_t i;
 
-	t[0] = s->exited ? 0 : s->deadline;
-	t[1] = s->exited ? 0 : s->idle_at;
+	t[0] = s->stop == STOP_NONE && !s->reported ? s->deadline : 0;
+	t[1] = s->stop == STOP_NONE && !s->reported ? s->idle_at : 0;
 	t[2] = s->termed ? s->kill_at : 0;
 	t[3] = s->st[0].flush_at;
 	t[4] = s->st[1].flush_at;
@@ -762,18 +850,32 @@ session_timeout(struct session *s)
 /*
  * session_reaped(s, pid, status):
  * Child ${pid} ended with ${status}.  Return nonzero if it was ${s}'s.
+ * From then on ${s} sends no signal: its process group may be gone.
  */
 int
 session_reaped(struct session *s, pid_t pid, int status)
 {
 	if (pid != s->pid || s->exited)
 		return (0);
-	s->exited = 1;
+	s->exited = 1;		/* no signal from now on */
 	s->status = status;
-	/* Whatever it left behind in its group goes with it. */
-	signal_group(s, SIGKILL);
 	s->kill_at = 0;
 	return (1);
+}
+
+/*
+ * session_exiting(s, pid):
+ * Child ${pid} has ended and is not reaped yet: if it is ${s}'s program,
+ * SIGKILL what is left of its process group (its id cannot have been
+ * reused while the leader is a zombie).
+ */
+void
+session_exiting(struct session *s, pid_t pid)
+{
+	if (pid != s->pid || s->exited)
+		return;
+	/* Whatever it left behind in its group goes with it. */
+	signal_group(s, SIGKILL);
 }
 
 /*

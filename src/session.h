@@ -55,8 +55,17 @@ void	session_events(struct conn *, struct session *, const struct pollfd *,
 int	session_timeout(struct session *);
 
 /*
+ * session_exiting(s, pid):
+ * Child ${pid} has ended and is not reaped yet: if it is ${s}'s program,
+ * SIGKILL what is left of its process group (its id cannot have been
+ * reused while the leader is a zombie).
+ */
+void	session_exiting(struct session *, pid_t);
+
+/*
  * session_reaped(s, pid, status):
  * Child ${pid} ended with ${status}.  Return nonzero if it was ${s}'s.
+ * From then on ${s} sends no signal: its process group may be gone.
  */
 int	session_reaped(struct session *, pid_t, int);
 

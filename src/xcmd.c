@@ -43,6 +43,7 @@ xcmd_init(struct xcmd *x)
 	x->error = NULL;
 	x->toolarge = 0;
 	x->service = NULL;
+	x->servicelen = 0;
 	x->input = NULL;
 	x->inputlen = 0;
 	x->firstarg = 0;
@@ -352,6 +353,7 @@ xcmd_end(struct xcmd *x)
 		return (-1);
 	}
 	x->service = (const char *)x->buf + x->off[0];
+	x->servicelen = x->len[0];	/* a literal may hold NUL */
 	i = 1;
 	if (i < x->ntok && x->type[i] == XT_OPEN) {
 		if (i + 1 < x->ntok && x->type[i + 1] == XT_CLOSE) {

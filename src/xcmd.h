@@ -39,6 +39,7 @@ struct xcmd {
 
 	/* Filled in by xcmd_end(). */
 	const char	*service;	/* NULL for discovery */
+	size_t		 servicelen;	/* its length, NULs included */
 	const uint8_t	*input;		/* INPUT option, or NULL */
 	size_t		 inputlen;
 	size_t		 firstarg;	/* token index of the first argument */

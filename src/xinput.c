@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dassert.h"
 #include "lex.h"
 #include "xinput.h"
 
@@ -116,8 +117,9 @@ line(struct xinput *x, const uint8_t *p, size_t n, struct xin_act *act)
 /*
  * xin_scan(x, p, n, room, act):
  * Decide what to do with the client bytes ${p}[0..${n}), delivering at most
- * ${room} bytes of literal octets at once; store the decision in ${act}.
- * The caller consumes ${act}->n bytes after using ${act}->data.
+ * ${room} bytes of data at once (an end of line not counted; ${room} is at
+ * least XIN_LINE_MAX); store the decision in ${act}.  The caller consumes
+ * ${act}->n bytes after using ${act}->data.
  */
 void
 xin_scan(struct xinput *x, const uint8_t *p, size_t n, size_t room,
@@ -126,6 +128,7 @@ xin_scan(struct xinput *x, const uint8_t *p, size_t n, size_t room,
 	const uint8_t *lf;
 	size_t k;
 
+	DASSERT(room >= XIN_LINE_MAX);
 	memset(act, 0, sizeof(*act));
 	if (n == 0)
 		return;
@@ -141,18 +144,23 @@ xin_scan(struct xinput *x, const uint8_t *p, size_t n, size_t room,
 		x->state = XI_LONG;
 		/* FALLTHROUGH */
 	case XI_LONG:
-		if ((lf = memchr(p, '\n', n)) != NULL) {
+		/* No more than ${room} bytes of data at once. */
+		k = n < room ? n : room;
+		if ((lf = memchr(p, '\n', k)) != NULL) {
 			k = (size_t)(lf - p);
 			act->n = k + 1;
 			act->len = k > 0 && p[k - 1] == '\r' ? k - 1 : k;
 			act->eol = 1;
 			x->state = XI_LINE;
+		} else if (k == 0) {
+			break;		/* XIN_MORE */
 		} else {
 			/* Keep a final CR: it may begin the CRLF. */
-			act->n = act->len = p[n - 1] == '\r' ? n - 1 : n;
+			act->n = act->len = p[k - 1] == '\r' ? k - 1 : k;
 			if (act->n == 0)
 				break;	/* XIN_MORE */
 		}
+		DASSERT(act->len <= room);
 		act->op = XIN_BYTES;
 		act->data = p;
 		break;

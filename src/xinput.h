@@ -51,8 +51,9 @@ void	xin_init(struct xinput *);
 /*
  * xin_scan(x, p, n, room, act):
  * Decide what to do with the client bytes ${p}[0..${n}), delivering at most
- * ${room} bytes of literal octets at once; store the decision in ${act}.
- * The caller consumes ${act}->n bytes after using ${act}->data.
+ * ${room} bytes of data at once (an end of line not counted; ${room} is at
+ * least XIN_LINE_MAX); store the decision in ${act}.  The caller consumes
+ * ${act}->n bytes after using ${act}->data.
  */
 void	xin_scan(struct xinput *, const uint8_t *, size_t, size_t,
 	    struct xin_act *);
