@@ -181,8 +181,7 @@ connected(struct session *s)
 static void
 unreached(struct session *s, int give_up)
 {
-	if (s->sock >= 0)
-		close_fd(&s->sock);
+	close_fd(&s->sock);
 	s->connecting = 0;
 	if (give_up && s->stop == STOP_NONE) {
 		s->stop = STOP_UNREACHED;
@@ -777,6 +776,7 @@ session_pollfds(struct session *s, struct pollfd *pfd, int max)
 	int i, n = 0;
 
 	if (s->connecting && n < max) {
+		DASSERT(s->sock >= 0 && s->in < 0);
 		s->role[n] = ROLE_CONNECT;
 		pfd[n].fd = s->sock;
 		pfd[n++].events = POLLOUT;

@@ -141,6 +141,7 @@ safe_hang_config() {
 	[ "$EX_RC" -eq 0 ]
 	! grep -a -q '^+ ' "$T/filtered.out"
 	grep -a -q 'Disconnected: signal=<15>' "$T/filtered.log"
+	grep -a -q 'service=<hang>, tag=<1>, status=<DISCONNECTED>' "$T/filtered.log"
 	imx_assert_no_leftovers
 }
 
@@ -151,6 +152,9 @@ safe_hang_config() {
 	# the script ends: the driver closes its side and waits for EOF
 	printf '%s\n' '> 1 EXECUTE hang' 'timeout 10' >"$T/s.txt"
 	ex_run "$T/s.txt"
+	ex_expect 1 <<-'EOF2'
+		1 NO [CANCELED] hang canceled: the client closed its input
+	EOF2
 	! grep -a -q '^+ ' "$T/filtered.out"
 	grep -a -q 'service=<hang>, tag=<1>, status=<CANCELED>' "$T/filtered.log"
 	imx_assert_no_leftovers
