@@ -10,7 +10,7 @@ set -eu
 # One list per purpose; each issue's tests add their own line to "test".
 build="gcc make pkg-config libbsd-dev libconfig-dev"
 test_core="bats dovecot-imapd python3 util-linux systemd socat procps"
-test_services="dovecot-sieve python3-aiosmtpd"
+test_services="dovecot-sieve python3-aiosmtpd postfix"
 test_deploy="xinetd openssh-server openssh-client isync offlineimap3 mutt tmux nodejs $(command -v npm >/dev/null 2>&1 || echo npm)"
 test="$build $test_core $test_services $test_deploy"
 run="$build dovecot-imapd systemd util-linux netcat-openbsd"
@@ -48,6 +48,11 @@ fi
 
 echo "$0: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Postfix (for the smtp tests, which run an instance of their own) is
+# installed unconfigured: no /etc/postfix/main.cf, so no system Postfix
+# listens anywhere, even where package scripts may start services.
+echo "postfix postfix/main_mailer_type select No configuration" |
+	debconf-set-selections
 apt-get update -q </dev/null
 # Package scripts may try to start services (dovecot); a policy-rc.d that
 # denies that is fine, so check the outcome with dpkg-query, not apt-get's

@@ -28,6 +28,9 @@
 #include "util.h"
 #include "xcmd.h"
 
+/* The most groups of a user looked at: Linux's NGROUPS_MAX. */
+#define NGROUPS_MAX_SANE	65536
+
 struct command {
 	enum scan_cmd	 cmd;
 	int		 reading;	/* its line is still coming */
@@ -122,17 +125,52 @@ refuse_early(struct conn *c, struct command *k)
 }
 
 /*
+ * user_groups(user, gid, ng):
+ * Return the group list of ${user} (primary group ${gid} included), its
+ * length in ${ng}, grown to whatever size it needs (getgrouplist(3) says
+ * how many when the buffer is short); free it with free(3).  NULL if it
+ * cannot be had.
+ */
+static gid_t *
+user_groups(const char *user, gid_t gid, int *ng)
+{
+	gid_t *groups = NULL, *g;
+	int n = 64, want;
+
+	for (;;) {
+		if ((g = reallocarray(groups, (size_t)n, sizeof(*g))) == NULL)
+			break;
+		groups = g;
+		want = n;
+		if (getgrouplist(user, gid, groups, &want) != -1) {
+			DASSERT(want >= 0 && want <= n);
+			*ng = want;
+			return (groups);
+		}
+		/* Short: want is the size needed (or unchanged: double). */
+		if (n >= NGROUPS_MAX_SANE)
+			break;
+		n = want > n ? want : 2 * n;
+		if (n > NGROUPS_MAX_SANE)
+			n = NGROUPS_MAX_SANE;
+	}
+	free(groups);
+	return (NULL);
+}
+
+/*
  * allowed(c, sv):
  * Return nonzero if the user of ${c} may run ${sv}: it names no users or
- * groups, or names the user or one of the user's groups.
+ * groups, or names the user or one of the user's groups (any number of
+ * them).
  */
 static int
 allowed(const struct conn *c, const struct service *sv)
 {
 	struct passwd *pw;
 	struct group *gr;
-	gid_t groups[256];
-	int i, j, ng = 256;
+	gid_t *groups;
+	int i, j, ng = 0, ok = 0;
 
 	if (sv->users == NULL && sv->groups == NULL)
 		return (1);
@@ -140,16 +178,17 @@ allowed(const struct conn *c, const struct service *sv)
 		if (strcmp(sv->users[i], c->user) == 0)
 			return (1);
 	if (sv->groups == NULL || (pw = getpwnam(c->user)) == NULL ||
-	    getgrouplist(c->user, pw->pw_gid, groups, &ng) == -1)
+	    (groups = user_groups(c->user, pw->pw_gid, &ng)) == NULL)
 		return (0);
-	for (i = 0; sv->groups[i] != NULL; i++) {
+	for (i = 0; !ok && sv->groups[i] != NULL; i++) {
 		if ((gr = getgrnam(sv->groups[i])) == NULL)
 			continue;
 		for (j = 0; j < ng; j++)
 			if (groups[j] == gr->gr_gid)
-				return (1);
+				ok = 1;
 	}
-	return (0);
+	free(groups);
+	return (ok);
 }
 
 /*

@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "config.h"
+#include "dassert.h"
 #include "util.h"
+#include "xcmd.h"
 
 #ifndef DEFAULT_BACKEND
 #define DEFAULT_BACKEND	"/usr/lib/dovecot/imap"
@@ -24,6 +26,9 @@
 #define DEF_IDLE	60
 #define DEF_OUTPUT	(16ULL << 20)
 #define DEF_INPUT	(16ULL << 20)
+
+/* The most arguments one EXECUTE carries: its tokens less the name. */
+#define ARGS_CAP	(XCMD_ARGS - 1)
 
 /* Where a setting error is reported. */
 struct cerr {
@@ -228,7 +233,8 @@ get_limits(struct cerr *e, const config_setting_t *g, struct service *sv)
 	static const char *rlname[RL_COUNT] = {
 		"cpu", "memory", "nofile", "nproc", "fsize"
 	};
-	config_setting_t *rl;
+	config_setting_t *rl, *s;
+	const char *str;
 	uint64_t v;
 	char *mode = NULL;
 	int i;
@@ -268,14 +274,42 @@ get_limits(struct cerr *e, const config_setting_t *g, struct service *sv)
 	if (!config_setting_is_group(rl))
 		return (fail(e, rl, "rlimits must be a group"));
 	for (i = 0; i < RL_COUNT; i++) {
-		if (config_setting_get_member(rl, rlname[i]) == NULL)
+		if ((s = config_setting_get_member(rl, rlname[i])) == NULL)
 			continue;
-		if (get_size(e, rl, rlname[i], (uint64_t)RLIM_INFINITY - 1,
-		    &v) == -1)
+		str = config_setting_get_string(s);
+		if (str != NULL && strcmp(str, "unlimited") == 0)
+			v = (uint64_t)RLIM_INFINITY;
+		else if (get_size(e, rl, rlname[i],
+		    (uint64_t)RLIM_INFINITY - 1, &v) == -1)
 			return (-1);
+		else if (v == 0)
+			return (fail(e, s, "rlimits: %s = 0 would let the program"
+			    " have none; write \"unlimited\" for no limit",
+			    rlname[i]));
 		sv->rl_set[i] = 1;
 		sv->rl[i] = (rlim_t)v;
 	}
+	return (0);
+}
+
+/*
+ * get_addrs(e, g, sv):
+ * Resolve the connect setting of service ${sv} (group ${g}) into its
+ * addresses, now rather than when a command runs.  Return 0 or -1.
+ */
+static int
+get_addrs(struct cerr *e, const config_setting_t *g, struct service *sv)
+{
+	char why[256];
+
+	if ((sv->addrs = calloc(SOCK_ADDRS_MAX, sizeof(*sv->addrs))) == NULL)
+		return (fail(e, g, "out of memory"));
+	if (sock_resolve(sv->connect, sv->addrs, SOCK_ADDRS_MAX, &sv->naddrs,
+	    why, sizeof(why)) == -1)
+		return (fail(e, config_setting_get_member(g, "connect"),
+		    "service %s: connect \"%s\": %s", sv->name, sv->connect,
+		    why));
+	DASSERT(sv->naddrs >= 1 && sv->naddrs <= SOCK_ADDRS_MAX);
 	return (0);
 }
 
@@ -294,6 +328,8 @@ get_service(struct cerr *e, const config_setting_t *g,
 
 	*sv = *defaults;
 	sv->name = sv->description = sv->connect = sv->pattern_src = NULL;
+	sv->addrs = NULL;
+	sv->naddrs = 0;
 	sv->exec = sv->env = sv->users = sv->groups = NULL;
 	sv->has_pattern = 0;
 	if (!config_setting_is_group(g))
@@ -321,18 +357,20 @@ get_service(struct cerr *e, const config_setting_t *g,
 		return (fail(e, config_setting_get_member(g, "exec"),
 		    "service %s: exec must start with an absolute path",
 		    sv->name));
-	if (sv->connect != NULL && strncmp(sv->connect, "tcp:", 4) != 0 &&
-	    strncmp(sv->connect, "unix:/", 6) != 0)
-		return (fail(e, config_setting_get_member(g, "connect"),
-		    "service %s: connect must be tcp:HOST:PORT or unix:/PATH",
-		    sv->name));
+	if (sv->connect != NULL && get_addrs(e, g, sv) == -1)
+		return (-1);
 	if ((a = config_setting_get_member(g, "args")) != NULL) {
 		if (!config_setting_is_group(a))
 			return (fail(e, a, "args must be a group"));
-		if (get_int(e, a, "min", 1024, &sv->args_min) == -1 ||
-		    get_int(e, a, "max", 1024, &sv->args_max) == -1 ||
+		if (get_int(e, a, "min", INT_MAX, &sv->args_min) == -1 ||
+		    get_int(e, a, "max", INT_MAX, &sv->args_max) == -1 ||
 		    get_str(e, a, "pattern", &sv->pattern_src) == -1)
 			return (-1);
+		if (sv->args_max > ARGS_CAP || sv->args_min > ARGS_CAP)
+			return (fail(e, a, "args: %s is above %d, the most "
+			    "arguments one EXECUTE carries",
+			    sv->args_max > ARGS_CAP ? "max" : "min",
+			    ARGS_CAP));
 		if (sv->args_min > sv->args_max)
 			return (fail(e, a, "args: min is above max"));
 		if (sv->pattern_src != NULL) {
@@ -481,6 +519,7 @@ config_free(struct config *cf)
 		free(sv->description);
 		strv_free(sv->exec);
 		free(sv->connect);
+		free(sv->addrs);
 		strv_free(sv->env);
 		strv_free(sv->users);
 		strv_free(sv->groups);

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <sys/resource.h>
 
+#include "sock.h"
+
 /* Resource limits a service may set, in this order. */
 enum { RL_CPU, RL_MEMORY, RL_NOFILE, RL_NPROC, RL_FSIZE, RL_COUNT };
 
@@ -20,6 +22,8 @@ struct service {
 	char		*description;
 	char		**exec;		/* argv, NULL-terminated, or NULL */
 	char		*connect;	/* "tcp:host:port" or "unix:/path" */
+	struct sock_addr *addrs;	/* connect, resolved when loaded */
+	size_t		 naddrs;	/* 1 to SOCK_ADDRS_MAX with connect */
 	int		 interactive;
 	int		 crlf;		/* end lines with CRLF, not LF */
 	int		 args_min;
@@ -37,7 +41,7 @@ struct service {
 	char		**users;	/* who may run it; NULL for all */
 	char		**groups;
 	int		 rl_set[RL_COUNT];
-	rlim_t		 rl[RL_COUNT];
+	rlim_t		 rl[RL_COUNT];	/* RLIM_INFINITY for "unlimited" */
 };
 
 struct config {

@@ -187,7 +187,8 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 
-	if (config_load(&cf, file, explicit, errbuf,
+	/* -t checks a file: the default one too must exist. */
+	if (config_load(&cf, file, explicit || test, errbuf,
 	    sizeof(errbuf)) == -1) {
 		if (test || debug)
 			fprintf(stderr, "imapexec: %s\n", errbuf);

@@ -41,6 +41,7 @@
 #define LOG_CHUNK	200		/* stderr bytes in one log line */
 #define LOG_ERR_MAX	(64 * 1024)	/* stderr bytes logged per command */
 #define LOG_TAG_MAX	200		/* a tag as logged, escaped */
+#define ROLE_CONNECT	2		/* pollfd role: the connect under way */
 
 enum { S_OUT = 0, S_ERR = 1 };
 enum stop {
@@ -48,6 +49,7 @@ enum stop {
 	STOP_CANCELED,		/* CANCEL, or the client closed its input */
 	STOP_LIMIT,		/* a timeout or a size limit */
 	STOP_BROKEN,		/* the service's socket failed */
+	STOP_UNREACHED,		/* the service's socket never connected */
 	STOP_GONE		/* the client is gone */
 };
 
@@ -64,6 +66,10 @@ struct session {
 	const char	*tag;
 	pid_t		 pid;		/* also the process group, or -1 */
 	int		 sock;		/* a socket service's socket, or -1 */
+	int		 connecting;	/* sock's connect is under way */
+	size_t		 addr;		/* the address being tried */
+	int64_t		 try_until;	/* give up on this address */
+	int64_t		 connect_by;	/* give up on every address */
 	int		 status;
 	int		 exited;	/* reaped (or the socket closed): from
 					   then on no signal goes to pid */
@@ -151,6 +157,106 @@ close_input(struct session *s)
 }
 
 /*
+ * connected(s):
+ * The socket of ${s} is connected: it is the service's input and output.
+ */
+static void
+connected(struct session *s)
+{
+	DASSERT(s->sock >= 0);
+	s->connecting = 0;
+	s->in = s->st[S_OUT].fd = s->sock;
+}
+
+/*
+ * unreached(s, give_up):
+ * No address of ${s}'s service can be connected now (if ${give_up}), or
+ * the command ends before one is: the service ends without having run,
+ * with NO [UNAVAILABLE] if ${give_up}.  No EXIT or SIGNAL line is sent.
+ */
+static void
+unreached(struct session *s, int give_up)
+{
+	close_fd(&s->sock);
+	s->connecting = 0;
+	if (give_up && s->stop == STOP_NONE) {
+		s->stop = STOP_UNREACHED;
+		s->stopwhy = "The service is not available now";
+	}
+	/* The client never got the "+": it cannot say DONE. */
+	s->client_done = 1;
+	s->exited = 1;
+	s->status = 0;
+	s->reported = 1;
+	s->st[S_OUT].eof = s->st[S_ERR].eof = 1;
+}
+
+/*
+ * try_connect(s, failed):
+ * Give up on the address of ${s} being tried if ${failed} (errno says
+ * why), and start connecting to the next one that does not fail at
+ * once.  Each address gets an equal share of the time left until the
+ * command's one connect deadline.  Return 0 if a connect is under way or
+ * done, -1 if no address is left.
+ */
+static int
+try_connect(struct session *s, int failed)
+{
+	const struct service *sv = s->sv;
+	int64_t now;
+	int done;
+
+	if (failed) {
+		log_warn("execute: service=<%s>: connect=<%s>", sv->name,
+		    sv->addrs[s->addr].text);
+		close_fd(&s->sock);
+		s->addr++;
+	}
+	for (; s->addr < sv->naddrs; s->addr++) {
+		if ((s->sock = sock_start(&sv->addrs[s->addr], &done)) == -1) {
+			log_warn("execute: service=<%s>: connect=<%s>",
+			    sv->name, sv->addrs[s->addr].text);
+			continue;
+		}
+		s->connecting = 1;
+		if (done) {
+			connected(s);
+			return (0);
+		}
+		now = now_ms();
+		s->try_until = now + (s->connect_by - now) /
+		    (int64_t)(sv->naddrs - s->addr);
+		return (0);
+	}
+	s->connecting = 0;
+	return (-1);
+}
+
+/*
+ * connect_events(s, revents, now):
+ * Move the connect of ${s} on: ${revents} from poll(2) on its socket,
+ * then the deadline of the address being tried at time ${now}.
+ */
+static void
+connect_events(struct session *s, short revents, int64_t now)
+{
+	int failed = 0;
+
+	if (revents != 0) {
+		if (sock_finish(s->sock) == 0) {
+			connected(s);
+			return;
+		}
+		failed = 1;
+	} else if (now >= s->try_until) {
+		errno = ETIMEDOUT;
+		failed = 1;
+	}
+	if (failed && try_connect(s, 1) == -1)
+		unreached(s, 1);
+}
+
+/*
  * halt(s, why, reason):
  * Stop the program of ${s} for ${why}: SIGTERM to its process group now,
  * SIGKILL after a grace period.  The first reason given is kept.
@@ -162,6 +268,8 @@ halt(struct session *s, enum stop why, const char *reason)
 		s->stop = why;
 		s->stopwhy = reason;
 	}
+	if (s->connecting)
+		unreached(s, 0);
 	close_input(s);
 	buf_consume(&s->ibuf, s->ibuf.len);
 	s->input = NULL;
@@ -192,6 +300,7 @@ session_start(struct conn *c, const struct service *sv, const char *tag,
 	struct session *s;
 	struct spawn_req req;
 	struct spawn_proc proc;
+	struct rlimit cur;
 	struct env e = { NULL, 0 };
 	char **av = NULL;
 	int lres[RL_COUNT];
@@ -208,13 +317,18 @@ session_start(struct conn *c, const struct service *sv, const char *tag,
 	if (buf_init(&s->ibuf, IBUF_SZ) == -1)
 		goto fail;
 	if (sv->connect != NULL) {
-		if ((s->sock = sock_connect(sv->connect, CONNECT_MS)) == -1) {
-			log_warn("execute: service=<%s>: connect=<%s>",
-			    sv->name, sv->connect);
+		/*
+		 * One deadline for the whole connect, from now; the poll
+		 * loop drives it (session_pollfds(), session_events()).
+		 */
+		DASSERT(sv->naddrs >= 1 && sv->addrs != NULL);
+		s->connect_by = now_ms() + (sv->timeout > 0 &&
+		    sv->timeout * 1000LL < CONNECT_MS ? sv->timeout * 1000LL :
+		    CONNECT_MS);
+		if (try_connect(s, 0) == -1) {
 			*why = "The service is not available now";
 			goto fail;
 		}
-		s->in = s->st[S_OUT].fd = s->sock;
 		s->st[S_ERR].eof = 1;
 		goto started;
 	}
@@ -257,7 +371,12 @@ session_start(struct conn *c, const struct service *sv, const char *tag,
 	for (i = 0; i < RL_COUNT; i++)
 		if (sv->rl_set[i]) {
 			lres[req.nlimits] = res[i];
-			lval[req.nlimits++] = sv->rl[i];
+			lval[req.nlimits] = sv->rl[i];
+			/* "unlimited": as high as imapexec may go itself. */
+			if (sv->rl[i] == RLIM_INFINITY &&
+			    getrlimit(res[i], &cur) == 0)
+				lval[req.nlimits] = cur.rlim_max;
+			req.nlimits++;
 		}
 	req.limit_res = lres;
 	req.limit_val = lval;
@@ -291,6 +410,7 @@ fail:
 	free(av);
 	env_free(&e);
 	buf_free(&s->ibuf);
+	close_fd(&s->sock);
 	free(s);
 	return (NULL);
 }
@@ -542,6 +662,10 @@ result(const struct session *s, char *buf, size_t len)
 		    s->stopwhy);
 		return ("LIMIT");
 	}
+	if (s->stop == STOP_UNREACHED) {
+		(void)snprintf(buf, len, "NO [UNAVAILABLE] %s", s->stopwhy);
+		return ("UNAVAILABLE");
+	}
 	if (s->stop == STOP_BROKEN) {
 		(void)snprintf(buf, len, "NO [UNAVAILABLE] %s: %s", name,
 		    s->stopwhy);
@@ -704,7 +828,8 @@ session_step(struct conn *c, struct session *s)
 	size_t n;
 	int moved = 0;
 
-	if (!s->greeted && s->interactive && s->stop == STOP_NONE) {
+	if (!s->greeted && s->interactive && s->stop == STOP_NONE &&
+	    !s->connecting) {
 		if (!conn_can_emit(c) || conn_printf(c, "+ %s ready, send "
 		    "DONE to end the input\r\n", s->sv->name) == -1)
 			return (-1);
@@ -728,6 +853,8 @@ session_step(struct conn *c, struct session *s)
 		let_go(s);
 		moved = 1;
 	}
+	if (s->connecting)
+		return (moved ? 0 : -1);	/* nothing reads the input yet */
 	if (s->interactive)
 		moved |= client_input(c, s);
 	if (s->want_plus && s->ibuf.len == 0 && conn_can_emit(c) &&
@@ -766,6 +893,13 @@ session_pollfds(struct session *s, struct pollfd *pfd, int max)
 {
 	int i, n = 0;
 
+	if (s->connecting && n < max) {
+		DASSERT(s->sock >= 0 && s->in < 0);
+		s->role[n] = ROLE_CONNECT;
+		pfd[n].fd = s->sock;
+		pfd[n++].events = POLLOUT;
+		return (n);
+	}
 	if (s->in >= 0 && s->ibuf.len > 0 && n < max) {
 		s->role[n] = -1;
 		pfd[n].fd = s->in;
@@ -795,7 +929,10 @@ session_events(struct conn *c, struct session *s, const struct pollfd *pfd,
 	for (i = 0; i < n && i < 3; i++) {
 		if (pfd[i].revents == 0)
 			continue;
-		if (s->role[i] >= 0)
+		if (s->role[i] == ROLE_CONNECT) {
+			if (s->connecting)
+				connect_events(s, pfd[i].revents, now);
+		} else if (s->role[i] >= 0)
 			(void)readable(s, s->role[i]);
 		else if (s->in >= 0) {
 			if (buf_write(&s->ibuf, s->in) == -1 &&
@@ -807,6 +944,12 @@ session_events(struct conn *c, struct session *s, const struct pollfd *pfd,
 				touch(s);
 		}
 	}
+	if (s->connecting)
+		connect_events(s, 0, now);
+	if (!s->exited && s->deadline > 0 && now >= s->deadline)
+		halt(s, STOP_LIMIT, "timeout");
+	if (!s->exited && s->idle_at > 0 && now >= s->idle_at)
+		halt(s, STOP_LIMIT, "idle timeout");
 	/*
 	 * The limits hold until the program has ended and its pipes are
 	 * closed, whoever holds them; after that only the client's DONE is
@@ -831,15 +974,16 @@ session_events(struct conn *c, struct session *s, const struct pollfd *pfd,
 int
 session_timeout(struct session *s)
 {
-	int64_t t[5], now = now_ms(), best = -1;
+	int64_t t[6], now = now_ms(), best = -1;
 	size_t i;
 
 	t[0] = s->stop == STOP_NONE && !s->reported ? s->deadline : 0;
 	t[1] = s->stop == STOP_NONE && !s->reported ? s->idle_at : 0;
+	t[5] = s->connecting ? s->try_until : 0;
 	t[2] = s->termed ? s->kill_at : 0;
 	t[3] = s->st[0].flush_at;
 	t[4] = s->st[1].flush_at;
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 6; i++)
 		if (t[i] > 0 && (best < 0 || t[i] < best))
 			best = t[i];
 	if (best < 0)

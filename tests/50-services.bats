@@ -14,7 +14,10 @@ setup() {
 	imx_setup
 	svc_setup
 }
-teardown() { svc_smtpd_stop; }
+teardown() {
+	svc_smtpd_stop
+	svc_postfix_stop
+}
 
 # sha256 of a file
 sha() { sha256sum "$1" | cut -d' ' -f1; }
@@ -363,7 +366,108 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 # --- smtp ---------------------------------------------------------------
 
-@test "smtp: seed session through imapexec to a real SMTP server; the message arrives" {
+# The shipped service: Postfix's sendmail -bs, run as the user, with a
+# Postfix of the test's own (svc_postfix_start) that binds the envelope
+# sender to the login (local_login_sender_maps).
+
+@test "smtp (shipped: sendmail -bs, real Postfix): the user's own address is accepted and the mail delivered" {
+	svc_postfix_start
+	svc_config
+	grep -q "\"/usr/sbin/sendmail\", \"-C\", \"$SVC_PFX/etc\", \"-bs\"" "$T/imapexec.conf"
+	local me=$IMX_USER@$SVC_PFX_DOMAIN
+	svc_run <<-EOF2
+		> 100 EXECUTE smtp
+		wait +
+		match \* EXECUTE \(TAG "100"\) OUT "220 $SVC_PFX_DOMAIN ESMTP Postfix
+		> helo client.example.org
+		match \* EXECUTE \(TAG "100"\) OUT "250 
+		> mail from:<$me>
+		match \* EXECUTE \(TAG "100"\) OUT "250 2.1.0 Ok"
+		> rcpt to:<$me>
+		match \* EXECUTE \(TAG "100"\) OUT "250 2.1.5 Ok"
+		> data
+		match \* EXECUTE \(TAG "100"\) OUT "354 
+		> From: <$me>
+		> To: <$me>
+		> Subject: sent over IMAP through Postfix
+		>
+		> Hello from the EXECUTE smtp service.
+		> ..a line that starts with a dot
+		> .
+		match \* EXECUTE \(TAG "100"\) OUT "250 2.0.0 Ok: queued as 
+		> quit
+		match \* EXECUTE \(TAG "100"\) OUT "221 
+		match \* EXECUTE \(TAG "100"\) EXIT 0
+		> DONE
+		wait 100 OK
+	EOF2
+	svc_list 100 | tail -1 | grep -qx '100 OK smtp completed'
+	imx_wait_for svc_postfix_mail "$IMX_USER"
+	f=$(svc_postfix_mail "$IMX_USER")
+	[ "$(echo "$f" | wc -l)" -eq 1 ]
+	grep -qx "Return-Path: <$me>" "$f"
+	grep -qx 'Subject: sent over IMAP through Postfix' "$f"
+	grep -qx 'Hello from the EXECUTE smtp service.' "$f"
+	grep -qx '.a line that starts with a dot' "$f"
+	# Postfix saw the local user submit it, as that user
+	grep -q "pickup.*: uid=$(id -u "$IMX_USER") from=<$me>" "$SVC_PFX/maillog"
+	imx_assert_no_leftovers
+}
+
+@test "smtp (shipped: sendmail -bs, real Postfix): a forged envelope sender is refused by Postfix, nothing is sent" {
+	svc_postfix_start
+	svc_config
+	local me=$IMX_USER@$SVC_PFX_DOMAIN
+	svc_run <<-EOF2
+		> 100 EXECUTE smtp
+		wait +
+		match \* EXECUTE \(TAG "100"\) OUT "220 
+		> helo client.example.org
+		match \* EXECUTE \(TAG "100"\) OUT "250 
+		> mail from:<ceo@example.com>
+		match \* EXECUTE \(TAG "100"\) OUT "250 
+		> rcpt to:<$me>
+		match \* EXECUTE \(TAG "100"\) OUT "250 
+		> data
+		match \* EXECUTE \(TAG "100"\) OUT "354 
+		> From: <ceo@example.com>
+		> Subject: forged
+		>
+		> Pay this invoice.
+		> .
+		match \* EXECUTE \(TAG "100"\) OUT "451 4.3.0 Error: internal error 512"
+		> mail from:<$me>
+		match \* EXECUTE \(TAG "100"\) OUT "250 
+		> rcpt to:<$me>
+		match \* EXECUTE \(TAG "100"\) OUT "250 
+		> data
+		match \* EXECUTE \(TAG "100"\) OUT "354 
+		> Subject: genuine
+		>
+		> Sent as myself.
+		> .
+		match \* EXECUTE \(TAG "100"\) OUT "250 2.0.0 Ok: queued as 
+		> quit
+		match \* EXECUTE \(TAG "100"\) OUT "221 
+		match \* EXECUTE \(TAG "100"\) EXIT 0
+		> DONE
+		wait 100 OK
+	EOF2
+	# the genuine message arrives; it is the only one, and Postfix never
+	# queued the forged one
+	imx_wait_for svc_postfix_mail "$IMX_USER"
+	f=$(svc_postfix_mail "$IMX_USER")
+	[ "$(echo "$f" | wc -l)" -eq 1 ]
+	grep -qx 'Subject: genuine' "$f"
+	! grep -q 'ceo@example.com' "$SVC_PFX/maillog"
+	postqueue -c "$SVC_PFX/etc" -p | grep -qx 'Mail queue is empty'
+	imx_assert_no_leftovers
+}
+
+# The same session with a socket service (connect =): imapexec relays an
+# SMTP server's socket.
+
+@test "smtp as a socket service: seed session through imapexec to a real SMTP server; the message arrives" {
 	svc_smtpd_start
 	svc_config "$SVC_SMTP_PORT"
 	svc_run <<-'EOF2'
@@ -405,7 +509,7 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 	imx_assert_no_leftovers
 }
 
-@test "smtp: server down gives NO [UNAVAILABLE]; DONE ends a session early" {
+@test "smtp as a socket service: server down gives NO [UNAVAILABLE]; DONE ends a session early" {
 	port=$(svc_free_port)
 	svc_config "$port"
 	svc_run <<-'EOF2'

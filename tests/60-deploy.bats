@@ -168,13 +168,14 @@ socket_activate() {
 @test "xinetd -dontfork with the shipped entry: imaplib over TCP with EXECUTE" {
 	dep_require xinetd
 	PORT=$(dep_free_port)
-	# the shipped entry, with this test's port, user, binary and config
+	# the shipped (IPv4) entry as it is, bind included, with this test's
+	# port, user, binary and config; up to its closing brace
+	grep -q '^\s*bind\s*= 127\.0\.0\.1$' "$REPO/conf/xinetd.imapexec"
 	sed -e "s|^\(\s*port\s*=\).*|\1 $PORT|" \
 		-e "s|^\(\s*user\s*=\).*|\1 $DEP_USER|" \
-		-e "s|^#\(\s*bind\s*=\).*|\1 127.0.0.1|" \
 		-e "s|/usr/local/sbin/imapexec|$IMAPEXEC|" \
 		-e "s|^#\(\s*server_args\s*=\).*|\1 -c $T/imapexec.conf|" \
-		-e '/^}/d' "$REPO/conf/xinetd.imapexec" >"$T/xinetd.conf"
+		-e '/^}/,$d' "$REPO/conf/xinetd.imapexec" >"$T/xinetd.conf"
 	{
 		echo "	log_type	= FILE $T/xinetd-service.log"
 		local e

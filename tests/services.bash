@@ -49,15 +49,24 @@ svc_setup_file() {
 
 # svc_config [PORT]: $T/imapexec.conf from the example configuration, with
 # the services of $SVC_BIN, HOME=$H for each, no group restriction, and the
-# SMTP service on 127.0.0.1:PORT.
+# SMTP service as shipped (Postfix's sendmail -bs), given the test's own
+# Postfix config directory $SVC_PFX/etc if one runs; with PORT, the SMTP
+# service is a socket service on 127.0.0.1:PORT instead.
 svc_config() {
 	"$PYTHON" - "$REPO/conf/imapexec.conf" "$T/imapexec.conf" "$SVC_BIN" \
-		"$H" "${1:-9}" <<-'EOF'
+		"$H" "${1:-}" "${SVC_PFX:-}" <<-'EOF'
 		import re, sys
-		src, dst, bindir, home, port = sys.argv[1:]
+		src, dst, bindir, home, port, pfx = sys.argv[1:]
 		text = open(src).read()
 		text = text.replace("/usr/local/libexec/imapexec", bindir)
-		text = text.replace("tcp:127.0.0.1:25", "tcp:127.0.0.1:" + port)
+		sendmail = 'exec = [ "/usr/sbin/sendmail", "-bs" ];'
+		assert sendmail in text, "the smtp service is not sendmail -bs"
+		if port:
+		    text = text.replace(sendmail,
+		                        'connect = "tcp:127.0.0.1:%s";' % port)
+		elif pfx:
+		    text = text.replace(sendmail, 'exec = [ "/usr/sbin/sendmail",'
+		                        ' "-C", "%s/etc", "-bs" ];' % pfx)
 		text = re.sub(r'\n\s*groups = \[ "voicemail" \];', "", text)
 		text = re.sub(r'\n\s*env = \[ "TZ=Europe/Berlin" \];', "", text)
 		text = re.sub(r'(\n(\s*)name = "[^"]+";)',
@@ -200,6 +209,116 @@ svc_port_open() {
 s = socket.socket()
 s.settimeout(1)
 sys.exit(s.connect_ex(("127.0.0.1", int(sys.argv[1]))) != 0)' "$1"
+}
+
+# --- a Postfix of the test's own -----------------------------------------
+#
+# svc_postfix_start: as root, a Postfix instance with its own config
+# directory, queue and data directories under $T/postfix ($SVC_PFX): no
+# listener on any network (master_service_disable = inet, loopback only
+# anyway), local delivery only (Maildir under $SVC_PFX/mail/USER, every
+# other destination an error: no relay anywhere), and the envelope sender
+# of a local submission bound to the login by local_login_sender_maps:
+# USER may send as USER and USER@$SVC_PFX_DOMAIN only.  sendmail and the
+# setgid postdrop accept a non-default config directory only if the
+# default /etc/postfix/main.cf lists it (alternate_config_directories):
+# svc_postfix_start writes that file if there is none (a minimal one, no
+# listener either) and svc_postfix_stop removes it; a system Postfix that
+# is configured already is left alone and the test skipped.
+SVC_PFX_DOMAIN=mx.imapexec.test
+SVC_PFX_MAINCF=/etc/postfix/main.cf
+SVC_PFX_MARK='# written by the imapexec test suite (tests/services.bash)'
+
+svc_postfix_start() {
+	[ "$(id -u)" -eq 0 ] || skip "a Postfix of our own needs root"
+	command -v postfix >/dev/null || skip "postfix is not installed"
+	if [ -e "$SVC_PFX_MAINCF" ] &&
+		! grep -qxF "$SVC_PFX_MARK" "$SVC_PFX_MAINCF"; then
+		skip "$SVC_PFX_MAINCF exists: not touching a configured Postfix"
+	fi
+	SVC_PFX=$T/postfix
+	local d=$SVC_PFX
+	mkdir -p "$d/etc" "$d/spool" "$d/data" "$d/mail"
+	chmod 755 "$d" "$d/etc"
+	chmod 1777 "$d/mail"
+	chown postfix "$d/data"
+	cat >"$d/etc/main.cf" <<-EOF
+		compatibility_level = 3.6
+		queue_directory = $d/spool
+		data_directory = $d/data
+		myhostname = $SVC_PFX_DOMAIN
+		mydomain = imapexec.test
+		myorigin = \$myhostname
+		mydestination = \$myhostname
+		inet_interfaces = loopback-only
+		inet_protocols = ipv4
+		master_service_disable = inet
+		mynetworks_style = host
+		relayhost =
+		default_transport = error:5.7.1 local delivery only
+		relay_transport = error:5.7.1 local delivery only
+		alias_maps =
+		alias_database =
+		local_recipient_maps = unix:passwd.byname
+		mail_spool_directory = $d/mail/
+		biff = no
+		maillog_file = $d/maillog
+		local_login_sender_maps = inline:{ { root = * } },
+		    regexp:$d/etc/login_senders
+	EOF
+	printf '/^(.+)$/ $1 $1@%s\n' "$SVC_PFX_DOMAIN" >"$d/etc/login_senders"
+	# no inet services at all, nothing chrooted
+	cat >"$d/etc/master.cf" <<-'EOF'
+		pickup    unix  n       -       n       60      1       pickup
+		cleanup   unix  n       -       n       -       0       cleanup
+		qmgr      unix  n       -       n       300     1       qmgr
+		rewrite   unix  -       -       n       -       -       trivial-rewrite
+		bounce    unix  -       -       n       -       0       bounce
+		defer     unix  -       -       n       -       0       bounce
+		trace     unix  -       -       n       -       0       bounce
+		flush     unix  n       -       n       1000?   0       flush
+		proxymap  unix  -       -       n       -       -       proxymap
+		showq     unix  n       -       n       -       -       showq
+		error     unix  -       -       n       -       -       error
+		retry     unix  -       -       n       -       -       error
+		local     unix  -       n       n       -       -       local
+		anvil     unix  -       -       n       -       1       anvil
+		scache    unix  -       -       n       -       1       scache
+		postlog   unix-dgram n  -       n       -       1       postlogd
+	EOF
+	{
+		echo "$SVC_PFX_MARK"
+		echo 'inet_interfaces = loopback-only'
+		echo 'master_service_disable = inet'
+		echo "alternate_config_directories = $d/etc"
+	} >"$SVC_PFX_MAINCF"
+	postfix -c "$d/etc" check
+	postfix -c "$d/etc" start 2>"$T/postfix-start.log" || {
+		cat "$T/postfix-start.log" >&2
+		return 1
+	}
+}
+
+# svc_postfix_stop: stop our Postfix, remove the main.cf we wrote.
+svc_postfix_stop() {
+	if [ -n "${SVC_PFX:-}" ]; then
+		postfix -c "$SVC_PFX/etc" stop 2>/dev/null || true
+		imx_wait_for svc_postfix_gone
+	fi
+	if [ -e "$SVC_PFX_MAINCF" ] &&
+		grep -qxF "$SVC_PFX_MARK" "$SVC_PFX_MAINCF"; then
+		rm -f "$SVC_PFX_MAINCF"
+	fi
+	SVC_PFX=
+}
+
+svc_postfix_gone() {
+	! postfix -c "$SVC_PFX/etc" status 2>/dev/null
+}
+
+# svc_postfix_mail USER: the files delivered to USER, one a line.
+svc_postfix_mail() {
+	compgen -G "$SVC_PFX/mail/$1/new/*"
 }
 
 svc_smtpd_stop() {
