@@ -40,6 +40,7 @@
 #define CONNECT_MS	10000		/* to connect to a socket service */
 #define LOG_CHUNK	200		/* stderr bytes in one log line */
 #define LOG_ERR_MAX	(64 * 1024)	/* stderr bytes logged per command */
+#define LOG_ERR_LINES	1024		/* stderr lines logged per command */
 #define LOG_TAG_MAX	200		/* a tag as logged, escaped */
 
 enum { S_OUT = 0, S_ERR = 1 };
@@ -89,6 +90,7 @@ struct session {
 	uint64_t	 nin;
 	uint64_t	 nout;
 	uint64_t	 nlogged;	/* stderr bytes sent to the log */
+	uint64_t	 nloglines;	/* stderr lines sent to the log */
 	char		 ltag[LOG_TAG_MAX];	/* the tag, escaped for logs */
 	struct xinput	 xin;
 };
@@ -373,16 +375,23 @@ log_lines(struct session *s, struct stream *st)
 			/* A long line goes in pieces; the LF ends the last. */
 			text = k = LOG_CHUNK;
 		}
-		if (s->nlogged < LOG_ERR_MAX) {
+		/*
+		 * Both bytes and lines are capped: a flood of empty (or
+		 * one-byte) lines costs the log a line each.
+		 */
+		if (s->nlogged < LOG_ERR_MAX && s->nloglines < LOG_ERR_LINES) {
 			s->nlogged += text;
+			s->nloglines++;
 			(void)log_esc(esc, sizeof(esc), st->buf, text);
 			log_info("execute: service=<%s>, tag=<%s>, "
 			    "stderr=<%s>", s->sv->name, s->ltag, esc);
-			if (s->nlogged >= LOG_ERR_MAX)
+			if (s->nlogged >= LOG_ERR_MAX ||
+			    s->nloglines >= LOG_ERR_LINES)
 				log_info("execute: service=<%s>, tag=<%s>: "
-				    "stderr: %d bytes logged, the rest is "
-				    "dropped", s->sv->name, s->ltag,
-				    LOG_ERR_MAX);
+				    "stderr: %llu bytes in %llu lines logged, "
+				    "the rest is dropped", s->sv->name, s->ltag,
+				    (unsigned long long)s->nlogged,
+				    (unsigned long long)s->nloglines);
 		}
 		st->len -= k;
 		memmove(st->buf, st->buf + k, st->len);
