@@ -685,19 +685,26 @@ held(struct session *s)
 
 /*
  * let_go(s):
- * Close the pipes of ${s}'s reaped program that a descendant still holds:
- * the command ends without waiting for it.
+ * The command of ${s} is stopped and its program reaped: close the pipes
+ * still open, whoever holds them (a descendant that left the process group
+ * may keep them, and keep them full, as long as it likes), after taking
+ * what they hold now.  The command ends without waiting for more.  Return
+ * nonzero if a pipe was closed.
  */
-static void
+static int
 let_go(struct session *s)
 {
-	int i;
+	int i, closed = 0;
 
+	DASSERT(s->exited && s->sock < 0 && s->stop != STOP_NONE);
+	(void)held(s);
 	for (i = 0; i < 2; i++)
-		if (s->st[i].fd >= 0 && s->st[i].len < sizeof(s->st[i].buf)) {
+		if (s->st[i].fd >= 0) {
 			close_fd(&s->st[i].fd);
 			s->st[i].eof = 1;
+			closed = 1;
 		}
+	return (closed);
 }
 
 /*
@@ -727,16 +734,15 @@ session_step(struct conn *c, struct session *s)
 	}
 	/*
 	 * The program has been reaped, but something that left its process
-	 * group holds its pipes: once the command is being stopped, or the
-	 * client has hung up, stop waiting for it.
+	 * group may hold its pipes: once the client has hung up, or the
+	 * command is being stopped (a limit, CANCEL), stop waiting for it,
+	 * even if it keeps the pipes full.
 	 */
-	if (s->exited && s->sock < 0 && (s->stop != STOP_NONE ||
-	    (c->cl_eof && c->c_in.len == 0)) && held(s)) {
-		if (s->stop == STOP_NONE)
-			halt(s, STOP_CANCELED, "the client closed its input");
-		let_go(s);
-		moved = 1;
-	}
+	if (s->exited && s->sock < 0 && s->stop == STOP_NONE &&
+	    c->cl_eof && c->c_in.len == 0 && held(s))
+		halt(s, STOP_CANCELED, "the client closed its input");
+	if (s->exited && s->sock < 0 && s->stop != STOP_NONE)
+		moved |= let_go(s);
 	if (s->interactive)
 		moved |= client_input(c, s);
 	if (s->want_plus && s->ibuf.len == 0 && conn_can_emit(c) &&
