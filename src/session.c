@@ -40,6 +40,7 @@
 #define CONNECT_MS	10000		/* to connect to a socket service */
 #define LOG_CHUNK	200		/* stderr bytes in one log line */
 #define LOG_ERR_MAX	(64 * 1024)	/* stderr bytes logged per command */
+#define LOG_ERR_LINES	1024		/* stderr lines logged per command */
 #define LOG_TAG_MAX	200		/* a tag as logged, escaped */
 #define ROLE_CONNECT	2		/* pollfd role: the connect under way */
 
@@ -95,6 +96,7 @@ struct session {
 	uint64_t	 nin;
 	uint64_t	 nout;
 	uint64_t	 nlogged;	/* stderr bytes sent to the log */
+	uint64_t	 nloglines;	/* stderr lines sent to the log */
 	char		 ltag[LOG_TAG_MAX];	/* the tag, escaped for logs */
 	struct xinput	 xin;
 };
@@ -493,16 +495,23 @@ log_lines(struct session *s, struct stream *st)
 			/* A long line goes in pieces; the LF ends the last. */
 			text = k = LOG_CHUNK;
 		}
-		if (s->nlogged < LOG_ERR_MAX) {
+		/*
+		 * Both bytes and lines are capped: a flood of empty (or
+		 * one-byte) lines costs the log a line each.
+		 */
+		if (s->nlogged < LOG_ERR_MAX && s->nloglines < LOG_ERR_LINES) {
 			s->nlogged += text;
+			s->nloglines++;
 			(void)log_esc(esc, sizeof(esc), st->buf, text);
 			log_info("execute: service=<%s>, tag=<%s>, "
 			    "stderr=<%s>", s->sv->name, s->ltag, esc);
-			if (s->nlogged >= LOG_ERR_MAX)
+			if (s->nlogged >= LOG_ERR_MAX ||
+			    s->nloglines >= LOG_ERR_LINES)
 				log_info("execute: service=<%s>, tag=<%s>: "
-				    "stderr: %d bytes logged, the rest is "
-				    "dropped", s->sv->name, s->ltag,
-				    LOG_ERR_MAX);
+				    "stderr: %llu bytes in %llu lines logged, "
+				    "the rest is dropped", s->sv->name, s->ltag,
+				    (unsigned long long)s->nlogged,
+				    (unsigned long long)s->nloglines);
 		}
 		st->len -= k;
 		memmove(st->buf, st->buf + k, st->len);
@@ -800,19 +809,26 @@ held(struct session *s)
 
 /*
  * let_go(s):
- * Close the pipes of ${s}'s reaped program that a descendant still holds:
- * the command ends without waiting for it.
+ * The command of ${s} is stopped and its program reaped: close the pipes
+ * still open, whoever holds them (a descendant that left the process group
+ * may keep them, and keep them full, as long as it likes), after taking
+ * what they hold now.  The command ends without waiting for more.  Return
+ * nonzero if a pipe was closed.
  */
-static void
+static int
 let_go(struct session *s)
 {
-	int i;
+	int i, closed = 0;
 
+	DASSERT(s->exited && s->sock < 0 && s->stop != STOP_NONE);
+	(void)held(s);
 	for (i = 0; i < 2; i++)
-		if (s->st[i].fd >= 0 && s->st[i].len < sizeof(s->st[i].buf)) {
+		if (s->st[i].fd >= 0) {
 			close_fd(&s->st[i].fd);
 			s->st[i].eof = 1;
+			closed = 1;
 		}
+	return (closed);
 }
 
 /*
@@ -843,16 +859,15 @@ session_step(struct conn *c, struct session *s)
 	}
 	/*
 	 * The program has been reaped, but something that left its process
-	 * group holds its pipes: once the command is being stopped, or the
-	 * client has hung up, stop waiting for it.
+	 * group may hold its pipes: once the client has hung up, or the
+	 * command is being stopped (a limit, CANCEL), stop waiting for it,
+	 * even if it keeps the pipes full.
 	 */
-	if (s->exited && s->sock < 0 && (s->stop != STOP_NONE ||
-	    (c->cl_eof && c->c_in.len == 0)) && held(s)) {
-		if (s->stop == STOP_NONE)
-			halt(s, STOP_CANCELED, "the client closed its input");
-		let_go(s);
-		moved = 1;
-	}
+	if (s->exited && s->sock < 0 && s->stop == STOP_NONE &&
+	    c->cl_eof && c->c_in.len == 0 && held(s))
+		halt(s, STOP_CANCELED, "the client closed its input");
+	if (s->exited && s->sock < 0 && s->stop != STOP_NONE)
+		moved |= let_go(s);
 	if (s->connecting)
 		return (moved ? 0 : -1);	/* nothing reads the input yet */
 	if (s->interactive)
