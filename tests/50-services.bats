@@ -283,7 +283,8 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 		assert x["SUMMARY"] == "a very long evening with the whole family and the neighbours\\, Grüße an alle"
 		assert len({e["UID"] for e in events}) == 3
 	EOF2
-	id=$(grep '^UID:' "$H/.imapexec/calendar.ics" | head -1 | cut -c5-12)
+	id=$(svc_out 1 | sed -n 's/^calendar> added \([0-9a-f]*\)$/\1/p' | head -1)
+	[ "${#id}" -ge 8 ]
 	cat >"$T/del.txt" <<-EOF2
 		> 2 EXECUTE calendar
 		wait +
@@ -303,7 +304,7 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 	grep -qx 'calendar> no events' "$T/conv"
 	grep -q '^calendar> 9:00 standup, daily; with \\ a backslash \[' "$T/conv"
 	[ "$(grep -c '^BEGIN:VEVENT' "$H/.imapexec/calendar.ics")" -eq 2 ]
-	! grep -q "^UID:$id" "$H/.imapexec/calendar.ics"
+	! grep -q "^SUMMARY:make coffee" "$H/.imapexec/calendar.ics"
 	imx_assert_no_leftovers
 }
 
@@ -359,6 +360,217 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 	printf '%s' "$(cat "$T/want")" | diff -u - "$T/conv"
 	[ "$(sha "$H/.imapexec/calendar.ics")" = "$sum" ]
 	imx_assert_no_leftovers
+}
+
+@test "calendar: Thunderbird file: RRULE, EXDATE (UTC), moved occurrence, all-day, DST both ways" {
+	svc_cal_fixture thunderbird
+	svc_cal_days 2026-03-03 2026-03-17 2026-03-24 2026-03-31 2026-07-14 \
+		2026-07-15 2026-07-16 2026-10-21 2026-10-25 2026-10-26 \
+		2026-10-28 2026-10-29 2026-11-03 >"$T/got"
+	cat >"$T/want" <<-'EOF2'
+		2026-03-03 9:00 standup
+		2026-03-24 11:00 standup (moved)
+		2026-03-31 9:00 standup
+		2026-07-14 9:00 standup
+		2026-07-15 all day summer party
+		2026-10-25 7:00 early call
+		2026-10-26 7:00 early call
+		2026-10-28 7:00 early call
+		2026-11-03 9:00 standup
+	EOF2
+	diff -u "$T/want" "$T/got"
+	! grep -q Traceback "$T/cal-days.raw"
+	svc_cal_crosscheck $(svc_days 2026-03-01 2026-04-15) \
+		$(svc_days 2026-07-10 2026-07-20) $(svc_days 2026-10-18 2026-11-10)
+}
+
+@test "calendar: Evolution file: DURATION, floating time, all-day without DTEND, UNTIL across DST" {
+	svc_cal_fixture evolution
+	svc_cal_days 2026-03-26 2026-03-27 2026-03-29 2026-03-30 2026-03-31 \
+		2026-04-01 2026-07-15 2026-10-25 2026-11-23 2026-11-24 \
+		2026-11-25 >"$T/got"
+	cat >"$T/want" <<-'EOF2'
+		2026-03-27 7:00 run in the park
+		2026-03-29 7:00 run in the park
+		2026-03-30 7:00 run in the park
+		2026-03-31 7:00 run in the park
+		2026-07-15 9:00 breakfast (floating)
+		2026-10-25 10:00 workshop
+		2026-11-24 all day Grüße an Oma, 90 Jahre
+	EOF2
+	diff -u "$T/want" "$T/got"
+	# DURATION:PT2H: the workshop overlaps 11:00-12:00, not 12:00-13:00
+	printf 'list 2026-10-25 11:00 12:00\nlist 2026-10-25 12:00 13:00\nlist 2026-07-15 9:30 9:45\n' |
+		svc_as "$SVC_BIN/calendar" >"$T/out"
+	[ "$(grep -c 'workshop' "$T/out")" -eq 1 ]
+	grep -q '^calendar> 10:00 workshop \[' "$T/out"
+	grep -q '^calendar> 9:00 breakfast (floating) \[' "$T/out"
+	svc_cal_crosscheck $(svc_days 2026-03-20 2026-04-05) 2026-07-15 \
+		$(svc_days 2026-10-20 2026-11-30)
+}
+
+@test "calendar: Outlook export: unique IDs for 040000008200E000... UIDs, override, full UID, DST night" {
+	svc_cal_fixture outlook
+	svc_cal_days 2026-03-30 2026-04-06 2026-04-13 2026-04-20 2026-05-04 \
+		2026-05-11 2026-10-24 2026-10-25 >"$T/got"
+	cat >"$T/want" <<-'EOF2'
+		2026-03-30 14:00 Jour fixe
+		2026-04-06 14:00 Jour fixe
+		2026-04-13 16:30 Jour fixe (später)
+		2026-04-20 14:00 Jour fixe
+		2026-05-04 14:00 Jour fixe
+		2026-10-25 all day Zeitumstellung
+		2026-10-25 1:30 Nachtschicht
+	EOF2
+	diff -u "$T/want" "$T/got"
+	svc_cal_crosscheck $(svc_days 2026-03-25 2026-05-15) \
+		$(svc_days 2026-10-20 2026-10-30)
+	# the night shift spans the repeated hour: 2:00-2:30 overlaps it
+	printf 'list 2026-10-25 2:00 2:30\nlist 2026-10-25 3:00 4:00\n' |
+		svc_as "$SVC_BIN/calendar" >"$T/out"
+	sed 's/ \[[0-9a-f]*\]$//' "$T/out" >"$T/got"
+	printf 'calendar> all day Zeitumstellung\n1:30 Nachtschicht\ncalendar> all day Zeitumstellung\ncalendar> ' |
+		diff -u - "$T/got"
+	# three UIDs, three distinct IDs of at least 8 digits
+	ids=$(grep -o '\[[0-9a-f]*\]' "$T/cal-days.raw" "$T/out" -h | sort -u)
+	[ "$(echo "$ids" | wc -l)" -eq 3 ]
+	! echo "$ids" | grep -qv '^\[[0-9a-f]\{8,\}\]$'
+	# delete by ID: the series with its moved occurrence; by the full UID
+	jf=$(sed -n 's/^calendar> 16:30 Jour fixe (später) \[\(.*\)\]$/\1/p' "$T/cal-days.raw")
+	[ -n "$jf" ]
+	uid=040000008200E00074C5B7101A82E0080000000070A1B2C3D4E5D80100000000000000001000000099887766554433221100FFEEDDCCBBAA
+	printf 'delete %s\ndelete %s\nlist 2026-04-13\nlist 2026-10-25\n' "$jf" "$uid" |
+		svc_as "$SVC_BIN/calendar" >"$T/out"
+	grep -qx "calendar> deleted $jf" "$T/out"
+	grep -q '^calendar> deleted [0-9a-f]\{8,\}$' "$T/out"
+	grep -qx 'calendar> no events' "$T/out"
+	grep -q '^calendar> all day Zeitumstellung \[' "$T/out"
+	[ "$(grep -c '^BEGIN:VEVENT' "$H/.imapexec/calendar.ics")" -eq 1 ]
+	! grep -q Traceback "$T/out"
+}
+
+@test "calendar: untouched components stay byte-identical after add and delete" {
+	local f
+	for f in thunderbird evolution outlook; do
+		svc_cal_fixture "$f"
+		orig=$T/$f.orig
+		cp "$H/.imapexec/calendar.ics" "$orig"
+		printf 'add 2026-12-01 8:00 new one\nlist 2026-12-01\n' |
+			svc_as "$SVC_BIN/calendar" >"$T/out"
+		id=$(sed -n 's/^calendar> added \([0-9a-f]*\)$/\1/p' "$T/out")
+		[ -n "$id" ]
+		# delete one foreign event (the first VEVENT's UID)
+		uid=$(/usr/bin/python3 -c 'import icalendar, sys
+c = icalendar.Calendar.from_ical(open(sys.argv[1], "rb").read())
+print(c.walk("VEVENT")[-1]["UID"])' "$orig")
+		printf 'delete %s\n' "$uid" | svc_as "$SVC_BIN/calendar" >"$T/out"
+		grep -q '^calendar> deleted ' "$T/out"
+		"$PYTHON" - "$orig" "$H/.imapexec/calendar.ics" "$uid" <<-'EOF2'
+			import re, sys
+			old = open(sys.argv[1], "rb").read()
+			new = open(sys.argv[2], "rb").read()
+			uid = sys.argv[3]
+			# the deleted event's text (with its folds) is gone, the rest is
+			# the same bytes, and one VEVENT was added before END:VCALENDAR
+			blocks = re.findall(rb"BEGIN:VEVENT\r\n.*?END:VEVENT\r\n", old, re.S)
+			gone = [b for b in blocks
+			        if uid.encode() in re.sub(rb"\r\n[ \t]", b"", b)]
+			assert len(gone) == 1, len(gone)
+			rest = old.replace(gone[0], b"")
+			end = b"END:VCALENDAR\r\n"
+			assert new.startswith(rest[:-len(end)]), "prefix differs"
+			added = new[len(rest) - len(end):-len(end)]
+			assert new.endswith(end)
+			assert added.startswith(b"BEGIN:VEVENT\r\nUID:") and \
+			    added.endswith(b"END:VEVENT\r\n") and \
+			    added.count(b"BEGIN:") == 1, added
+			assert b"SUMMARY:new one\r\n" in added
+		EOF2
+	done
+}
+
+@test "calendar: a symlinked calendar.ics: the target is changed in place, mode kept, link kept" {
+	mkdir -p "$H/.imapexec" "$H/sync/sub"
+	cp "$REPO/tests/data/calendars/thunderbird.ics" "$H/sync/sub/cal.ics"
+	chmod 640 "$H/sync/sub/cal.ics"
+	ln -s ../sync/link.ics "$H/.imapexec/calendar.ics"
+	ln -s sub/cal.ics "$H/sync/link.ics"
+	imx_own "$H/.imapexec" "$H/sync"
+	printf 'add 2026-12-01 8:00 synced\n' | svc_as "$SVC_BIN/calendar" >"$T/out"
+	grep -q '^calendar> added ' "$T/out"
+	[ -L "$H/.imapexec/calendar.ics" ] && [ -L "$H/sync/link.ics" ]
+	grep -q '^SUMMARY:synced' "$H/sync/sub/cal.ics"
+	[ "$(stat -c %a "$H/sync/sub/cal.ics")" = 640 ]
+	# no temporary file left anywhere
+	[ "$(ls -A "$H/sync/sub")" = cal.ics ]
+	[ "$(ls -A "$H/.imapexec")" = "$(printf 'calendar.ics\ncalendar.lock')" ]
+	printf 'list 2026-12-01\n' | svc_as "$SVC_BIN/calendar" |
+		grep -q '^calendar> 8:00 synced \['
+}
+
+@test "calendar: ends of time and broken files give answers or one error line, never a traceback" {
+	mkdir -p "$H/.imapexec"
+	printf 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:end\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;VALUE=DATE:99991231\r\nSUMMARY:last day\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n' \
+		>"$H/.imapexec/calendar.ics"
+	imx_own "$H/.imapexec"
+	svc_run <<-'EOF2'
+		> 1 EXECUTE calendar
+		wait +
+		> list 2026-12-01
+		> list 9999-12-31
+		> add 9999-12-31 23:50 x
+		> add 0001-01-01 0:10 x
+		> add 0001-01-01 2:00 first
+		> list 0001-01-01
+		> add 2026-12-01 8:00 still works
+		> list 2026-12-01
+		> quit
+		match \* EXECUTE \(TAG "1"\) EXIT 0
+		> DONE
+		wait 1 OK
+	EOF2
+	svc_out 1 >"$T/conv"
+	cat "$T/conv" >&2
+	! grep -q 'Traceback\|File "' "$T/conv"
+	grep -qx 'calendar> no events' "$T/conv"
+	grep -q '^calendar> all day last day \[[0-9a-f]\{8\}\]$' "$T/conv"
+	[ "$(grep -c '^calendar> error: the time is out of range$' "$T/conv")" -eq 2 ]
+	grep -q '^calendar> 2:00 first \[' "$T/conv"
+	grep -q '^calendar> 8:00 still works \[' "$T/conv"
+	grep -q '^DTSTART:00010101T' "$H/.imapexec/calendar.ics"
+
+	# files no client should write: each command answers one line
+	local i=0
+	for body in 'BEGIN:VEVENT\r\nUID:x\r\nDTSTART:2026XX01T000000Z\r\nSUMMARY:bad\r\nEND:VEVENT\r\n' \
+		'BEGIN:VEVENT\r\nUID:y\r\nDTSTART;TZID=Mars/Olympus:20261201T080000\r\nRRULE:FREQ=SOMETIMES\r\nEND:VEVENT\r\n' \
+		'BEGIN:VEVENT\r\nUID:z\r\nDTSTART:20261201T080000Z\r\nDTEND:20261201T070000Z\r\nEND:VEVENT\r\n' \
+		'BEGIN:VEVENT\r\nUID:w\r\nDTSTART:20261201T080000Z\r\nDURATION:banana\r\nEND:VEVENT\r\n' \
+		'BEGIN:VEVENT\r\nUID:v\r\n\xff\xfe\x00:\r\nEND:VEVENT\r\n' \
+		'BEGIN:VEVENT\r\nUID:u\r\nDTSTART;VALUE=DATE:20261201\r\nRRULE:FREQ=DAILY;UNTIL=99991231\r\nEND:VEVENT\r\n'; do
+		i=$((i + 1))
+		printf "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n$body""END:VCALENDAR\r\n" \
+			>"$H/.imapexec/calendar.ics"
+		printf 'list 2026-12-01\nadd 2026-12-01 9:00 ok\nlist 2026-12-01\nquit\n' |
+			svc_as "$SVC_BIN/calendar" >"$T/o$i" 2>"$T/e$i"
+		! grep -q 'Traceback\|File "' "$T/o$i" "$T/e$i"
+		[ ! -s "$T/e$i" ]
+		grep -q '^\(calendar> \)\?9:00 ok \[' "$T/o$i"
+	done
+	for body in 'not a calendar\r\n' 'BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n'; do
+		printf "$body" >"$H/.imapexec/calendar.ics"
+		printf 'list\nadd 2026-12-01 9:00 x\n' |
+			svc_as "$SVC_BIN/calendar" >"$T/o" 2>"$T/e"
+		[ "$(grep -c '^calendar> error: calendar.ics is not an iCalendar file' "$T/o")" -eq 2 ]
+		[ ! -s "$T/e" ]
+	done
+	# unreadable file: one error line
+	printf 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n' >"$H/.imapexec/calendar.ics"
+	chmod 000 "$H/.imapexec/calendar.ics"
+	if [ "$(id -u)" -eq 0 ] || ! [ -r "$H/.imapexec/calendar.ics" ]; then
+		printf 'list\n' | svc_as "$SVC_BIN/calendar" >"$T/o" 2>"$T/e"
+		grep -q '^calendar> error: Permission denied' "$T/o"
+		[ ! -s "$T/e" ]
+	fi
 }
 
 # --- smtp ---------------------------------------------------------------
