@@ -188,6 +188,116 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 	imx_assert_no_leftovers
 }
 
+@test "lists: a client's --list=whitelist is an argument, never an option" {
+	svc_as "$SVC_BIN/whitelist" add keep@example.org
+	sums=$(sha256sum "$H/.imapexec/whitelist" "$H/.imapexec/lists.sieve")
+	# as imapexec.conf runs it: fixed options, "--", the client's words
+	run svc_as "$SVC_BIN/blacklist" --list=blacklist -- --list=whitelist add x@y.example
+	[ "$status" -eq 2 ]
+	[ "$output" = "usage: blacklist add ADDRESS... | remove ADDRESS... | list" ]
+	run svc_as "$SVC_BIN/blacklist" --list=blacklist -- --list=whitelist remove keep@example.org
+	[ "$status" -eq 2 ]
+	run svc_as "$SVC_BIN/blacklist" --list=blacklist -- add --list=whitelist
+	[ "$status" -eq 2 ]
+	[ "$(sha256sum "$H/.imapexec/whitelist" "$H/.imapexec/lists.sieve")" = "$sums" ]
+	[ ! -e "$H/.imapexec/blacklist" ]
+	# and through imapexec with the shipped configuration
+	svc_run <<-'EOF2'
+		> 1 EXECUTE blacklist --list=whitelist add x@y.example
+		wait 1 NO
+		> 2 EXECUTE whitelist --list=blacklist list
+		wait 2 NO
+		> 3 EXECUTE whitelist list
+		wait 3 OK
+	EOF2
+	svc_expect 3 <<-'EOF2'
+		* EXECUTE (TAG "3") OUT "keep@example.org"
+		* EXECUTE (TAG "3") EXIT 0
+		3 OK whitelist completed
+	EOF2
+	[ "$(sha256sum "$H/.imapexec/whitelist" "$H/.imapexec/lists.sieve")" = "$sums" ]
+	[ ! -e "$H/.imapexec/blacklist" ]
+	imx_assert_no_leftovers
+}
+
+# svc_long_addresses N: N distinct valid addresses of 254 octets (the most)
+svc_long_addresses() {
+	"$PYTHON" -c 'import sys
+for i in range(int(sys.argv[1])):
+    local = ("u%05d" % i) + "x" * 57
+    dom = ".".join(["d" * 60] * 3) + ".example"
+    print(local + "@" + dom)' "$1"
+}
+
+@test "lists: a change that would make lists.sieve too large is refused; the old script stays live (dovecot-lda)" {
+	svc_run <<-'EOF2'
+		> 1 EXECUTE blacklist add joe@smith.com
+		wait 1 OK
+		> 2 EXECUTE whitelist add friend@example.org
+		wait 2 OK
+	EOF2
+	# the list grew (by hand, or by many changes) past what fits
+	svc_long_addresses 4500 >>"$H/.imapexec/blacklist"
+	imx_own "$H/.imapexec"
+	sums=$(sha256sum "$H"/.imapexec/*)
+	svc_run <<-'EOF2'
+		> 3 EXECUTE blacklist add more@spam.example
+		wait 3 NO
+		> 4 EXECUTE whitelist add other@example.org
+		wait 4 NO
+	EOF2
+	svc_list 3 | grep -q '^\* EXECUTE (TAG "3") ERR "error: the lists would make lists.sieve too large ([0-9]* octets, at most 1048576); remove some addresses or use @domain entries; nothing changed"$'
+	svc_list 3 | grep -qx '3 NO \[EXITCODE 1\] blacklist exited with status 1'
+	svc_list 4 | grep -qx '4 NO \[EXITCODE 1\] whitelist exited with status 1'
+	[ "$(sha256sum "$H"/.imapexec/*)" = "$sums" ]
+	[ "$(ls -A "$H/.imapexec")" = "$(printf 'blacklist\nlists.lock\nlists.sieve\nwhitelist')" ]
+	# filtering still works with the script in use
+	svc_deliver joe@smith.com "from joe" "X-Spam-Flag: YES"
+	svc_deliver stranger@else.test "flagged" "X-Spam-Flag: YES"
+	svc_deliver friend@example.org "friend, flagged" "X-Spam-Flag: YES"
+	[ "$(svc_subjects Junk)" = "$(printf 'flagged\nfrom joe')" ]
+	svc_subjects INBOX | grep -qx "friend, flagged"
+	# removing addresses is allowed again once it fits
+	svc_long_addresses 4500 >"$T/many"
+	grep -vxF -f "$T/many" "$H/.imapexec/blacklist" >"$T/few"
+	cp "$T/few" "$H/.imapexec/blacklist"
+	svc_as "$SVC_BIN/blacklist" add more@spam.example
+	grep -qF '"more@spam.example"' "$H/.imapexec/lists.sieve"
+	imx_assert_no_leftovers
+}
+
+@test "lists: a script sievec does not compile is refused, nothing changes" {
+	svc_as "$SVC_BIN/blacklist" add joe@smith.com
+	sums=$(sha256sum "$H"/.imapexec/*)
+	mkdir -p "$T/fakebin"
+	printf '#!/bin/sh\necho "lists.sieve: line 1: error: fake compile failure"\nexit 1\n' >"$T/fakebin/sievec"
+	chmod 755 "$T/fakebin" "$T/fakebin/sievec"
+	run svc_as env PATH="$T/fakebin:$IMX_PATH" "$SVC_BIN/blacklist" add new@example.org
+	[ "$status" -eq 1 ]
+	[ "$output" = "error: the new lists.sieve does not compile (lists.sieve: line 1: error: fake compile failure); nothing changed" ]
+	[ "$(sha256sum "$H"/.imapexec/*)" = "$sums" ]
+	[ "$(ls -A "$H/.imapexec")" = "$(printf 'blacklist\nlists.lock\nlists.sieve')" ]
+}
+
+@test "lists: a read-only ~/.imapexec gives one error line, exit 1" {
+	svc_as "$SVC_BIN/blacklist" add joe@smith.com
+	chmod 500 "$H/.imapexec"
+	run svc_as "$SVC_BIN/blacklist" add new@example.org
+	chmod 700 "$H/.imapexec"
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "error: Permission denied: $H/.imapexec/"* ]] ||
+		[[ "$output" == "error: Read-only file system"* ]]
+	[ "$(cat "$H/.imapexec/blacklist")" = joe@smith.com ]
+	# unreadable: the same
+	chmod 000 "$H/.imapexec"
+	run svc_as "$SVC_BIN/blacklist" list
+	chmod 700 "$H/.imapexec"
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "error: Permission denied: "* ]]
+}
+
 # --- calendar -----------------------------------------------------------
 
 @test "calendar: seed conversation: list schedule today 8:00 10:00" {
