@@ -756,26 +756,43 @@ print(c.walk("VEVENT")[-1]["UID"])' "$orig")
 
 # --- voicemail ----------------------------------------------------------
 
+# vm_spooldir: $T/vmspool/USER (the configured --spool, see svc_config) as
+# README, "Services" says: owned by the PBX's account (as root: nobody),
+# group the user's own group, mode 2770
+vm_spooldir() {
+	local d=$T/vmspool/$IMX_USER
+	mkdir -p "$d"
+	chmod 755 "$T/vmspool"
+	chmod 2770 "$d"
+	[ "$(id -u)" -ne 0 ] || chown "nobody:$(id -gn "$IMX_USER")" "$d"
+	VM=$d
+}
+
+# vm_put NAME: a message arriving as the PBX writes it (".NAME", 0640,
+# renamed into place), from stdin
+vm_put() {
+	local pbx=()
+	[ "$(id -u)" -ne 0 ] || pbx=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+	"${pbx[@]}" sh -c 'umask 027 && cat >"$1/.$2" && mv "$1/.$2" "$1/$2"' \
+		sh "$VM" "$1"
+}
+
 # a spool with two messages; the first holds every byte value (NUL, CR, LF
 # and 8-bit included) and is bigger than the output buffers
 vm_spool() {
-	local d=$H/.imapexec/voicemail
-	mkdir -p "$d"
-	"$PYTHON" - "$d/20261127-1200-from-5551234.wav" <<-'EOF2'
-		import sys, random
-		r = random.Random(4)
-		data = b"RIFF\0\0\0\0WAVE" + bytes(range(256)) + b"\r\n.\r\n" + \
-		    bytes(r.randrange(256) for _ in range(150000)) + b"\n"
-		open(sys.argv[1], "wb").write(data)
-	EOF2
-	printf 'RIFF short\n' >"$d/20261128-0930-from-anonymous.wav"
-	ln -s /etc/passwd "$d/link.wav"
-	imx_own "$H/.imapexec"
+	vm_spooldir
+	"$PYTHON" -c 'import sys, random
+r = random.Random(4)
+sys.stdout.buffer.write(b"RIFF\0\0\0\0WAVE" + bytes(range(256)) + b"\r\n.\r\n" +
+    bytes(r.randrange(256) for _ in range(150000)) + b"\n")' |
+		vm_put 20261127-1200-from-5551234.wav
+	printf 'RIFF short\n' | vm_put 20261128-0930-from-anonymous.wav
+	ln -s /etc/passwd "$VM/link.wav"
 }
 
 @test "voicemail: list, fetch byte-exact (sha256), delete" {
 	vm_spool
-	local d=$H/.imapexec/voicemail
+	local d=$VM
 	svc_run <<-'EOF2'
 		> 1 EXECUTE voicemail list
 		wait 1 OK
@@ -804,7 +821,7 @@ vm_spool() {
 
 @test "voicemail: missing or bad IDs give an error line or NO, the spool is untouched" {
 	vm_spool
-	local d=$H/.imapexec/voicemail
+	local d=$VM
 	sums=$(cd "$d" && sha256sum ./*.wav)
 	svc_run <<-'EOF2'
 		> 1 EXECUTE voicemail fetch
@@ -851,5 +868,70 @@ vm_spool() {
 	run svc_as "$SVC_BIN/voicemail" fetch ../../../etc/passwd
 	[ "$status" -eq 2 ]
 	[ "$output" = 'error: bad message ID "../../../etc/passwd"' ]
+	imx_assert_no_leftovers
+}
+
+@test "voicemail: the spool: PBX-owned setgid dir, the user reads and deletes, a message being written is not listed" {
+	vm_spooldir
+	printf 'RIFF one\n' | vm_put 20261201-0800-from-5550001.wav
+	# a message the PBX is still writing
+	if [ "$(id -u)" -eq 0 ]; then
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			sh -c 'umask 027 && printf partial >"$1/.20261201-0801-from-5550002.wav"' sh "$VM"
+		[ "$(stat -c '%U %G %a' "$VM/20261201-0800-from-5550001.wav")" = "nobody $(id -gn "$IMX_USER") 640" ]
+	else
+		printf partial >"$VM/.20261201-0801-from-5550002.wav"
+	fi
+	[ "$(stat -c %a "$VM")" = 2770 ]
+	svc_run <<-'EOF2'
+		> 1 EXECUTE voicemail list
+		wait 1 OK
+		> 2 EXECUTE voicemail fetch 20261201-0800-from-5550001.wav
+		wait 2 OK
+		> 3 EXECUTE voicemail delete 20261201-0800-from-5550001.wav
+		wait 3 OK
+		> 4 EXECUTE voicemail --spool=/ list
+		wait 4 NO
+	EOF2
+	svc_expect 1 <<-'EOF2'
+		* EXECUTE (TAG "1") OUT "20261201-0800-from-5550001.wav 9 2026-12-01 08:00 5550001"
+		* EXECUTE (TAG "1") EXIT 0
+		1 OK voicemail completed
+	EOF2
+	svc_list 2 | grep -qxF '* EXECUTE (TAG "2") OUT "RIFF one"'
+	[ ! -e "$VM/20261201-0800-from-5550001.wav" ]
+	[ -e "$VM/.20261201-0801-from-5550002.wav" ]
+	# a client's --spool=... is an argument (refused), never an option
+	! svc_list 4 | grep -q 'OK'
+	# without --spool, the spool is ~/.imapexec/voicemail
+	mkdir -p "$H/.imapexec/voicemail"
+	printf x >"$H/.imapexec/voicemail/home.wav"
+	imx_own "$H/.imapexec"
+	run svc_as "$SVC_BIN/voicemail" list
+	[ "$status" -eq 0 ] && [ "$output" = "home.wav 1" ]
+	imx_assert_no_leftovers
+}
+
+@test "voicemail: an unreadable spool gives one error line, exit 1" {
+	vm_spool
+	chmod 000 "$VM"
+	svc_run <<-'EOF2'
+		> 1 EXECUTE voicemail list
+		wait 1 NO
+		> 2 EXECUTE voicemail fetch 20261128-0930-from-anonymous.wav
+		wait 2 NO
+	EOF2
+	chmod 2770 "$VM"
+	for t in 1 2; do
+		svc_list $t >"$T/r$t"
+		[ "$(grep -c ' ERR ' "$T/r$t")" -eq 1 ]
+		grep -q "^\* EXECUTE (TAG \"$t\") ERR \"error: Permission denied: .*/vmspool/$IMX_USER\"\$" "$T/r$t"
+		grep -qx "$t NO \[EXITCODE 1\] voicemail exited with status 1" "$T/r$t"
+	done
+	# a message the user may not read: the same
+	chmod 000 "$VM/20261128-0930-from-anonymous.wav"
+	run svc_as "$SVC_BIN/voicemail" --spool="$T/vmspool" -- fetch 20261128-0930-from-anonymous.wav
+	[ "$status" -eq 1 ]
+	[ "$output" = "error: Permission denied" ]
 	imx_assert_no_leftovers
 }

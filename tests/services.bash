@@ -58,6 +58,8 @@ svc_config() {
 		text = open(src).read()
 		text = text.replace("/usr/local/libexec/imapexec", bindir)
 		text = text.replace("tcp:127.0.0.1:25", "tcp:127.0.0.1:" + port)
+		text = text.replace("/var/spool/imapexec/voicemail",
+		                    home + "/../vmspool")
 		text = re.sub(r'\n\s*groups = \[ "voicemail" \];', "", text)
 		text = re.sub(r'\n\s*env = \[ "TZ=Europe/Berlin" \];', "", text)
 		text = re.sub(r'(\n(\s*)name = "[^"]+";)',
