@@ -298,6 +298,55 @@ for i in range(int(sys.argv[1])):
 	[[ "$output" == "error: Permission denied: "* ]]
 }
 
+@test "imapexec.conf(5): the example blacklist works as shipped (list, add, remove, @domain, several, bad ones)" {
+	awk '/^\.Sh EXAMPLES/ { f = 1; next }
+		f && /^\.Bd -literal/ { g = 1; next }
+		g && /^\.Ed/ { exit }
+		g' "$REPO/src/imapexec.conf.5" >"$T/example.conf"
+	grep -q 'name = "blacklist"' "$T/example.conf"
+	run "$IMAPEXEC" -t -c "$T/example.conf"
+	[ "$status" -eq 0 ] && [ "$output" = "configuration OK" ]
+	# run it: our programs, HOME=$H, no account switch
+	"$PYTHON" - "$T/example.conf" "$T/imapexec.conf" "$SVC_BIN" "$H" <<-'EOF2'
+		import re, sys
+		src, dst, bindir, home = sys.argv[1:]
+		text = open(src).read()
+		text = text.replace("/usr/local/libexec/imapexec", bindir)
+		text = re.sub(r'\nuser = "vmail";', "", text)
+		text = re.sub(r'\n\s*groups = \[ "staff" \];', "", text)
+		text = re.sub(r'(\n(\s*)name = "[^"]+";)',
+		              r'\1\n\2env = [ "HOME=%s" ];' % home, text)
+		open(dst, "w").write(text)
+	EOF2
+	"$IMAPEXEC" -t -c "$T/imapexec.conf"
+	svc_run <<-'EOF2'
+		> 1 EXECUTE blacklist add joe@smith.com @spam.example x@y.example
+		wait 1 OK
+		> 2 EXECUTE blacklist remove x@y.example
+		wait 2 OK
+		> 3 EXECUTE blacklist del @nowhere.example
+		wait 3 OK
+		> 4 EXECUTE blacklist list
+		wait 4 OK
+		> 5 EXECUTE blacklist add bad@@address
+		wait 5 NO
+		> 6 EXECUTE blacklist --list=whitelist add y@z.example
+		wait 6 NO
+	EOF2
+	svc_expect 4 <<-'EOF2'
+		* EXECUTE (TAG "4") OUT "@spam.example"
+		* EXECUTE (TAG "4") OUT "joe@smith.com"
+		* EXECUTE (TAG "4") EXIT 0
+		4 OK blacklist completed
+	EOF2
+	svc_list 5 | grep -qF 'ERR "error: invalid address \"bad@@address\": want local@domain or @domain; nothing changed"'
+	svc_list 6 | grep -qx '6 NO \[CANNOT\].*'
+	[ ! -e "$H/.imapexec/whitelist" ]
+	svc_deliver someone@spam.example "from the domain"
+	svc_subjects Junk | grep -qx "from the domain"
+	imx_assert_no_leftovers
+}
+
 # --- calendar -----------------------------------------------------------
 
 @test "calendar: seed conversation: list schedule today 8:00 10:00" {
