@@ -705,7 +705,8 @@ print(c.walk("VEVENT")[-1]["UID"])' "$orig")
 		'BEGIN:VEVENT\r\nUID:z\r\nDTSTART:20261201T080000Z\r\nDTEND:20261201T070000Z\r\nEND:VEVENT\r\n' \
 		'BEGIN:VEVENT\r\nUID:w\r\nDTSTART:20261201T080000Z\r\nDURATION:banana\r\nEND:VEVENT\r\n' \
 		'BEGIN:VEVENT\r\nUID:v\r\n\xff\xfe\x00:\r\nEND:VEVENT\r\n' \
-		'BEGIN:VEVENT\r\nUID:u\r\nDTSTART;VALUE=DATE:20261201\r\nRRULE:FREQ=DAILY;UNTIL=99991231\r\nEND:VEVENT\r\n'; do
+		'BEGIN:VEVENT\r\nUID:u\r\nDTSTART;VALUE=DATE:20261201\r\nRRULE:FREQ=DAILY;UNTIL=99991231\r\nEND:VEVENT\r\n' \
+		'BEGIN:VEVENT\r\nUID:t\r\nDTSTART:20200101T000000Z\r\nRRULE:FREQ=SECONDLY\r\nEND:VEVENT\r\n'; do
 		i=$((i + 1))
 		printf "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n$body""END:VCALENDAR\r\n" \
 			>"$H/.imapexec/calendar.ics"
@@ -730,6 +731,16 @@ print(c.walk("VEVENT")[-1]["UID"])' "$orig")
 		grep -q '^calendar> error: Permission denied' "$T/o"
 		[ ! -s "$T/e" ]
 	fi
+}
+
+@test "calendar: mutated client files (edge dates, bad values, wild rules) never give an internal error" {
+	mkdir -p "$H/.imapexec"
+	imx_own "$H"
+	run svc_as timeout 600 /usr/bin/python3 "$REPO/tests/services/cal_mutate.py" \
+		"$SVC_BIN/calendar" "$H" 15 "$REPO"/tests/data/calendars/*.ics
+	echo "$output" | sed 's/^/# /' >&2
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" commands, no internal error" ]]
 }
 
 # --- smtp ---------------------------------------------------------------
