@@ -10,10 +10,10 @@ set -eu
 # One list per purpose; each issue's tests add their own line to "test".
 build="gcc make pkg-config libbsd-dev libconfig-dev"
 test_core="bats dovecot-imapd python3 util-linux systemd socat procps"
-test_services="dovecot-sieve python3-aiosmtpd postfix"
+test_services="dovecot-sieve python3-aiosmtpd postfix python3-icalendar python3-recurring-ical-events"
 test_deploy="xinetd openssh-server openssh-client isync offlineimap3 mutt tmux nodejs $(command -v npm >/dev/null 2>&1 || echo npm)"
 test="$build $test_core $test_services $test_deploy"
-run="$build dovecot-imapd systemd util-linux netcat-openbsd"
+run="$build dovecot-imapd systemd util-linux netcat-openbsd python3-icalendar python3-recurring-ical-events"
 fuzz="$build clang libclang-rt-14-dev bats dovecot-imapd python3 util-linux procps"
 valgrind="$test valgrind"
 bench="$build dovecot-imapd isync socat openssh-server openssh-client procps systemd util-linux gnuplot-nox"

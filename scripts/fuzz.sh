@@ -1,19 +1,27 @@
 #!/bin/sh
 # fuzz.sh - build the libFuzzer targets of tests/fuzz/ and run each for
-# FUZZ_SECONDS (default 30), then grow the checked-in corpora.
+# FUZZ_SECONDS (default 30), then grow the merged corpora.
 #
 #   FUZZ_SECONDS=60 sh scripts/fuzz.sh [target...]
 #
-# Builds into build/fuzz/ with clang -fsanitize=fuzzer,address,undefined.
-# Each target runs on a scratch corpus (build/fuzz/work/<target>) seeded
-# with tests/fuzz/corpus/<target>; afterwards the new inputs that add
-# coverage are merged into tests/fuzz/corpus/<target> (libFuzzer -merge=1),
-# and a corpus over FUZZ_CORPUS_MAX files (default 150, not counting the
-# hand-made seed-* files) is minimised
-# afresh, hand-made seed-* files always kept.  Crash, leak, timeout and
-# sanitizer artifacts go to build/fuzz/artifacts/; any of them fails the
-# run.  Then the differential test runs with DIFF_STREAMS streams (default
-# 20000; 0 skips it).  Prints executions per target and the findings.
+# Builds into build/fuzz/ (or $FUZZ_OUT) with clang -fsanitize=fuzzer,address,undefined.
+# Two corpora per target, kept apart:
+#   tests/fuzz/seeds/<target>/   tracked regression seeds (hand-made seed-*
+#                                files, tests/fuzz/mkseeds.py, and inputs
+#                                worth keeping, copied there by hand); this
+#                                script only reads them, and fails if a run
+#                                changed them
+#   build/fuzz/corpus/<target>/  the merged corpus (untracked): what the
+#                                runs found that adds coverage (libFuzzer
+#                                -merge=1); over FUZZ_CORPUS_MAX files
+#                                (default 150) it is minimised afresh,
+#                                then trimmed to the smallest files
+# Each target runs on a scratch corpus (build/fuzz/work/<target>) and reads
+# both.  Crash, leak, timeout and sanitizer artifacts go to
+# build/fuzz/artifacts/; any of them fails the run.  Then the differential
+# test runs with DIFF_STREAMS streams (default 20000; 0 skips it).  Prints
+# executions per target and the findings.  tests/70-fuzz-corpus.bats
+# replays both corpora of every target.
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,7 +30,7 @@ cd "$top" || exit 1
 secs=${FUZZ_SECONDS:-30}
 cap=${FUZZ_CORPUS_MAX:-150}
 streams=${DIFF_STREAMS:-20000}
-out=build/fuzz
+out=${FUZZ_OUT:-build/fuzz}
 CC_FUZZ=${CC_FUZZ:-clang}
 SCAN="src/lex.c src/tags.c src/scan_client.c src/scan_server.c"
 FLAGS="-std=c11 -D_GNU_SOURCE -DVERSION=\"fuzz\" -DCONFIG_FILE=\"/nonexistent\"
@@ -62,12 +70,19 @@ rm -f "$out"/artifacts/*
 
 status=0
 summary=
+# digest DIR: one line per file of DIR (name and SHA-256), sorted
+digest() {
+	find "$1" -type f -exec sha256sum {} + 2>/dev/null | sort
+}
+
 for t in $targets; do
 	src=tests/fuzz/fuzz_$t.c
-	corpus=tests/fuzz/corpus/$t
+	seeds=tests/fuzz/seeds/$t
+	corpus=$out/corpus/$t
 	work=$out/work/$t
 	log=$out/logs/$t.log
-	mkdir -p "$corpus"
+	mkdir -p "$corpus" "$seeds"
+	seeds_before=$(digest "$seeds")
 	echo "== fuzz_$t: build"
 	# shellcheck disable=SC2086 # word lists
 	if ! $CC_FUZZ $FLAGS -o "$out/fuzz_$t" "$src" $(sources "$t") \
@@ -80,10 +95,12 @@ fuzz_$t: BUILD FAILED"
 	rm -rf "$work"
 	mkdir -p "$work"
 	before=$(find "$corpus" -type f | wc -l)
-	echo "== fuzz_$t: ${secs}s, -max_len=$(maxlen "$t"), corpus $before files"
+	nseeds=$(find "$seeds" -type f | wc -l)
+	echo "== fuzz_$t: ${secs}s, -max_len=$(maxlen "$t"), $nseeds seeds, corpus $before files"
+	# The first directory is the only one libFuzzer writes to: the scratch.
 	"$out/fuzz_$t" -max_total_time="$secs" -max_len="$(maxlen "$t")" \
 		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix="$out/artifacts/$t-" "$work" "$corpus" \
+		-artifact_prefix="$out/artifacts/$t-" "$work" "$corpus" "$seeds" \
 		</dev/null >"$log" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
@@ -97,26 +114,29 @@ fuzz_$t: BUILD FAILED"
 			head -n 60 >&2
 		findings=$((findings > 0 ? findings : 1))
 	fi
-	# Grow the checked-in corpus with what this run found.
+	# Grow the merged corpus (never the seeds) with what this run found.
 	"$out/fuzz_$t" -merge=1 -max_len="$(maxlen "$t")" "$corpus" "$work" \
 		</dev/null >"$log.merge" 2>&1 || true
 	if [ "$(find "$corpus" -type f | wc -l)" -gt "$cap" ]; then
 		fresh=$out/work/$t.min
 		rm -rf "$fresh"
 		mkdir -p "$fresh"
-		cp "$corpus"/seed-* "$fresh"/ 2>/dev/null || true
 		"$out/fuzz_$t" -merge=1 -max_len="$(maxlen "$t")" "$fresh" \
 			"$corpus" </dev/null >>"$log.merge" 2>&1 || true
-		# Still too many: keep the seeds and the smallest of the rest.
-		find "$fresh" -type f ! -name 'seed-*' -printf '%s %p\n' |
+		# Still too many: keep the smallest.
+		find "$fresh" -type f -printf '%s %p\n' |
 			sort -n | tail -n +$((cap + 1)) | cut -d' ' -f2- |
 			xargs -r rm -f
 		rm -rf "$corpus"
 		mv "$fresh" "$corpus"
 	fi
+	if [ "$(digest "$seeds")" != "$seeds_before" ]; then
+		echo "fuzz_$t: FAILED: $seeds changed during the run" >&2
+		status=1
+	fi
 	after=$(find "$corpus" -type f | wc -l)
 	size=$(du -sk --apparent-size "$corpus" | cut -f1)
-	line="fuzz_$t: ${execs:-?} execs in ${secs}s, cov ${cov:-?}, corpus $before -> $after files (${size} KiB), findings $findings"
+	line="fuzz_$t: ${execs:-?} execs in ${secs}s, cov ${cov:-?}, $nseeds seeds, corpus $before -> $after files (${size} KiB), findings $findings"
 	echo "$line"
 	summary="$summary
 $line"

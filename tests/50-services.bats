@@ -191,6 +191,165 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 	imx_assert_no_leftovers
 }
 
+@test "lists: a client's --list=whitelist is an argument, never an option" {
+	svc_as "$SVC_BIN/whitelist" add keep@example.org
+	sums=$(sha256sum "$H/.imapexec/whitelist" "$H/.imapexec/lists.sieve")
+	# as imapexec.conf runs it: fixed options, "--", the client's words
+	run svc_as "$SVC_BIN/blacklist" --list=blacklist -- --list=whitelist add x@y.example
+	[ "$status" -eq 2 ]
+	[ "$output" = "usage: blacklist add ADDRESS... | remove ADDRESS... | list" ]
+	run svc_as "$SVC_BIN/blacklist" --list=blacklist -- --list=whitelist remove keep@example.org
+	[ "$status" -eq 2 ]
+	run svc_as "$SVC_BIN/blacklist" --list=blacklist -- add --list=whitelist
+	[ "$status" -eq 2 ]
+	[ "$(sha256sum "$H/.imapexec/whitelist" "$H/.imapexec/lists.sieve")" = "$sums" ]
+	[ ! -e "$H/.imapexec/blacklist" ]
+	# and through imapexec with the shipped configuration
+	svc_run <<-'EOF2'
+		> 1 EXECUTE blacklist --list=whitelist add x@y.example
+		wait 1 NO
+		> 2 EXECUTE whitelist --list=blacklist list
+		wait 2 NO
+		> 3 EXECUTE whitelist list
+		wait 3 OK
+	EOF2
+	svc_expect 3 <<-'EOF2'
+		* EXECUTE (TAG "3") OUT "keep@example.org"
+		* EXECUTE (TAG "3") EXIT 0
+		3 OK whitelist completed
+	EOF2
+	[ "$(sha256sum "$H/.imapexec/whitelist" "$H/.imapexec/lists.sieve")" = "$sums" ]
+	[ ! -e "$H/.imapexec/blacklist" ]
+	imx_assert_no_leftovers
+}
+
+# svc_long_addresses N: N distinct valid addresses of 254 octets (the most)
+svc_long_addresses() {
+	"$PYTHON" -c 'import sys
+for i in range(int(sys.argv[1])):
+    local = ("u%05d" % i) + "x" * 57
+    dom = ".".join(["d" * 60] * 3) + ".example"
+    print(local + "@" + dom)' "$1"
+}
+
+@test "lists: a change that would make lists.sieve too large is refused; the old script stays live (dovecot-lda)" {
+	svc_run <<-'EOF2'
+		> 1 EXECUTE blacklist add joe@smith.com
+		wait 1 OK
+		> 2 EXECUTE whitelist add friend@example.org
+		wait 2 OK
+	EOF2
+	# the list grew (by hand, or by many changes) past what fits
+	svc_long_addresses 4500 >>"$H/.imapexec/blacklist"
+	imx_own "$H/.imapexec"
+	sums=$(sha256sum "$H"/.imapexec/*)
+	svc_run <<-'EOF2'
+		> 3 EXECUTE blacklist add more@spam.example
+		wait 3 NO
+		> 4 EXECUTE whitelist add other@example.org
+		wait 4 NO
+	EOF2
+	svc_list 3 | grep -q '^\* EXECUTE (TAG "3") ERR "error: the lists would make lists.sieve too large ([0-9]* octets, at most 1048576); remove some addresses or use @domain entries; nothing changed"$'
+	svc_list 3 | grep -qx '3 NO \[EXITCODE 1\] blacklist exited with status 1'
+	svc_list 4 | grep -qx '4 NO \[EXITCODE 1\] whitelist exited with status 1'
+	[ "$(sha256sum "$H"/.imapexec/*)" = "$sums" ]
+	[ "$(ls -A "$H/.imapexec")" = "$(printf 'blacklist\nlists.lock\nlists.sieve\nwhitelist')" ]
+	# filtering still works with the script in use
+	svc_deliver joe@smith.com "from joe" "X-Spam-Flag: YES"
+	svc_deliver stranger@else.test "flagged" "X-Spam-Flag: YES"
+	svc_deliver friend@example.org "friend, flagged" "X-Spam-Flag: YES"
+	[ "$(svc_subjects Junk)" = "$(printf 'flagged\nfrom joe')" ]
+	svc_subjects INBOX | grep -qx "friend, flagged"
+	# removing addresses is allowed again once it fits
+	svc_long_addresses 4500 >"$T/many"
+	grep -vxF -f "$T/many" "$H/.imapexec/blacklist" >"$T/few"
+	cp "$T/few" "$H/.imapexec/blacklist"
+	svc_as "$SVC_BIN/blacklist" add more@spam.example
+	grep -qF '"more@spam.example"' "$H/.imapexec/lists.sieve"
+	imx_assert_no_leftovers
+}
+
+@test "lists: a script sievec does not compile is refused, nothing changes" {
+	svc_as "$SVC_BIN/blacklist" add joe@smith.com
+	sums=$(sha256sum "$H"/.imapexec/*)
+	mkdir -p "$T/fakebin"
+	printf '#!/bin/sh\necho "lists.sieve: line 1: error: fake compile failure"\nexit 1\n' >"$T/fakebin/sievec"
+	chmod 755 "$T/fakebin" "$T/fakebin/sievec"
+	run svc_as env PATH="$T/fakebin:$IMX_PATH" "$SVC_BIN/blacklist" add new@example.org
+	[ "$status" -eq 1 ]
+	[ "$output" = "error: the new lists.sieve does not compile (lists.sieve: line 1: error: fake compile failure); nothing changed" ]
+	[ "$(sha256sum "$H"/.imapexec/*)" = "$sums" ]
+	[ "$(ls -A "$H/.imapexec")" = "$(printf 'blacklist\nlists.lock\nlists.sieve')" ]
+}
+
+@test "lists: a read-only ~/.imapexec gives one error line, exit 1" {
+	svc_as "$SVC_BIN/blacklist" add joe@smith.com
+	chmod 500 "$H/.imapexec"
+	run svc_as "$SVC_BIN/blacklist" add new@example.org
+	chmod 700 "$H/.imapexec"
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "error: Permission denied: $H/.imapexec/"* ]] ||
+		[[ "$output" == "error: Read-only file system"* ]]
+	[ "$(cat "$H/.imapexec/blacklist")" = joe@smith.com ]
+	# unreadable: the same
+	chmod 000 "$H/.imapexec"
+	run svc_as "$SVC_BIN/blacklist" list
+	chmod 700 "$H/.imapexec"
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "error: Permission denied: "* ]]
+}
+
+@test "imapexec.conf(5): the example blacklist works as shipped (list, add, remove, @domain, several, bad ones)" {
+	awk '/^\.Sh EXAMPLES/ { f = 1; next }
+		f && /^\.Bd -literal/ { g = 1; next }
+		g && /^\.Ed/ { exit }
+		g' "$REPO/src/imapexec.conf.5" >"$T/example.conf"
+	grep -q 'name = "blacklist"' "$T/example.conf"
+	run "$IMAPEXEC" -t -c "$T/example.conf"
+	[ "$status" -eq 0 ] && [ "$output" = "configuration OK" ]
+	# run it: our programs, HOME=$H, no account switch
+	"$PYTHON" - "$T/example.conf" "$T/imapexec.conf" "$SVC_BIN" "$H" <<-'EOF2'
+		import re, sys
+		src, dst, bindir, home = sys.argv[1:]
+		text = open(src).read()
+		text = text.replace("/usr/local/libexec/imapexec", bindir)
+		text = re.sub(r'\nuser = "vmail";', "", text)
+		text = re.sub(r'\n\s*groups = \[ "staff" \];', "", text)
+		text = re.sub(r'(\n(\s*)name = "[^"]+";)',
+		              r'\1\n\2env = [ "HOME=%s" ];' % home, text)
+		open(dst, "w").write(text)
+	EOF2
+	"$IMAPEXEC" -t -c "$T/imapexec.conf"
+	svc_run <<-'EOF2'
+		> 1 EXECUTE blacklist add joe@smith.com @spam.example x@y.example
+		wait 1 OK
+		> 2 EXECUTE blacklist remove x@y.example
+		wait 2 OK
+		> 3 EXECUTE blacklist del @nowhere.example
+		wait 3 OK
+		> 4 EXECUTE blacklist list
+		wait 4 OK
+		> 5 EXECUTE blacklist add bad@@address
+		wait 5 NO
+		> 6 EXECUTE blacklist --list=whitelist add y@z.example
+		wait 6 NO
+	EOF2
+	svc_expect 4 <<-'EOF2'
+		* EXECUTE (TAG "4") OUT "@spam.example"
+		* EXECUTE (TAG "4") OUT "joe@smith.com"
+		* EXECUTE (TAG "4") EXIT 0
+		4 OK blacklist completed
+	EOF2
+	svc_list 5 | grep -qF 'ERR "error: invalid address \"bad@@address\": want local@domain or @domain; nothing changed"'
+	svc_list 6 | grep -qx '6 NO \[CANNOT\].*'
+	[ ! -e "$H/.imapexec/whitelist" ]
+	svc_deliver someone@spam.example "from the domain"
+	svc_subjects Junk | grep -qx "from the domain"
+	imx_assert_no_leftovers
+}
+
 # --- calendar -----------------------------------------------------------
 
 @test "calendar: seed conversation: list schedule today 8:00 10:00" {
@@ -286,7 +445,8 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 		assert x["SUMMARY"] == "a very long evening with the whole family and the neighbours\\, Grüße an alle"
 		assert len({e["UID"] for e in events}) == 3
 	EOF2
-	id=$(grep '^UID:' "$H/.imapexec/calendar.ics" | head -1 | cut -c5-12)
+	id=$(svc_out 1 | sed -n 's/^calendar> added \([0-9a-f]*\)$/\1/p' | head -1)
+	[ "${#id}" -ge 8 ]
 	cat >"$T/del.txt" <<-EOF2
 		> 2 EXECUTE calendar
 		wait +
@@ -306,7 +466,7 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 	grep -qx 'calendar> no events' "$T/conv"
 	grep -q '^calendar> 9:00 standup, daily; with \\ a backslash \[' "$T/conv"
 	[ "$(grep -c '^BEGIN:VEVENT' "$H/.imapexec/calendar.ics")" -eq 2 ]
-	! grep -q "^UID:$id" "$H/.imapexec/calendar.ics"
+	! grep -q "^SUMMARY:make coffee" "$H/.imapexec/calendar.ics"
 	imx_assert_no_leftovers
 }
 
@@ -362,6 +522,228 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 	printf '%s' "$(cat "$T/want")" | diff -u - "$T/conv"
 	[ "$(sha "$H/.imapexec/calendar.ics")" = "$sum" ]
 	imx_assert_no_leftovers
+}
+
+@test "calendar: Thunderbird file: RRULE, EXDATE (UTC), moved occurrence, all-day, DST both ways" {
+	svc_cal_fixture thunderbird
+	svc_cal_days 2026-03-03 2026-03-17 2026-03-24 2026-03-31 2026-07-14 \
+		2026-07-15 2026-07-16 2026-10-21 2026-10-25 2026-10-26 \
+		2026-10-28 2026-10-29 2026-11-03 >"$T/got"
+	cat >"$T/want" <<-'EOF2'
+		2026-03-03 9:00 standup
+		2026-03-24 11:00 standup (moved)
+		2026-03-31 9:00 standup
+		2026-07-14 9:00 standup
+		2026-07-15 all day summer party
+		2026-10-25 7:00 early call
+		2026-10-26 7:00 early call
+		2026-10-28 7:00 early call
+		2026-11-03 9:00 standup
+	EOF2
+	diff -u "$T/want" "$T/got"
+	! grep -q Traceback "$T/cal-days.raw"
+	svc_cal_crosscheck $(svc_days 2026-03-01 2026-04-15) \
+		$(svc_days 2026-07-10 2026-07-20) $(svc_days 2026-10-18 2026-11-10)
+}
+
+@test "calendar: Evolution file: DURATION, floating time, all-day without DTEND, UNTIL across DST" {
+	svc_cal_fixture evolution
+	svc_cal_days 2026-03-26 2026-03-27 2026-03-29 2026-03-30 2026-03-31 \
+		2026-04-01 2026-07-15 2026-10-25 2026-11-23 2026-11-24 \
+		2026-11-25 >"$T/got"
+	cat >"$T/want" <<-'EOF2'
+		2026-03-27 7:00 run in the park
+		2026-03-29 7:00 run in the park
+		2026-03-30 7:00 run in the park
+		2026-03-31 7:00 run in the park
+		2026-07-15 9:00 breakfast (floating)
+		2026-10-25 10:00 workshop
+		2026-11-24 all day Grüße an Oma, 90 Jahre
+	EOF2
+	diff -u "$T/want" "$T/got"
+	# DURATION:PT2H: the workshop overlaps 11:00-12:00, not 12:00-13:00
+	printf 'list 2026-10-25 11:00 12:00\nlist 2026-10-25 12:00 13:00\nlist 2026-07-15 9:30 9:45\n' |
+		svc_as "$SVC_BIN/calendar" >"$T/out"
+	[ "$(grep -c 'workshop' "$T/out")" -eq 1 ]
+	grep -q '^calendar> 10:00 workshop \[' "$T/out"
+	grep -q '^calendar> 9:00 breakfast (floating) \[' "$T/out"
+	svc_cal_crosscheck $(svc_days 2026-03-20 2026-04-05) 2026-07-15 \
+		$(svc_days 2026-10-20 2026-11-30)
+}
+
+@test "calendar: Outlook export: unique IDs for 040000008200E000... UIDs, override, full UID, DST night" {
+	svc_cal_fixture outlook
+	svc_cal_days 2026-03-30 2026-04-06 2026-04-13 2026-04-20 2026-05-04 \
+		2026-05-11 2026-10-24 2026-10-25 >"$T/got"
+	cat >"$T/want" <<-'EOF2'
+		2026-03-30 14:00 Jour fixe
+		2026-04-06 14:00 Jour fixe
+		2026-04-13 16:30 Jour fixe (später)
+		2026-04-20 14:00 Jour fixe
+		2026-05-04 14:00 Jour fixe
+		2026-10-25 all day Zeitumstellung
+		2026-10-25 1:30 Nachtschicht
+	EOF2
+	diff -u "$T/want" "$T/got"
+	svc_cal_crosscheck $(svc_days 2026-03-25 2026-05-15) \
+		$(svc_days 2026-10-20 2026-10-30)
+	# the night shift spans the repeated hour: 2:00-2:30 overlaps it
+	printf 'list 2026-10-25 2:00 2:30\nlist 2026-10-25 3:00 4:00\n' |
+		svc_as "$SVC_BIN/calendar" >"$T/out"
+	sed 's/ \[[0-9a-f]*\]$//' "$T/out" >"$T/got"
+	printf 'calendar> all day Zeitumstellung\n1:30 Nachtschicht\ncalendar> all day Zeitumstellung\ncalendar> ' |
+		diff -u - "$T/got"
+	# three UIDs, three distinct IDs of at least 8 digits
+	ids=$(grep -o '\[[0-9a-f]*\]' "$T/cal-days.raw" "$T/out" -h | sort -u)
+	[ "$(echo "$ids" | wc -l)" -eq 3 ]
+	! echo "$ids" | grep -qv '^\[[0-9a-f]\{8,\}\]$'
+	# delete by ID: the series with its moved occurrence; by the full UID
+	jf=$(sed -n 's/^calendar> 16:30 Jour fixe (später) \[\(.*\)\]$/\1/p' "$T/cal-days.raw")
+	[ -n "$jf" ]
+	uid=040000008200E00074C5B7101A82E0080000000070A1B2C3D4E5D80100000000000000001000000099887766554433221100FFEEDDCCBBAA
+	printf 'delete %s\ndelete %s\nlist 2026-04-13\nlist 2026-10-25\n' "$jf" "$uid" |
+		svc_as "$SVC_BIN/calendar" >"$T/out"
+	grep -qx "calendar> deleted $jf" "$T/out"
+	grep -q '^calendar> deleted [0-9a-f]\{8,\}$' "$T/out"
+	grep -qx 'calendar> no events' "$T/out"
+	grep -q '^calendar> all day Zeitumstellung \[' "$T/out"
+	[ "$(grep -c '^BEGIN:VEVENT' "$H/.imapexec/calendar.ics")" -eq 1 ]
+	! grep -q Traceback "$T/out"
+}
+
+@test "calendar: untouched components stay byte-identical after add and delete" {
+	local f
+	for f in thunderbird evolution outlook; do
+		svc_cal_fixture "$f"
+		orig=$T/$f.orig
+		cp "$H/.imapexec/calendar.ics" "$orig"
+		printf 'add 2026-12-01 8:00 new one\nlist 2026-12-01\n' |
+			svc_as "$SVC_BIN/calendar" >"$T/out"
+		id=$(sed -n 's/^calendar> added \([0-9a-f]*\)$/\1/p' "$T/out")
+		[ -n "$id" ]
+		# delete one foreign event (the first VEVENT's UID)
+		uid=$(/usr/bin/python3 -c 'import icalendar, sys
+c = icalendar.Calendar.from_ical(open(sys.argv[1], "rb").read())
+print(c.walk("VEVENT")[-1]["UID"])' "$orig")
+		printf 'delete %s\n' "$uid" | svc_as "$SVC_BIN/calendar" >"$T/out"
+		grep -q '^calendar> deleted ' "$T/out"
+		"$PYTHON" - "$orig" "$H/.imapexec/calendar.ics" "$uid" <<-'EOF2'
+			import re, sys
+			old = open(sys.argv[1], "rb").read()
+			new = open(sys.argv[2], "rb").read()
+			uid = sys.argv[3]
+			# the deleted event's text (with its folds) is gone, the rest is
+			# the same bytes, and one VEVENT was added before END:VCALENDAR
+			blocks = re.findall(rb"BEGIN:VEVENT\r\n.*?END:VEVENT\r\n", old, re.S)
+			gone = [b for b in blocks
+			        if uid.encode() in re.sub(rb"\r\n[ \t]", b"", b)]
+			assert len(gone) == 1, len(gone)
+			rest = old.replace(gone[0], b"")
+			end = b"END:VCALENDAR\r\n"
+			assert new.startswith(rest[:-len(end)]), "prefix differs"
+			added = new[len(rest) - len(end):-len(end)]
+			assert new.endswith(end)
+			assert added.startswith(b"BEGIN:VEVENT\r\nUID:") and \
+			    added.endswith(b"END:VEVENT\r\n") and \
+			    added.count(b"BEGIN:") == 1, added
+			assert b"SUMMARY:new one\r\n" in added
+		EOF2
+	done
+}
+
+@test "calendar: a symlinked calendar.ics: the target is changed in place, mode kept, link kept" {
+	mkdir -p "$H/.imapexec" "$H/sync/sub"
+	cp "$REPO/tests/data/calendars/thunderbird.ics" "$H/sync/sub/cal.ics"
+	chmod 640 "$H/sync/sub/cal.ics"
+	ln -s ../sync/link.ics "$H/.imapexec/calendar.ics"
+	ln -s sub/cal.ics "$H/sync/link.ics"
+	imx_own "$H/.imapexec" "$H/sync"
+	printf 'add 2026-12-01 8:00 synced\n' | svc_as "$SVC_BIN/calendar" >"$T/out"
+	grep -q '^calendar> added ' "$T/out"
+	[ -L "$H/.imapexec/calendar.ics" ] && [ -L "$H/sync/link.ics" ]
+	grep -q '^SUMMARY:synced' "$H/sync/sub/cal.ics"
+	[ "$(stat -c %a "$H/sync/sub/cal.ics")" = 640 ]
+	# no temporary file left anywhere
+	[ "$(ls -A "$H/sync/sub")" = cal.ics ]
+	[ "$(ls -A "$H/.imapexec")" = "$(printf 'calendar.ics\ncalendar.lock')" ]
+	printf 'list 2026-12-01\n' | svc_as "$SVC_BIN/calendar" |
+		grep -q '^calendar> 8:00 synced \['
+}
+
+@test "calendar: ends of time and broken files give answers or one error line, never a traceback" {
+	mkdir -p "$H/.imapexec"
+	printf 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:end\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;VALUE=DATE:99991231\r\nSUMMARY:last day\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n' \
+		>"$H/.imapexec/calendar.ics"
+	imx_own "$H/.imapexec"
+	svc_run <<-'EOF2'
+		> 1 EXECUTE calendar
+		wait +
+		> list 2026-12-01
+		> list 9999-12-31
+		> add 9999-12-31 23:50 x
+		> add 0001-01-01 0:10 x
+		> add 0001-01-01 2:00 first
+		> list 0001-01-01
+		> add 2026-12-01 8:00 still works
+		> list 2026-12-01
+		> quit
+		match \* EXECUTE \(TAG "1"\) EXIT 0
+		> DONE
+		wait 1 OK
+	EOF2
+	svc_out 1 >"$T/conv"
+	cat "$T/conv" >&2
+	! grep -q 'Traceback\|File "' "$T/conv"
+	grep -qx 'calendar> no events' "$T/conv"
+	grep -q '^calendar> all day last day \[[0-9a-f]\{8\}\]$' "$T/conv"
+	[ "$(grep -c '^calendar> error: the time is out of range$' "$T/conv")" -eq 2 ]
+	grep -q '^calendar> 2:00 first \[' "$T/conv"
+	grep -q '^calendar> 8:00 still works \[' "$T/conv"
+	grep -q '^DTSTART:00010101T' "$H/.imapexec/calendar.ics"
+
+	# files no client should write: each command answers one line
+	local i=0
+	for body in 'BEGIN:VEVENT\r\nUID:x\r\nDTSTART:2026XX01T000000Z\r\nSUMMARY:bad\r\nEND:VEVENT\r\n' \
+		'BEGIN:VEVENT\r\nUID:y\r\nDTSTART;TZID=Mars/Olympus:20261201T080000\r\nRRULE:FREQ=SOMETIMES\r\nEND:VEVENT\r\n' \
+		'BEGIN:VEVENT\r\nUID:z\r\nDTSTART:20261201T080000Z\r\nDTEND:20261201T070000Z\r\nEND:VEVENT\r\n' \
+		'BEGIN:VEVENT\r\nUID:w\r\nDTSTART:20261201T080000Z\r\nDURATION:banana\r\nEND:VEVENT\r\n' \
+		'BEGIN:VEVENT\r\nUID:v\r\n\xff\xfe\x00:\r\nEND:VEVENT\r\n' \
+		'BEGIN:VEVENT\r\nUID:u\r\nDTSTART;VALUE=DATE:20261201\r\nRRULE:FREQ=DAILY;UNTIL=99991231\r\nEND:VEVENT\r\n' \
+		'BEGIN:VEVENT\r\nUID:t\r\nDTSTART:20200101T000000Z\r\nRRULE:FREQ=SECONDLY\r\nEND:VEVENT\r\n'; do
+		i=$((i + 1))
+		printf "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n$body""END:VCALENDAR\r\n" \
+			>"$H/.imapexec/calendar.ics"
+		printf 'list 2026-12-01\nadd 2026-12-01 9:00 ok\nlist 2026-12-01\nquit\n' |
+			svc_as "$SVC_BIN/calendar" >"$T/o$i" 2>"$T/e$i"
+		! grep -q 'Traceback\|File "' "$T/o$i" "$T/e$i"
+		[ ! -s "$T/e$i" ]
+		grep -q '^\(calendar> \)\?9:00 ok \[' "$T/o$i"
+	done
+	for body in 'not a calendar\r\n' 'BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n'; do
+		printf "$body" >"$H/.imapexec/calendar.ics"
+		printf 'list\nadd 2026-12-01 9:00 x\n' |
+			svc_as "$SVC_BIN/calendar" >"$T/o" 2>"$T/e"
+		[ "$(grep -c '^calendar> error: calendar.ics is not an iCalendar file' "$T/o")" -eq 2 ]
+		[ ! -s "$T/e" ]
+	done
+	# unreadable file: one error line
+	printf 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n' >"$H/.imapexec/calendar.ics"
+	chmod 000 "$H/.imapexec/calendar.ics"
+	if [ "$(id -u)" -eq 0 ] || ! [ -r "$H/.imapexec/calendar.ics" ]; then
+		printf 'list\n' | svc_as "$SVC_BIN/calendar" >"$T/o" 2>"$T/e"
+		grep -q '^calendar> error: Permission denied' "$T/o"
+		[ ! -s "$T/e" ]
+	fi
+}
+
+@test "calendar: mutated client files (edge dates, bad values, wild rules) never give an internal error" {
+	mkdir -p "$H/.imapexec"
+	imx_own "$H"
+	run svc_as timeout 600 /usr/bin/python3 "$REPO/tests/services/cal_mutate.py" \
+		"$SVC_BIN/calendar" "$H" 15 "$REPO"/tests/data/calendars/*.ics
+	echo "$output" | sed 's/^/# /' >&2
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" commands, no internal error" ]]
 }
 
 # --- smtp ---------------------------------------------------------------
@@ -538,26 +920,43 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 # --- voicemail ----------------------------------------------------------
 
+# vm_spooldir: $T/vmspool/USER (the configured --spool, see svc_config) as
+# README, "Services" says: owned by the PBX's account (as root: nobody),
+# group the user's own group, mode 2770
+vm_spooldir() {
+	local d=$T/vmspool/$IMX_USER
+	mkdir -p "$d"
+	chmod 755 "$T/vmspool"
+	chmod 2770 "$d"
+	[ "$(id -u)" -ne 0 ] || chown "nobody:$(id -gn "$IMX_USER")" "$d"
+	VM=$d
+}
+
+# vm_put NAME: a message arriving as the PBX writes it (".NAME", 0640,
+# renamed into place), from stdin
+vm_put() {
+	local pbx=()
+	[ "$(id -u)" -ne 0 ] || pbx=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+	"${pbx[@]}" sh -c 'umask 027 && cat >"$1/.$2" && mv "$1/.$2" "$1/$2"' \
+		sh "$VM" "$1"
+}
+
 # a spool with two messages; the first holds every byte value (NUL, CR, LF
 # and 8-bit included) and is bigger than the output buffers
 vm_spool() {
-	local d=$H/.imapexec/voicemail
-	mkdir -p "$d"
-	"$PYTHON" - "$d/20261127-1200-from-5551234.wav" <<-'EOF2'
-		import sys, random
-		r = random.Random(4)
-		data = b"RIFF\0\0\0\0WAVE" + bytes(range(256)) + b"\r\n.\r\n" + \
-		    bytes(r.randrange(256) for _ in range(150000)) + b"\n"
-		open(sys.argv[1], "wb").write(data)
-	EOF2
-	printf 'RIFF short\n' >"$d/20261128-0930-from-anonymous.wav"
-	ln -s /etc/passwd "$d/link.wav"
-	imx_own "$H/.imapexec"
+	vm_spooldir
+	"$PYTHON" -c 'import sys, random
+r = random.Random(4)
+sys.stdout.buffer.write(b"RIFF\0\0\0\0WAVE" + bytes(range(256)) + b"\r\n.\r\n" +
+    bytes(r.randrange(256) for _ in range(150000)) + b"\n")' |
+		vm_put 20261127-1200-from-5551234.wav
+	printf 'RIFF short\n' | vm_put 20261128-0930-from-anonymous.wav
+	ln -s /etc/passwd "$VM/link.wav"
 }
 
 @test "voicemail: list, fetch byte-exact (sha256), delete" {
 	vm_spool
-	local d=$H/.imapexec/voicemail
+	local d=$VM
 	svc_run <<-'EOF2'
 		> 1 EXECUTE voicemail list
 		wait 1 OK
@@ -586,7 +985,7 @@ vm_spool() {
 
 @test "voicemail: missing or bad IDs give an error line or NO, the spool is untouched" {
 	vm_spool
-	local d=$H/.imapexec/voicemail
+	local d=$VM
 	sums=$(cd "$d" && sha256sum ./*.wav)
 	svc_run <<-'EOF2'
 		> 1 EXECUTE voicemail fetch
@@ -633,5 +1032,70 @@ vm_spool() {
 	run svc_as "$SVC_BIN/voicemail" fetch ../../../etc/passwd
 	[ "$status" -eq 2 ]
 	[ "$output" = 'error: bad message ID "../../../etc/passwd"' ]
+	imx_assert_no_leftovers
+}
+
+@test "voicemail: the spool: PBX-owned setgid dir, the user reads and deletes, a message being written is not listed" {
+	vm_spooldir
+	printf 'RIFF one\n' | vm_put 20261201-0800-from-5550001.wav
+	# a message the PBX is still writing
+	if [ "$(id -u)" -eq 0 ]; then
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			sh -c 'umask 027 && printf partial >"$1/.20261201-0801-from-5550002.wav"' sh "$VM"
+		[ "$(stat -c '%U %G %a' "$VM/20261201-0800-from-5550001.wav")" = "nobody $(id -gn "$IMX_USER") 640" ]
+	else
+		printf partial >"$VM/.20261201-0801-from-5550002.wav"
+	fi
+	[ "$(stat -c %a "$VM")" = 2770 ]
+	svc_run <<-'EOF2'
+		> 1 EXECUTE voicemail list
+		wait 1 OK
+		> 2 EXECUTE voicemail fetch 20261201-0800-from-5550001.wav
+		wait 2 OK
+		> 3 EXECUTE voicemail delete 20261201-0800-from-5550001.wav
+		wait 3 OK
+		> 4 EXECUTE voicemail --spool=/ list
+		wait 4 NO
+	EOF2
+	svc_expect 1 <<-'EOF2'
+		* EXECUTE (TAG "1") OUT "20261201-0800-from-5550001.wav 9 2026-12-01 08:00 5550001"
+		* EXECUTE (TAG "1") EXIT 0
+		1 OK voicemail completed
+	EOF2
+	svc_list 2 | grep -qxF '* EXECUTE (TAG "2") OUT "RIFF one"'
+	[ ! -e "$VM/20261201-0800-from-5550001.wav" ]
+	[ -e "$VM/.20261201-0801-from-5550002.wav" ]
+	# a client's --spool=... is an argument (refused), never an option
+	! svc_list 4 | grep -q 'OK'
+	# without --spool, the spool is ~/.imapexec/voicemail
+	mkdir -p "$H/.imapexec/voicemail"
+	printf x >"$H/.imapexec/voicemail/home.wav"
+	imx_own "$H/.imapexec"
+	run svc_as "$SVC_BIN/voicemail" list
+	[ "$status" -eq 0 ] && [ "$output" = "home.wav 1" ]
+	imx_assert_no_leftovers
+}
+
+@test "voicemail: an unreadable spool gives one error line, exit 1" {
+	vm_spool
+	chmod 000 "$VM"
+	svc_run <<-'EOF2'
+		> 1 EXECUTE voicemail list
+		wait 1 NO
+		> 2 EXECUTE voicemail fetch 20261128-0930-from-anonymous.wav
+		wait 2 NO
+	EOF2
+	chmod 2770 "$VM"
+	for t in 1 2; do
+		svc_list $t >"$T/r$t"
+		[ "$(grep -c ' ERR ' "$T/r$t")" -eq 1 ]
+		grep -q "^\* EXECUTE (TAG \"$t\") ERR \"error: Permission denied: .*/vmspool/$IMX_USER\"\$" "$T/r$t"
+		grep -qx "$t NO \[EXITCODE 1\] voicemail exited with status 1" "$T/r$t"
+	done
+	# a message the user may not read: the same
+	chmod 000 "$VM/20261128-0930-from-anonymous.wav"
+	run svc_as "$SVC_BIN/voicemail" --spool="$T/vmspool" -- fetch 20261128-0930-from-anonymous.wav
+	[ "$status" -eq 1 ]
+	[ "$output" = "error: Permission denied" ]
 	imx_assert_no_leftovers
 }

@@ -1,10 +1,13 @@
 #!/usr/bin/env bats
-# Replay of the checked-in fuzz corpora (tests/fuzz/corpus/<target>/): each
-# libFuzzer target of tests/fuzz/ is linked with tests/fuzz/standalone.c
-# (a main that runs every file once) by the C compiler of the build (gcc),
-# with AddressSanitizer and UBSan, so `make check` needs no clang.  Every
-# input must pass the target's invariants without a sanitizer report.
-# `make fuzz` (scripts/fuzz.sh) is where the corpora grow.
+# Replay of the fuzz corpora: each libFuzzer target of tests/fuzz/ is
+# linked with tests/fuzz/standalone.c (a main that runs every file once)
+# by the C compiler of the build (gcc), with AddressSanitizer and UBSan, so
+# `make check` needs no clang, and runs on both corpora of the target: the
+# tracked seeds tests/fuzz/seeds/<target>/ (which must exist) and the
+# merged corpus of `make fuzz`, build/fuzz/corpus/<target>/ (when there is
+# one).  Every input must pass the target's invariants without a sanitizer
+# report.  `make fuzz` (scripts/fuzz.sh) never changes the seeds: the last
+# test checks that with a short run when clang with libFuzzer is there.
 
 REPO=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 OUT=$REPO/build/fuzz-replay
@@ -15,13 +18,15 @@ setup_file() {
 }
 
 # replay TARGET SOURCES...: build fuzz_TARGET with the standalone driver
-# and run it on its corpus.
+# and run it on its seeds and its merged corpus.
 replay() {
 	local t=$1 cc=${CC:-cc}
 	shift
 	cd "$REPO"
-	local corpus=tests/fuzz/corpus/$t
-	[ -d "$corpus" ] && [ -n "$(ls "$corpus")" ]
+	local seeds=tests/fuzz/seeds/$t merged=build/fuzz/corpus/$t
+	[ -d "$seeds" ] && [ -n "$(ls "$seeds")" ]
+	local dirs=("$seeds")
+	[ ! -d "$merged" ] || [ -z "$(ls "$merged")" ] || dirs+=("$merged")
 	# shellcheck disable=SC2046 # pkg-config output is a word list
 	"$cc" -std=c11 -D_GNU_SOURCE -DVERSION='"replay"' \
 		-DCONFIG_FILE='"/nonexistent"' -Wall -Wextra -Werror -Isrc \
@@ -33,11 +38,12 @@ replay() {
 	LSAN_OPTIONS=suppressions=$REPO/tests/fuzz/lsan.supp \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		"$OUT/fuzz_$t" "$corpus" >"$OUT/$t.out" 2>&1 || rc=$?
+		"$OUT/fuzz_$t" "${dirs[@]}" >"$OUT/$t.out" 2>&1 || rc=$?
 	if [ "$rc" -ne 0 ]; then
 		tail -n 40 "$OUT/$t.out" >&2
 		return 1
 	fi
+	echo "# ${dirs[*]}:" >&3
 	sed 's/^/# /' "$OUT/$t.out" >&3
 }
 
@@ -62,4 +68,41 @@ replay() {
 
 @test "fuzz corpus replay: config" {
 	replay config src/config.c
+}
+
+@test "fuzz: every seed directory belongs to a target, every target has seeds" {
+	cd "$REPO"
+	local d t
+	for d in tests/fuzz/seeds/*/; do
+		t=$(basename "$d")
+		[ -f "tests/fuzz/fuzz_$t.c" ] || { echo "# no target for $d" >&2; return 1; }
+	done
+	for t in tests/fuzz/fuzz_*.c; do
+		t=${t#tests/fuzz/fuzz_}
+		t=${t%.c}
+		[ -n "$(ls "tests/fuzz/seeds/$t" 2>/dev/null)" ] ||
+			{ echo "# no seeds for $t" >&2; return 1; }
+	done
+	[ ! -e tests/fuzz/corpus ]
+}
+
+@test "make fuzz never changes the tracked seeds, even when it minimises the corpus" {
+	command -v clang >/dev/null 2>&1 || skip "no clang"
+	printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
+		'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)' \
+		'{ (void)d; (void)n; return 0; }' >"$OUT/probe.c"
+	clang -fsanitize=fuzzer -o "$OUT/probe" "$OUT/probe.c" 2>/dev/null ||
+		skip "no libFuzzer"
+	cd "$REPO"
+	before=$(find tests/fuzz/seeds/config -type f -exec sha256sum {} + | sort)
+	# its own output directory (the developer's merged corpus stays); a
+	# cap far below the number of seeds forces the minimisation
+	rm -rf "$OUT/fuzzrun"
+	FUZZ_OUT=$OUT/fuzzrun FUZZ_SECONDS=3 FUZZ_CORPUS_MAX=3 DIFF_STREAMS=0 \
+		timeout 600 sh scripts/fuzz.sh config >"$OUT/fuzzrun.log" 2>&1 ||
+		{ tail -n 30 "$OUT/fuzzrun.log" >&2; return 1; }
+	grep -q '^fuzz: OK' "$OUT/fuzzrun.log"
+	[ "$(find tests/fuzz/seeds/config -type f -exec sha256sum {} + | sort)" = "$before" ]
+	n=$(find "$OUT/fuzzrun/corpus/config" -type f | wc -l)
+	[ "$n" -ge 1 ] && [ "$n" -le 3 ]
 }

@@ -67,6 +67,8 @@ svc_config() {
 		elif pfx:
 		    text = text.replace(sendmail, 'exec = [ "/usr/sbin/sendmail",'
 		                        ' "-C", "%s/etc", "-bs" ];' % pfx)
+		text = text.replace("/var/spool/imapexec/voicemail",
+		                    home + "/../vmspool")
 		text = re.sub(r'\n\s*groups = \[ "voicemail" \];', "", text)
 		text = re.sub(r'\n\s*env = \[ "TZ=Europe/Berlin" \];', "", text)
 		text = re.sub(r'(\n(\s*)name = "[^"]+";)',
@@ -325,4 +327,58 @@ svc_smtpd_stop() {
 	[ -z "${SVC_SMTP_PID:-}" ] || kill "$SVC_SMTP_PID" 2>/dev/null || true
 	[ -z "${SVC_SMTP_PID:-}" ] || wait "$SVC_SMTP_PID" 2>/dev/null || true
 	SVC_SMTP_PID=
+}
+
+# --- calendar -------------------------------------------------------------
+
+# svc_cal_days DAY...: run the calendar program directly (as the test
+# user, HOME=$H, TZ=Europe/Berlin) with "list DAY" for each DAY, and print
+# its events as "DAY H:MM SUMMARY" or "DAY all day SUMMARY" (IDs dropped),
+# in the program's order; the raw answers go to $T/cal-days.raw.
+svc_cal_days() {
+	local d
+	for d in "$@"; do printf 'list %s\n' "$d"; done |
+		svc_as timeout 120 "$SVC_BIN/calendar" >"$T/cal-days.raw"
+	"$PYTHON" - "$T/cal-days.raw" "$@" <<-'EOF2'
+		import re, sys
+		raw = open(sys.argv[1], encoding="utf-8").read()
+		answers = raw.split("calendar> ")[1:]
+		days = sys.argv[2:]
+		assert len(answers) == len(days) + 1, (len(answers), raw[-500:])
+		for d, a in zip(days, answers):
+		    for line in a.splitlines():
+		        if line != "no events":
+		            print(d, re.sub(r" \[[0-9a-f]+\]$", "", line))
+	EOF2
+}
+
+# svc_days FROM TO: the days FROM..TO (YYYY-MM-DD), blank-separated.
+svc_days() {
+	"$PYTHON" -c 'import datetime as dt, sys
+a, b = (dt.date.fromisoformat(x) for x in sys.argv[1:])
+out = []
+while a <= b:
+    out.append(a.isoformat())
+    a += dt.timedelta(days=1)
+print(" ".join(out))' "$1" "$2"
+}
+
+# svc_cal_crosscheck DAY...: the program's events of each DAY must be
+# those of the independent reader tests/services/ical_reader.py
+svc_cal_crosscheck() {
+	svc_cal_days "$@" | LC_ALL=C sort >"$T/cal-svc"
+	/usr/bin/python3 "$REPO/tests/services/ical_reader.py" \
+		"$H/.imapexec/calendar.ics" Europe/Berlin "$@" |
+		LC_ALL=C sort >"$T/cal-ref"
+	diff -u "$T/cal-ref" "$T/cal-svc" | sed 's/^/# /' >&2
+	[ -s "$T/cal-ref" ] && cmp -s "$T/cal-ref" "$T/cal-svc"
+}
+
+# svc_cal_fixture NAME: tests/data/calendars/NAME.ics as the test user's
+# calendar.ics
+svc_cal_fixture() {
+	mkdir -p "$H/.imapexec"
+	cp "$REPO/tests/data/calendars/$1.ics" "$H/.imapexec/calendar.ics"
+	chmod 700 "$H/.imapexec"
+	imx_own "$H/.imapexec"
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """mkseeds.py - (re)write the hand-made seeds of the fuzz corpora.
 
-Writes tests/fuzz/corpus/<target>/seed-* from tests/sessions/*.txt (the
+Writes tests/fuzz/seeds/<target>/seed-* from tests/sessions/*.txt (the
 client bytes of every session, with a plausible backend answer) and from
 edge cases of FINDINGS-style framing rules.  Seeds are small and named
-after what they hold; files merged in by scripts/fuzz.sh are named by
-their SHA-1 and left alone.  Run from anywhere: python3 tests/fuzz/mkseeds.py
+after what they hold; other files there (named by their SHA-1) are inputs
+kept from earlier fuzz runs and are left alone.  scripts/fuzz.sh merges
+into build/fuzz/corpus/, never here.  Run from anywhere: python3 tests/fuzz/mkseeds.py
 """
 import os
 import re
@@ -16,7 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 import imapdrive  # noqa: E402  (parse_script: the sessions' client bytes)
 
-CORPUS = os.path.join(HERE, "corpus")
+CORPUS = os.path.join(HERE, "seeds")
 GREETING = (b"* PREAUTH [CAPABILITY IMAP4rev1 SASL-IR ID ENABLE IDLE LITERAL+ "
             b"MULTIAPPEND CATENATE BINARY STARTTLS COMPRESS=DEFLATE] Logged in\r\n")
 
