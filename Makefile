@@ -15,14 +15,16 @@ else
 SYSCONFDIR ?=	$(PREFIX)/etc
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 endif
-# The unit, xinetd and ssh examples name /usr/local/sbin/imapexec and
-# /usr/local/etc/imapexec.conf; installed copies name the real paths.
+# The unit, xinetd, ssh examples and imapexec.conf name
+# /usr/local/sbin/imapexec, /usr/local/etc/imapexec.conf and the services
+# in /usr/local/libexec/imapexec; installed copies name the real paths.
 EXAMPLES =	conf/xinetd.imapexec conf/ssh/authorized_keys \
 		conf/ssh/sshd_config conf/ssh/muttrc conf/ssh/mbsyncrc \
 		conf/ssh/offlineimaprc
 UNITS =		conf/imapexec.socket conf/imapexec@.service
 FIXPATHS =	sed -e 's|/usr/local/sbin/imapexec|$(BINDIR)/imapexec|g' \
-		    -e 's|/usr/local/etc/imapexec.conf|$(SYSCONFDIR)/imapexec.conf|g'
+		    -e 's|/usr/local/etc/imapexec.conf|$(SYSCONFDIR)/imapexec.conf|g' \
+		    -e 's|/usr/local/libexec/imapexec|$(LIBEXECDIR)|g'
 
 CC ?=		cc
 CFLAGS ?=	-O2 -g
@@ -123,10 +125,11 @@ install: all
 	install -m 644 src/imapexec.8 $(DESTDIR)$(MANDIR)/man8/imapexec.8
 	install -m 644 src/imapexec.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man5/imapexec.conf.5
+	$(FIXPATHS) conf/imapexec.conf >build/install/imapexec.conf
 	test -e $(DESTDIR)$(SYSCONFDIR)/imapexec.conf || \
-	    install -m 644 conf/imapexec.conf \
+	    install -m 644 build/install/imapexec.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/imapexec.conf
-	install -m 644 conf/imapexec.conf \
+	install -m 644 build/install/imapexec.conf \
 	    $(DESTDIR)$(EXAMPLEDIR)/imapexec.conf
 	for f in $(UNITS); do \
 	    $(FIXPATHS) $$f >$(DESTDIR)$(SYSTEMDUNITDIR)/$${f##*/} && \
@@ -149,7 +152,8 @@ uninstall:
 	    rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$${f##*/}; done
 	for f in $(EXAMPLES); do \
 	    rm -f $(DESTDIR)$(EXAMPLEDIR)/$${f#conf/}; done
-	! cmp -s conf/imapexec.conf $(DESTDIR)$(SYSCONFDIR)/imapexec.conf || \
+	! $(FIXPATHS) conf/imapexec.conf | \
+	    cmp -s - $(DESTDIR)$(SYSCONFDIR)/imapexec.conf || \
 	    rm -f $(DESTDIR)$(SYSCONFDIR)/imapexec.conf
 	-rmdir $(DESTDIR)$(EXAMPLEDIR)/ssh $(DESTDIR)$(EXAMPLEDIR) \
 	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
