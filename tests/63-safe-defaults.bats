@@ -70,7 +70,7 @@ flat() { tr '\n#' '  ' <"$1" | tr -s ' \t' '  '; }
 		"$xi" >"$T/binds"
 	cat "$T/binds" >&3
 	[ -s "$T/binds" ]
-	! grep -v -E ': bind=(127\.0\.0\.1|::1)$' "$T/binds"
+	! grep -v -E ': bind=(127\.0\.0\.1|::1)$' "$T/binds" || false
 	# the one plain sentence, in every place an admin reads
 	local f
 	for f in "$unit" "$xi" "$REPO/README" \
@@ -139,7 +139,7 @@ safe_hang_config() {
 	imx_wait_for eval "! kill -0 $pid 2>/dev/null"
 	ex_wait_driver
 	[ "$EX_RC" -eq 0 ]
-	! grep -a -q '^+ ' "$T/filtered.out"
+	! grep -a -q '^+ ' "$T/filtered.out" || false
 	grep -a -q 'Disconnected: signal=<15>' "$T/filtered.log"
 	grep -a -q 'service=<hang>, tag=<1>, status=<DISCONNECTED>' "$T/filtered.log"
 	imx_assert_no_leftovers
@@ -155,7 +155,7 @@ safe_hang_config() {
 	ex_expect 1 <<-'EOF2'
 		1 NO [CANCELED] hang canceled: the client closed its input
 	EOF2
-	! grep -a -q '^+ ' "$T/filtered.out"
+	! grep -a -q '^+ ' "$T/filtered.out" || false
 	grep -a -q 'service=<hang>, tag=<1>, status=<CANCELED>' "$T/filtered.log"
 	imx_assert_no_leftovers
 }
@@ -169,7 +169,7 @@ safe_hang_config() {
 	ex_expect 1 <<-'EOF2'
 		1 NO [UNAVAILABLE] The service is not available now
 	EOF2
-	! grep -a -q '^+ ' "$T/filtered.out"
+	! grep -a -q '^+ ' "$T/filtered.out" || false
 	# both addresses were tried, one after the other
 	grep -a -q 'connect=<127.0.0.2' "$T/filtered.log"
 	grep -a -q 'connect=<127.0.0.3' "$T/filtered.log"
