@@ -114,7 +114,8 @@ install: all
 	    $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(EXAMPLEDIR)/ssh \
 	    $(DESTDIR)$(LIBEXECDIR)
 	install -m 755 scripts/services/blacklist scripts/services/calendar \
-	    scripts/services/voicemail $(DESTDIR)$(LIBEXECDIR)/
+	    scripts/services/voicemail scripts/services/smtp \
+	    $(DESTDIR)$(LIBEXECDIR)/
 	ln -sf blacklist $(DESTDIR)$(LIBEXECDIR)/whitelist
 	@mkdir -p build/install
 	$(CC) $(WARN) $(HARDEN) $(DEFS) $(PKG_CFLAGS) $(CFLAGS) \
@@ -145,6 +146,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/imapexec \
 	    $(DESTDIR)$(LIBEXECDIR)/blacklist $(DESTDIR)$(LIBEXECDIR)/whitelist \
 	    $(DESTDIR)$(LIBEXECDIR)/calendar $(DESTDIR)$(LIBEXECDIR)/voicemail \
+	    $(DESTDIR)$(LIBEXECDIR)/smtp \
 	    $(DESTDIR)$(MANDIR)/man8/imapexec.8 \
 	    $(DESTDIR)$(MANDIR)/man5/imapexec.conf.5 \
 	    $(DESTDIR)$(EXAMPLEDIR)/imapexec.conf

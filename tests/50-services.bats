@@ -755,7 +755,7 @@ print(c.walk("VEVENT")[-1]["UID"])' "$orig")
 @test "smtp (shipped: sendmail -bs, real Postfix): the user's own address is accepted and the mail delivered" {
 	svc_postfix_start
 	svc_config
-	grep -q "\"/usr/sbin/sendmail\", \"-C\", \"$SVC_PFX/etc\", \"-bs\"" "$T/imapexec.conf"
+	grep -q "\"$SVC_BIN/smtp\", \"--config=$SVC_PFX/etc\"" "$T/imapexec.conf"
 	local me=$IMX_USER@$SVC_PFX_DOMAIN
 	svc_run <<-EOF2
 		> 100 EXECUTE smtp

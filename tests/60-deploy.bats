@@ -28,6 +28,7 @@ installed_files() { (cd "$1" && find . ! -type d | sort); }
 		./usr/local/lib/systemd/system/imapexec@.service
 		./usr/local/libexec/imapexec/blacklist
 		./usr/local/libexec/imapexec/calendar
+		./usr/local/libexec/imapexec/smtp
 		./usr/local/libexec/imapexec/voicemail
 		./usr/local/libexec/imapexec/whitelist
 		./usr/local/sbin/imapexec
@@ -57,6 +58,7 @@ installed_files() { (cd "$1" && find . ! -type d | sort); }
 		./lib/systemd/system/imapexec@.service
 		./usr/libexec/imapexec/blacklist
 		./usr/libexec/imapexec/calendar
+		./usr/libexec/imapexec/smtp
 		./usr/libexec/imapexec/voicemail
 		./usr/libexec/imapexec/whitelist
 		./usr/sbin/imapexec

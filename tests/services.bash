@@ -49,7 +49,8 @@ svc_setup_file() {
 
 # svc_config [PORT]: $T/imapexec.conf from the example configuration, with
 # the services of $SVC_BIN, HOME=$H for each, no group restriction, and the
-# SMTP service as shipped (Postfix's sendmail -bs), given the test's own
+# SMTP service as shipped (scripts/services/smtp: Postfix's sendmail -bs
+# once local_login_sender_maps is set), given the test's own
 # Postfix config directory $SVC_PFX/etc if one runs; with PORT, the SMTP
 # service is a socket service on 127.0.0.1:PORT instead.
 svc_config() {
@@ -59,14 +60,14 @@ svc_config() {
 		src, dst, bindir, home, port, pfx = sys.argv[1:]
 		text = open(src).read()
 		text = text.replace("/usr/local/libexec/imapexec", bindir)
-		sendmail = 'exec = [ "/usr/sbin/sendmail", "-bs" ];'
-		assert sendmail in text, "the smtp service is not sendmail -bs"
+		smtp = 'exec = [ "%s/smtp" ];' % bindir
+		assert smtp in text, "the smtp service is not scripts/services/smtp"
 		if port:
-		    text = text.replace(sendmail,
+		    text = text.replace(smtp,
 		                        'connect = "tcp:127.0.0.1:%s";' % port)
 		elif pfx:
-		    text = text.replace(sendmail, 'exec = [ "/usr/sbin/sendmail",'
-		                        ' "-C", "%s/etc", "-bs" ];' % pfx)
+		    text = text.replace(smtp, 'exec = [ "%s/smtp",'
+		                        ' "--config=%s/etc" ];' % (bindir, pfx))
 		text = text.replace("/var/spool/imapexec/voicemail",
 		                    home + "/../vmspool")
 		text = re.sub(r'\n\s*groups = \[ "voicemail" \];', "", text)
@@ -265,9 +266,11 @@ svc_postfix_start() {
 		mail_spool_directory = $d/mail/
 		biff = no
 		maillog_file = $d/maillog
-		local_login_sender_maps = inline:{ { root = * } },
-		    regexp:$d/etc/login_senders
 	EOF
+	# SVC_PFX_DEFAULT_SENDERS=1: Postfix's default (static:*, anyone)
+	[ -n "${SVC_PFX_DEFAULT_SENDERS:-}" ] ||
+		printf '%s\n' 'local_login_sender_maps = inline:{ { root = * } },' \
+			"    regexp:$d/etc/login_senders" >>"$d/etc/main.cf"
 	printf '/^(.+)$/ $1 $1@%s\n' "$SVC_PFX_DOMAIN" >"$d/etc/login_senders"
 	# no inet services at all, nothing chrooted
 	cat >"$d/etc/master.cf" <<-'EOF'
