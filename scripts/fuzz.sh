@@ -32,24 +32,16 @@ cap=${FUZZ_CORPUS_MAX:-150}
 streams=${DIFF_STREAMS:-20000}
 out=${FUZZ_OUT:-build/fuzz}
 CC_FUZZ=${CC_FUZZ:-clang}
-SCAN="src/lex.c src/tags.c src/scan_client.c src/scan_server.c"
 FLAGS="-std=c11 -D_GNU_SOURCE -DVERSION=\"fuzz\" -DCONFIG_FILE=\"/nonexistent\"
 	-Isrc -Itests/fuzz -O1 -g -fno-omit-frame-pointer
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 # A leak inside libconfig itself (tests/fuzz/lsan.supp) is not ours.
 LSAN_OPTIONS=suppressions=$top/tests/fuzz/lsan.supp
 export LSAN_OPTIONS
-LIBCONFIG=$(pkg-config --cflags --libs libconfig 2>/dev/null || echo -lconfig)
+LIBCONFIG=$(pkg-config --cflags --libs libbsd-overlay libconfig 2>/dev/null || echo "-lbsd -lconfig")
 
-# sources TARGET: the src/ files TARGET links with (no main.c).
-sources() {
-	case $1 in
-	scan_client | scan_server) echo "$SCAN" ;;
-	xcmd) echo "$SCAN src/xcmd.c" ;;
-	xinput) echo "src/lex.c src/xinput.c" ;;
-	config) echo "src/config.c" ;;
-	esac
-}
+# fuzz_sources TARGET: the src/ files TARGET links with.
+. "$top/tests/fuzz/sources.sh"
 
 # maxlen TARGET: -max_len, a bit over the limits each parser works with
 # (SCAN_LOOKAHEAD, XIN_LINE_MAX) so that their edges are reachable.
@@ -85,7 +77,7 @@ for t in $targets; do
 	seeds_before=$(digest "$seeds")
 	echo "== fuzz_$t: build"
 	# shellcheck disable=SC2086 # word lists
-	if ! $CC_FUZZ $FLAGS -o "$out/fuzz_$t" "$src" $(sources "$t") \
+	if ! $CC_FUZZ $FLAGS -o "$out/fuzz_$t" "$src" $(fuzz_sources "$t") \
 		$LIBCONFIG; then
 		summary="$summary
 fuzz_$t: BUILD FAILED"

@@ -11,17 +11,16 @@
 
 REPO=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 OUT=$REPO/build/fuzz-replay
-SCAN="src/lex.c src/tags.c src/scan_client.c src/scan_server.c"
+. "$REPO/tests/fuzz/sources.sh"
 
 setup_file() {
 	mkdir -p "$OUT"
 }
 
-# replay TARGET SOURCES...: build fuzz_TARGET with the standalone driver
+# replay TARGET: build fuzz_TARGET with the standalone driver
 # and run it on its seeds and its merged corpus.
 replay() {
 	local t=$1 cc=${CC:-cc}
-	shift
 	cd "$REPO"
 	local seeds=tests/fuzz/seeds/$t merged=build/fuzz/corpus/$t
 	[ -d "$seeds" ] && [ -n "$(ls "$seeds")" ]
@@ -33,7 +32,7 @@ replay() {
 		-Itests/fuzz -O1 -g -fno-omit-frame-pointer \
 		-fsanitize=address,undefined -fno-sanitize-recover=all \
 		-o "$OUT/fuzz_$t" "tests/fuzz/fuzz_$t.c" tests/fuzz/standalone.c \
-		"$@" $(pkg-config --cflags --libs libconfig)
+		$(fuzz_sources "$t") $(pkg-config --cflags --libs libbsd-overlay libconfig)
 	local rc=0
 	LSAN_OPTIONS=suppressions=$REPO/tests/fuzz/lsan.supp \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
@@ -48,26 +47,23 @@ replay() {
 }
 
 @test "fuzz corpus replay: scan_client (both directions, split invariants)" {
-	# shellcheck disable=SC2086
-	replay scan_client $SCAN
+	replay scan_client
 }
 
 @test "fuzz corpus replay: scan_server" {
-	# shellcheck disable=SC2086
-	replay scan_server $SCAN
+	replay scan_server
 }
 
 @test "fuzz corpus replay: xcmd (EXECUTE arguments)" {
-	# shellcheck disable=SC2086
-	replay xcmd $SCAN src/xcmd.c
+	replay xcmd
 }
 
 @test "fuzz corpus replay: xinput (interactive input)" {
-	replay xinput src/lex.c src/xinput.c
+	replay xinput
 }
 
 @test "fuzz corpus replay: config" {
-	replay config src/config.c
+	replay config
 }
 
 @test "fuzz: every seed directory belongs to a target, every target has seeds" {

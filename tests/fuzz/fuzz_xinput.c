@@ -53,7 +53,8 @@ run(struct out *o, const uint8_t *in, size_t n, struct sched *sc,
 	xin_init(&xi);
 	for (;;) {
 		CHECK(++idle < 100000, "no progress at %zu", pos);
-		r = sched_next(room);
+		/* xin_scan() is promised at least XIN_LINE_MAX of room. */
+		r = XIN_LINE_MAX + sched_next(room);
 		xin_scan(&xi, in + pos, av - pos, r, &act);
 		CHECK(act.n <= av - pos, "act %d covers %zu of %zu", act.op,
 		    act.n, av - pos);
