@@ -2,16 +2,29 @@
 # imapexec-run, the client, through a preauth tunnel: imapexec in front of
 # the real Dovecot imap, run as the test user (tests/run.bash), with the
 # test services of tests/execute.bash and the calendar of
-# scripts/services.  TLS and passwords: tests/81-run-tls.bats.
+# scripts/services.  Then TLS, logins and passwords against a Dovecot
+# daemon of the file's own (tests/dovecotd.bash): its post-login imap has
+# no EXECUTE, so a good login ends in Dovecot's BAD for EXECUTE (255 with
+# its text), which proves the login and the certificate checks.
 
 bats_require_minimum_version 1.5.0
 
 load helper
 load execute
 load run
+load dovecotd
 
-setup_file() { ex_setup_file; }
-teardown_file() { imx_teardown_file; }
+setup_file() {
+	ex_setup_file
+	if [ "$(id -u)" -eq 0 ] && command -v dovecot >/dev/null; then
+		dd_start "$IMX_RUN/dovecotd"
+		export DD_DIR DD_PID DD_CA DD_IMAP_PORT DD_IMAPS_PORT
+	fi
+}
+teardown_file() {
+	dd_stop
+	imx_teardown_file
+}
 setup() {
 	imx_setup
 	ex_setup
@@ -125,7 +138,7 @@ x'
 	imx_assert_no_leftovers
 }
 
-@test "run: SIGINT mid-session sends CANCEL; the service is killed, nothing is left" {
+@test "run: SIGINT mid-session sends CANCEL (130); the service is killed, nothing is left" {
 	mkfifo "$T/fifo"
 	# hold the fifo open so that stdin never ends
 	exec 7<>"$T/fifo"
@@ -141,7 +154,7 @@ x'
 	exec 7>&-
 	grep -q '^imapexec-run: C: CANCEL' "$T/run.err"
 	grep -q 'NO \[CANCELED\]' "$T/run.err"
-	[ "$rc" -eq $((128 + 15)) ]
+	[ "$rc" -eq 130 ]
 	ex_pid_gone "$T/cat.pid"
 	imx_assert_no_leftovers
 }
@@ -172,4 +185,103 @@ x'
 	RN_WANT=255 rn ftp://host/ echo
 	[ "$status" -eq 255 ]
 	grep -q 'not an imap:// or imaps:// URL' "$T/run.err"
+}
+
+# --- TLS, logins and passwords (a Dovecot daemon, no EXECUTE there) -----
+
+# tls_setup: skip without the daemon; the password in a file for -p, and
+# a home for .netrc.
+tls_setup() {
+	[ -n "${DD_PID:-}" ] || skip "no Dovecot daemon (needs root)"
+	printf '%s\n' "$DD_PASS" >"$T/pw"
+	mkdir -p "$T/nh"
+	URL=imaps://$DD_USER@127.0.0.1:$DD_IMAPS_PORT
+}
+
+# logged_in: Dovecot logged the user in over TLS since the mark.
+logged_in() {
+	tail -c +"$1" "$DD_DIR/dovecot.log" |
+		grep -q "imap-login: .*Login: user=<$DD_USER>, method=${2:-PLAIN},.* TLS"
+}
+
+# mark: the current size of Dovecot's log, for logged_in.
+mark() { echo $(($(stat -c %s "$DD_DIR/dovecot.log") + 1)); }
+
+@test "tls: imaps:// with the password from -p logs in (AUTHENTICATE PLAIN, SASL-IR); Dovecot's BAD for EXECUTE gives 255 with its text" {
+	tls_setup
+	m=$(mark)
+	RN_WANT=255 rn -v -C "$DD_CA" -p "cat $T/pw" "$URL" echo hi
+	grep -q '^imapexec-run: C: l AUTHENTICATE PLAIN ' "$T/run.err"
+	! grep -q "$(printf '%s' "$DD_PASS" | head -c 6)" "$T/run.err"
+	grep -q '^imapexec-run: no EXECUTE on the server: .*Unknown command' "$T/run.err"
+	imx_wait_for logged_in "$m"
+}
+
+@test "tls: the password from ~/.netrc (quoted, with spaces), also for the user" {
+	tls_setup
+	esc=${DD_PASS//\\/\\\\}
+	esc=${esc//\"/\\\"}
+	printf 'machine other login x password y\nmachine 127.0.0.1 login %s password "%s"\n' \
+		"$DD_USER" "$esc" >"$T/nh/.netrc"
+	chmod 600 "$T/nh/.netrc"
+	m=$(mark)
+	HOME=$T/nh RN_WANT=255 rn -C "$DD_CA" "$URL" echo hi
+	grep -q '^imapexec-run: no EXECUTE on the server: .*Unknown command' "$T/run.err"
+	imx_wait_for logged_in "$m"
+	# no user in the URL: the .netrc entry's login
+	m=$(mark)
+	HOME=$T/nh RN_WANT=255 rn -C "$DD_CA" "imaps://127.0.0.1:$DD_IMAPS_PORT" echo hi
+	grep -q '^imapexec-run: no EXECUTE on the server: .*Unknown command' "$T/run.err"
+	imx_wait_for logged_in "$m"
+	# readable by others: not used (and no terminal to ask on)
+	chmod 644 "$T/nh/.netrc"
+	HOME=$T/nh RN_WANT=255 rn -C "$DD_CA" "$URL" echo hi </dev/null
+	grep -q 'readable by others, not used' "$T/run.err"
+	grep -q '^imapexec-run: no password for ' "$T/run.err"
+}
+
+@test "tls: imap:// does STARTTLS before the login" {
+	tls_setup
+	m=$(mark)
+	RN_WANT=255 rn -v -C "$DD_CA" -p "cat $T/pw" \
+		"imap://$DD_USER@127.0.0.1:$DD_IMAP_PORT" echo hi
+	grep -q '^imapexec-run: C: s STARTTLS' "$T/run.err"
+	grep -q '^imapexec-run: no EXECUTE on the server: .*Unknown command' "$T/run.err"
+	imx_wait_for logged_in "$m"
+}
+
+@test "tls: a certificate the system store does not trust, another CA, or another name is refused (255)" {
+	tls_setup
+	m=$(mark)
+	RN_WANT=255 rn -p "cat $T/pw" "$URL" echo hi
+	grep -q '^imapexec-run: TLS handshake: .*certificate' "$T/run.err"
+	[ "$(wc -l <"$T/run.err")" -eq 1 ]
+	RN_WANT=255 rn -C "$DD_DIR/other-ca.crt" -p "cat $T/pw" "$URL" echo hi
+	grep -q '^imapexec-run: TLS handshake: .*certificate' "$T/run.err"
+	# 127.0.0.2 is not in the certificate
+	RN_WANT=255 rn -C "$DD_CA" -p "cat $T/pw" \
+		"imaps://$DD_USER@127.0.0.2:$DD_IMAPS_PORT" echo hi
+	grep -q '^imapexec-run: TLS handshake: .*127.0.0.2' "$T/run.err"
+	RN_WANT=255 rn -C "$DD_CA" -p "cat $T/pw" \
+		"imap://$DD_USER@127.0.0.2:$DD_IMAP_PORT" echo hi
+	grep -q '^imapexec-run: TLS handshake: .*127.0.0.2' "$T/run.err"
+	! tail -c +"$m" "$DD_DIR/dovecot.log" | grep -q 'Login: '
+}
+
+@test "tls: a bad password gives 255 with the server's text" {
+	tls_setup
+	RN_WANT=255 rn -C "$DD_CA" -p 'echo wrong' "$URL" echo hi
+	grep -qx 'imapexec-run: login failed: \[AUTHENTICATIONFAILED\] Authentication failed.' "$T/run.err" ||
+		grep -q '^imapexec-run: login failed: .*Authentication failed' "$T/run.err"
+	[ "$(wc -l <"$T/run.err")" -eq 1 ]
+	# a failing password command: 255 before any connection
+	RN_WANT=255 rn -C "$DD_CA" -p 'exit 3' "$URL" echo hi
+	grep -qx 'imapexec-run: password command failed (status 3)' "$T/run.err"
+}
+
+@test "tls: nothing listening gives 255 and one line" {
+	tls_setup
+	port=$(dd_free_port)
+	RN_WANT=255 rn -C "$DD_CA" -p "cat $T/pw" "imaps://u@127.0.0.1:$port" echo hi
+	grep -q "^imapexec-run: 127.0.0.1 port $port: Connection refused" "$T/run.err"
 }

@@ -345,11 +345,11 @@ final(struct cl *c, const struct resp *r)
 	else if (r->status == ST_NO && codeis(r, "LIMIT"))
 		cl_fail(c, RX_LIMIT, "%s: %s", svc, r->text);
 	else if (r->status == ST_NO && ex.ended &&
-	    (codeis(r, "EXITCODE") || codeis(r, "EXITSIGNAL") ||
-	    codeis(r, "CANCELED")))
+	    (codeis(r, "EXITCODE") || codeis(r, "EXITSIGNAL")))
 		c->result = ex.status;
 	else if (r->status == ST_NO && codeis(r, "CANCELED"))
-		cl_fail(c, RX_INT, "%s: %s", svc, r->text);
+		/* ^C: however the service ended, as a shell reports ^C. */
+		c->result = RX_INT;
 	else
 		cl_fail(c, RX_FAIL, "%s: %s", svc, r->text);
 }
@@ -400,7 +400,8 @@ handle(struct cl *c, const struct resp *r)
 			if (c->o->list)
 				c->result = r->status == ST_OK ? 0 : RX_FAIL;
 			if (r->status != ST_OK)
-				cl_fail(c, RX_FAIL, "%s", r->text);
+				cl_fail(c, RX_FAIL, "no EXECUTE on the "
+				    "server: %s", r->text);
 		} else if (mine)
 			final(c, r);
 		break;
