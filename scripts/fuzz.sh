@@ -48,6 +48,7 @@ sources() {
 	xcmd) echo "$SCAN src/xcmd.c" ;;
 	xinput) echo "src/lex.c src/xinput.c" ;;
 	config) echo "src/config.c" ;;
+	resp) echo "src/lex.c src/run/resp.c" ;;
 	esac
 }
 
@@ -64,7 +65,7 @@ if ! command -v "$CC_FUZZ" >/dev/null 2>&1; then
 	echo "fuzz: $CC_FUZZ not found (make fuzz installs it)" >&2
 	exit 1
 fi
-targets=${*:-scan_client scan_server xcmd xinput config}
+targets=${*:-scan_client scan_server xcmd xinput config resp}
 mkdir -p "$out/artifacts" "$out/logs"
 rm -f "$out"/artifacts/*
 

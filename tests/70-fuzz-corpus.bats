@@ -70,6 +70,10 @@ replay() {
 	replay config src/config.c
 }
 
+@test "fuzz corpus replay: resp (imapexec-run's response reader)" {
+	replay resp src/lex.c src/run/resp.c
+}
+
 @test "fuzz: every seed directory belongs to a target, every target has seeds" {
 	cd "$REPO"
 	local d t
