@@ -176,7 +176,7 @@ emit(struct cl *c, int fd, const void *p, size_t n)
 }
 
 /*
- * sendarg(c, p, n, allow_nul):
+ * sendarg(c, p, n):
  * Queue the ${n} bytes at ${p} as an EXECUTE argument: an atom, a quoted
  * string, or a non-synchronizing literal (a literal8 if it holds NUL).
  */
@@ -213,8 +213,9 @@ sendarg(struct cl *c, const uint8_t *p, size_t n)
 
 /*
  * readinput(c, len):
- * Read all of stdin (for -i) into ex.in, growing it; store its length
- * in ${len}.  Return the data, or NULL with the session ended.
+ * Read all of stdin (for -i), at most RUN_INPUT_MAX bytes, into a new
+ * buffer; store its length in ${len}.  Return the buffer (the caller
+ * frees it), or NULL with the session ended (124 if there is more).
  */
 static uint8_t *
 readinput(struct cl *c, size_t *len)
@@ -571,17 +572,17 @@ pump_stdin(struct cl *c)
 }
 
 /*
- * io(c, revents, rbuf):
- * The connection is ready (${revents}): write what is queued, read what
- * came (at most 16 reads, so stdin gets its turn).
+ * io(c, rbuf):
+ * The connection is ready: write what is queued, read what came into
+ * ${rbuf} (at most 16 reads, so stdin gets its turn; with TLS, each read
+ * takes a whole record, so nothing waits inside libtls unseen by poll).
  */
 static void
-io(struct cl *c, short revents, uint8_t *rbuf)
+io(struct cl *c, uint8_t *rbuf)
 {
 	ssize_t r;
 	int i;
 
-	(void)revents;
 	while (c->out.len > 0 && c->result < 0) {
 		r = net_write(&c->net, buf_head(&c->out), c->out.len);
 		if (r == NET_WANT)
@@ -658,7 +659,7 @@ loop(struct cl *c)
 			continue;
 		}
 		if (pfd[0].revents)
-			io(c, pfd[0].revents, rbuf);
+			io(c, rbuf);
 		if (n == 2 && pfd[1].revents && c->result < 0)
 			pump_stdin(c);
 	}
