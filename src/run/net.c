@@ -1,6 +1,7 @@
 /*
  * imapexec-run's connection to the server.
  */
+#include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -335,7 +336,8 @@ net_events(const struct net *n, int writing)
 void
 net_close(struct net *n)
 {
-	int64_t deadline;
+	struct pollfd pfd;
+	int64_t deadline, left;
 	int st;
 	pid_t r;
 
@@ -348,10 +350,19 @@ net_close(struct net *n)
 	if (n->fd >= 0)
 		close(n->fd);
 	if (n->pid > 0) {
+		/* A pidfd is readable when the tunnel exits; else back off. */
 		deadline = now_ms() + 5000;
+		pfd.fd = pidfd_open(n->pid, 0);
+		pfd.events = POLLIN;
 		while ((r = waitpid(n->pid, &st, WNOHANG)) == 0 &&
-		    now_ms() < deadline)
-			(void)poll(NULL, 0, 10);
+		    (left = deadline - now_ms()) > 0) {
+			if (pfd.fd >= 0)
+				(void)poll(&pfd, 1, (int)left);
+			else
+				(void)poll(NULL, 0, 10);
+		}
+		if (pfd.fd >= 0)
+			close(pfd.fd);
 		if (r == 0) {
 			(void)kill(n->pid, SIGTERM);
 			while (waitpid(n->pid, &st, 0) < 0 && errno == EINTR)
