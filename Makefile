@@ -4,6 +4,7 @@ VERSION =	0.1.0
 PREFIX ?=	/usr/local
 DESTDIR ?=
 BINDIR ?=	$(PREFIX)/sbin
+UBINDIR ?=	$(PREFIX)/bin
 MANDIR ?=	$(PREFIX)/share/man
 LIBEXECDIR ?=	$(PREFIX)/libexec/imapexec
 DOCDIR ?=	$(PREFIX)/share/doc/imapexec
@@ -44,16 +45,25 @@ SAN =		-fsanitize=address,undefined -fno-omit-frame-pointer \
 SCAN_SRCS =	lex.c tags.c scan_client.c scan_server.c
 SRCS =		$(SCAN_SRCS) buf.c command.c config.c env.c log.c main.c \
 		peer.c relay.c session.c sock.c spawn.c util.c xcmd.c xinput.c
-HDRS =		$(wildcard src/*.h)
+HDRS =		$(wildcard src/*.h src/run/*.h)
 OBJS =		$(SRCS:%.c=src/%.o)
 ASAN_OBJS =	$(SRCS:%.c=build/asan/%.o)
+# The client, imapexec-run (src/run/), with the lexer and two helpers.
+RUN_SRCS =	$(wildcard src/run/*.c)
+RUN_SHARED =	lex.c buf.c util.c
+RUN_OBJS =	$(RUN_SRCS:%.c=%.o) $(RUN_SHARED:%.c=src/%.o)
+RUN_ASAN_OBJS =	$(RUN_SRCS:src/%.c=build/asan/%.o) \
+		$(RUN_SHARED:%.c=build/asan/%.o)
+RUN_PKGS =	libbsd-overlay libtls
+RUN_CFLAGS =	$(shell pkg-config --cflags $(RUN_PKGS) 2>/dev/null) -iquote src
+RUN_LIBS =	$(shell pkg-config --libs $(RUN_PKGS) 2>/dev/null || echo -lbsd -ltls)
 UNIT_SRCS =	$(wildcard tests/unit/*.c)
 UNIT_BINS =	$(UNIT_SRCS:tests/unit/%.c=build/unit/%)
 
 .PHONY: all asan unit deps check check-valgrind fuzz bench run install \
 	uninstall clean format
 
-all: src/imapexec
+all: src/imapexec src/imapexec-run
 
 src/%.o: src/%.c $(HDRS)
 	$(CC) $(WARN) $(HARDEN) $(DEFS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
@@ -61,8 +71,14 @@ src/%.o: src/%.c $(HDRS)
 src/imapexec: $(OBJS)
 	$(CC) $(HARDEN_LD) $(LDFLAGS) -o $@ $(OBJS) $(PKG_LIBS)
 
-# The same program built with AddressSanitizer and UBSan, for make check.
-asan: build/asan/imapexec
+src/run/%.o: src/run/%.c $(HDRS)
+	$(CC) $(WARN) $(HARDEN) $(DEFS) $(RUN_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+src/imapexec-run: $(RUN_OBJS)
+	$(CC) $(HARDEN_LD) $(LDFLAGS) -o $@ $(RUN_OBJS) $(RUN_LIBS)
+
+# The same programs built with AddressSanitizer and UBSan, for make check.
+asan: build/asan/imapexec build/asan/imapexec-run
 
 build/asan/%.o: src/%.c $(HDRS)
 	@mkdir -p build/asan
@@ -70,6 +86,13 @@ build/asan/%.o: src/%.c $(HDRS)
 
 build/asan/imapexec: $(ASAN_OBJS)
 	$(CC) $(SAN) -o $@ $(ASAN_OBJS) $(PKG_LIBS)
+
+build/asan/run/%.o: src/run/%.c $(HDRS)
+	@mkdir -p build/asan/run
+	$(CC) $(WARN) $(DEFS) -DIMAPEXEC_DEBUG $(RUN_CFLAGS) -O1 -g $(SAN) -c -o $@ $<
+
+build/asan/imapexec-run: $(RUN_ASAN_OBJS)
+	$(CC) $(SAN) -o $@ $(RUN_ASAN_OBJS) $(RUN_LIBS)
 
 # Unit tests of the pure parts, with sanitizers on.
 unit: $(UNIT_BINS)
@@ -110,6 +133,7 @@ run: deps all
 # src/imapexec built for another PREFIX would read the wrong config.
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(UBINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR) \
 	    $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(EXAMPLEDIR)/ssh \
 	    $(DESTDIR)$(LIBEXECDIR)
@@ -124,6 +148,9 @@ install: all
 	    $(filter-out src/main.o,$(OBJS)) build/install/main.o $(PKG_LIBS)
 	install -m 755 build/install/imapexec $(DESTDIR)$(BINDIR)/imapexec
 	install -m 644 src/imapexec.8 $(DESTDIR)$(MANDIR)/man8/imapexec.8
+	install -m 755 src/imapexec-run $(DESTDIR)$(UBINDIR)/imapexec-run
+	install -m 644 src/imapexec-run.1 \
+	    $(DESTDIR)$(MANDIR)/man1/imapexec-run.1
 	install -m 644 src/imapexec.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man5/imapexec.conf.5
 	$(FIXPATHS) conf/imapexec.conf >build/install/imapexec.conf
@@ -144,6 +171,8 @@ install: all
 # The config goes too if it is still the shipped one, not if edited.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/imapexec \
+	    $(DESTDIR)$(UBINDIR)/imapexec-run \
+	    $(DESTDIR)$(MANDIR)/man1/imapexec-run.1 \
 	    $(DESTDIR)$(LIBEXECDIR)/blacklist $(DESTDIR)$(LIBEXECDIR)/whitelist \
 	    $(DESTDIR)$(LIBEXECDIR)/calendar $(DESTDIR)$(LIBEXECDIR)/voicemail \
 	    $(DESTDIR)$(LIBEXECDIR)/smtp \
@@ -164,5 +193,5 @@ format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c
 
 clean:
-	rm -f src/*.o src/imapexec
+	rm -f src/*.o src/imapexec src/run/*.o src/imapexec-run
 	rm -rf build

@@ -4,7 +4,7 @@
 # Builds the release binary (make), prepares a bench directory with its own
 # deterministic data (scripts/bench/gendata.py), configs, an ssh host key
 # and user key, and three tiny C helpers, then runs scripts/bench/run.py as
-# an unprivileged user with a clean environment.  R1..R8 are described in
+# an unprivileged user with a clean environment.  R1..R10 are described in
 # run.py and in the report.  Prints the table; writes build/bench/report.md
 # (and build/bench/chart.png when gnuplot is installed).
 #
@@ -64,10 +64,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 # --- build (release flags: -O2, hardening) -----------------------------------
-say "building src/imapexec (release flags)"
+say "building src/imapexec and src/imapexec-run (release flags)"
 make -C "$REPO" --no-print-directory all >&2
 mkdir -p "$W/bin" "$W/etc" "$W/log" "$W/ssh" "$W/home" "$W/out" "$OUT"
-cp "$REPO/src/imapexec" "$W/bin/imapexec"
+cp "$REPO/src/imapexec" "$REPO/src/imapexec-run" "$W/bin/"
 for c in cpuwrap spawnloop; do
 	cc -O2 -Wall -o "$W/bin/$c" "$REPO/scripts/bench/$c.c"
 done

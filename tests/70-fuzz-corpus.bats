@@ -66,6 +66,10 @@ replay() {
 	replay config
 }
 
+@test "fuzz corpus replay: resp (imapexec-run's response reader)" {
+	replay resp
+}
+
 @test "fuzz: every seed directory belongs to a target, every target has seeds" {
 	cd "$REPO"
 	local d t

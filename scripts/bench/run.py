@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""run.py WORKDIR - the imapexec benchmarks R1..R8 (see scripts/bench.sh).
+"""run.py WORKDIR - the imapexec benchmarks R1..R10 (see scripts/bench.sh);
+R9 and R10 time the client, imapexec-run, through a preauth tunnel.
 
 Runs as the unprivileged bench user with a clean environment; everything
 is started the same way for both sides (posix_spawn from this process, or
@@ -34,10 +35,12 @@ ERRLOG = open(os.path.join(W, "log", "stderr.log"), "ab")
 
 P = dict(r1_rounds=3, r2_noops=2000, r2_rounds=3, r3_rounds=3,
          r4_starts=40, r4_rounds=3, r5_calls=60, r5_ssh=5, r5_rounds=3,
-         r6_mib=32, r6_rounds=2, r7_flood=3, r8_conns=200) if QUICK else \
+         r6_mib=32, r6_rounds=2, r7_flood=3, r8_conns=200,
+         r9_calls=20, r9_rounds=3, r10_mib=32, r10_rounds=2) if QUICK else \
     dict(r1_rounds=7, r2_noops=10000, r2_rounds=5, r3_rounds=7,
          r4_starts=150, r4_rounds=5, r5_calls=300, r5_ssh=20, r5_rounds=5,
-         r6_mib=256, r6_rounds=3, r7_flood=10, r8_conns=200)
+         r6_mib=256, r6_rounds=3, r7_flood=10, r8_conns=200,
+         r9_calls=100, r9_rounds=5, r10_mib=256, r10_rounds=3)
 
 results = []          # one dict per table row
 extra = {}            # other facts for the report
@@ -602,6 +605,60 @@ def r6(sshd):
         res["imapexec"], "ssh", res["ssh"], 1.0, ">=")
 
 
+# --- R9, R10: the client, imapexec-run, through a tunnel ----------------------
+
+RUN = os.path.join(W, "bin", "imapexec-run")
+
+
+def tunnel():
+    return " ".join(shlex.quote(a) for a in cmd_filtered())
+
+
+def r9(sshd):
+    log("R9 imapexec-run -t TUNNEL true, a whole session per call")
+    prog = os.environ["BENCH_TRUE"]
+    n = P["r9_calls"]
+
+    def client():
+        argv = [RUN, "-t", tunnel(), "true"]
+        t = time.perf_counter()
+        for _ in range(n):
+            subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
+        return (time.perf_counter() - t) / n * 1e3
+
+    def spawn():
+        out = subprocess.run([os.path.join(W, "bin", "spawnloop"), str(n),
+                              prog], check=True, capture_output=True,
+                             text=True).stdout
+        return float(out) / 1e3
+
+    def ssh():
+        t = time.perf_counter()
+        for _ in range(P["r5_ssh"]):
+            subprocess.run(sshd.base + ["127.0.0.1", prog], check=True,
+                           stdin=subprocess.DEVNULL)
+        return (time.perf_counter() - t) / P["r5_ssh"] * 1e3
+    res = rounds(P["r9_rounds"], [("imapexec-run", client),
+                                  ("posix_spawn", spawn), ("ssh", ssh)])
+    add("R9", "imapexec-run true vs ssh true", "ms", "imapexec-run",
+        res["imapexec-run"], "ssh", res["ssh"], 0.1, "<=")
+    add("R9", "imapexec-run true vs posix_spawn", "ms", "imapexec-run",
+        res["imapexec-run"], "posix_spawn", res["posix_spawn"])
+
+
+def r10(sshd):
+    n = P["r10_mib"] << 20
+    mib = P["r10_mib"]
+    log("R10 imapexec-run -t TUNNEL cat, %d MiB each way" % mib)
+    res = rounds(P["r10_rounds"], [
+        ("imapexec-run", lambda: mib / stream_raw(
+            [RUN, "-t", tunnel(), "cat"], n)),
+        ("ssh", lambda: mib / stream_raw(sshd.base + ["127.0.0.1", "cat"],
+                                         n))])
+    add("R10", "imapexec-run cat vs ssh cat", "MiB/s", "imapexec-run",
+        res["imapexec-run"], "ssh", res["ssh"], 1.0, ">=")
+
+
 # --- R7: memory ------------------------------------------------------------------
 
 def r7():
@@ -760,17 +817,18 @@ def table():
 def main():
     os.makedirs(OUT, exist_ok=True)
     steps = [("R1", r1), ("R2", r2), ("R3", r3), ("R4", r4), ("R5", None),
-             ("R6", None), ("R7", r7), ("R8", r8)]
+             ("R6", None), ("R7", r7), ("R8", r8), ("R9", None),
+             ("R10", None)]
     sshd = None
     extra["load_start"] = open("/proc/loadavg").read().split()[0]
     try:
         for rid, fn in steps:
             if ONLY and rid not in ONLY:
                 continue
-            if rid in ("R5", "R6"):
+            if fn is None:
                 if sshd is None:
                     sshd = Sshd()
-                (r5 if rid == "R5" else r6)(sshd)
+                dict(R5=r5, R6=r6, R9=r9, R10=r10)[rid](sshd)
             else:
                 fn()
     finally:

@@ -11,5 +11,6 @@ fuzz_sources() {
 	xcmd) echo "$FUZZ_SCAN src/xcmd.c" ;;
 	xinput) echo "src/lex.c src/xinput.c" ;;
 	config) echo "src/config.c src/sock.c src/util.c" ;;
+	resp) echo "src/lex.c src/run/resp.c" ;;
 	esac
 }

@@ -1,0 +1,122 @@
+# tests/dovecotd.bash - a Dovecot daemon of the tests' own: imap-login on
+# loopback with TLS (a CA and a server certificate made with openssl at
+# test time), a passwd-file user, Maildir homes.  Load after helper (for
+# IMX_USER, imx_own and imx_wait_for); as root.  Reusable: the post-login
+# mode of imapexec can put its settings in DD_EXTRA.
+#
+#   dd_certs DIR         DIR/ca.crt (a test CA), DIR/server.crt and
+#                        DIR/server.key (for 127.0.0.1 and localhost, signed
+#                        by the CA), DIR/other-ca.crt (an unrelated CA)
+#   dd_start DIR         start `dovecot -F` with everything under DIR:
+#                        base_dir DIR/run, config DIR/dovecot.conf, log
+#                        DIR/dovecot.log, the user DD_USER (password
+#                        DD_PASS) in DIR/passwd with home DIR/home/DD_USER,
+#                        owned by IMX_USER; listens on 127.0.0.1 and
+#                        127.0.0.2 (not in the certificate): imap
+#                        (STARTTLS) on DD_IMAP_PORT, imaps on DD_IMAPS_PORT;
+#                        waits until both ports accept.  DD_EXTRA=(lines)
+#                        are added to the config.
+#   dd_stop              stop it (SIGTERM, then SIGKILL) and wait
+#
+# DD_DIR, DD_PID, DD_CA are set by dd_start.
+
+DD_USER=${DD_USER:-runuser}
+DD_PASS=${DD_PASS:-s3cret pa\$\$ \"q\"}
+
+# dd_free_port: a TCP port on 127.0.0.1 that nobody listens on now.
+dd_free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+dd_certs() {
+	local d=$1
+	mkdir -p "$d"
+	(
+		cd "$d" || exit 1
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+			-subj "/CN=imapexec test CA" -keyout ca.key -out ca.crt
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+			-subj "/CN=unrelated test CA" -keyout other-ca.key \
+			-out other-ca.crt
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+			-keyout server.key -out server.csr
+		printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >ext.cnf
+		openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key \
+			-CAcreateserial -days 2 -extfile ext.cnf -out server.crt
+	) >"$d/openssl.log" 2>&1 || {
+		cat "$d/openssl.log" >&2
+		return 1
+	}
+	chmod 644 "$d"/*.crt
+	chmod 600 "$d"/*.key
+}
+
+# dd_port_open PORT: something accepts on 127.0.0.1:PORT.
+dd_port_open() {
+	python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null
+}
+
+dd_start() {
+	DD_DIR=$1
+	[ "$(id -u)" -eq 0 ] || skip "dovecot -F needs root"
+	command -v dovecot >/dev/null || skip "no dovecot"
+	mkdir -p "$DD_DIR/run" "$DD_DIR/home/$DD_USER"
+	[ -f "$DD_DIR/server.crt" ] || dd_certs "$DD_DIR"
+	DD_CA=$DD_DIR/ca.crt
+	imx_own "$DD_DIR/home"
+	DD_IMAP_PORT=$(dd_free_port)
+	DD_IMAPS_PORT=$(dd_free_port)
+	printf '%s:{PLAIN}%s::::::\n' "$DD_USER" "$DD_PASS" >"$DD_DIR/passwd"
+	chmod 644 "$DD_DIR/passwd"
+	{
+		echo "base_dir = $DD_DIR/run"
+		echo "state_dir = $DD_DIR/run/state"
+		echo "instance_name = imapexec-test-$$"
+		echo 'protocols = imap'
+		echo 'listen = 127.0.0.1, 127.0.0.2'
+		echo "log_path = $DD_DIR/dovecot.log"
+		echo 'ssl = yes'
+		echo "ssl_cert = <$DD_DIR/server.crt"
+		echo "ssl_key = <$DD_DIR/server.key"
+		echo 'auth_mechanisms = plain login'
+		echo 'mail_location = maildir:~/Maildir'
+		echo "passdb {"
+		echo "  driver = passwd-file"
+		echo "  args = scheme=PLAIN $DD_DIR/passwd"
+		echo "}"
+		echo "userdb {"
+		echo "  driver = static"
+		echo "  args = uid=$IMX_USER gid=$(id -gn "$IMX_USER") home=$DD_DIR/home/%u"
+		echo "}"
+		echo "service imap-login {"
+		echo "  inet_listener imap {"
+		echo "    port = $DD_IMAP_PORT"
+		echo "  }"
+		echo "  inet_listener imaps {"
+		echo "    port = $DD_IMAPS_PORT"
+		echo "    ssl = yes"
+		echo "  }"
+		echo "}"
+		printf '%s\n' "${DD_EXTRA[@]}"
+	} >"$DD_DIR/dovecot.conf"
+	dovecot -F -c "$DD_DIR/dovecot.conf" >>"$DD_DIR/dovecot.out" 2>&1 &
+	DD_PID=$!
+	imx_wait_for dd_port_open "$DD_IMAP_PORT" &&
+		imx_wait_for dd_port_open "$DD_IMAPS_PORT" || {
+		cat "$DD_DIR/dovecot.out" "$DD_DIR/dovecot.log" >&2
+		return 1
+	}
+}
+
+# dd_gone: the daemon has exited.
+dd_gone() {
+	! kill -0 "$DD_PID" 2>/dev/null
+}
+
+dd_stop() {
+	[ -n "${DD_PID:-}" ] || return 0
+	kill "$DD_PID" 2>/dev/null || true
+	imx_wait_for dd_gone || kill -KILL "$DD_PID" 2>/dev/null || true
+	wait "$DD_PID" 2>/dev/null || true
+	DD_PID=
+}
