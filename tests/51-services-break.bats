@@ -147,3 +147,16 @@ ev() {	# UID DTSTART-line SUMMARY [more lines]
 	# every slow event is listed or unreadable, none is lost
 	[ "$(grep -o '\[[0-9a-f]*\]$' "$T/out" | sort -u | wc -l)" -eq 101 ]
 }
+
+@test "calendar: RDATE;VALUE=PERIOD (start/end, start/duration) repeats the event, not unreadable" {
+	{
+		printf 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n'
+		ev period 'DTSTART:20260105T090000Z' 'with periods' 'DTEND:20260105T100000Z\r\nRDATE;VALUE=PERIOD:20260107T090000Z/20260107T100000Z,20260108T130000Z/PT2H\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nDESCRIPTION:x\r\nEND:VALARM\r\n'
+		printf 'END:VCALENDAR\r\n'
+	} | cal_file
+	cal 'list 2026-01-05' 'list 2026-01-06' 'list 2026-01-07' 'list 2026-01-08' >"$T/out"
+	cat "$T/out" >&2
+	sed 's/ \[[0-9a-f]*\]$//' "$T/out" >"$T/got"
+	printf 'calendar> 10:00 with periods\ncalendar> no events\ncalendar> 10:00 with periods\ncalendar> 14:00 with periods\ncalendar> ' |
+		diff -u - "$T/got"
+}
