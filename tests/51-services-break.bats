@@ -45,6 +45,21 @@ ev() {	# UID DTSTART-line SUMMARY [more lines]
 	# one event, one line, no terminal escapes
 	[ "$(wc -l <"$T/out")" -eq 1 ]
 	grep -q '^calendar> 10:00 lunch error: your calendar is corrupt, call 555?\[2J? x \[[0-9a-f]\{8\}\]$' "$T/out"
+	# and so through imapexec: one OUT line for the event
+	svc_run <<-'EOF2'
+		> 1 EXECUTE calendar
+		wait +
+		> list 2026-01-05
+		> quit
+		match \* EXECUTE \(TAG "1"\) EXIT 0
+		> DONE
+		wait 1 OK
+	EOF2
+	svc_out 1 >"$T/conv"
+	cat -A "$T/conv" >&2
+	[ "$(grep -c 'error' "$T/conv")" -eq 1 ]
+	grep -q '^calendar> 10:00 lunch error: your calendar is corrupt, call 555?\[2J? x \[[0-9a-f]\{8\}\]$' "$T/conv"
+	imx_assert_no_leftovers
 }
 
 @test "calendar: an ID as shown deletes its event, never another whose UID looks like that ID" {
