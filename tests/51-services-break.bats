@@ -175,3 +175,19 @@ ev() {	# UID DTSTART-line SUMMARY [more lines]
 	printf 'calendar> 10:00 with periods\ncalendar> no events\ncalendar> 10:00 with periods\ncalendar> 14:00 with periods\ncalendar> ' |
 		diff -u - "$T/got"
 }
+
+@test "calendar: a line over 4096 octets is one error, its tail never a second command" {
+	mkdir -p "$H/.imapexec" && imx_own "$H/.imapexec"
+	{
+		printf 'list %5000s' ''
+		printf 'add 2026-01-01 9:00 injected\n'
+		printf 'add 2026-01-01 10:00 %s\n' "$(head -c 6000 /dev/zero | tr '\0' x)"
+		printf 'list 2026-01-01\n'
+	} | svc_as timeout 60 "$SVC_BIN/calendar" >"$T/out" 2>"$T/err"
+	cut -c1-100 "$T/out" >&2
+	[ ! -s "$T/err" ]
+	[ "$(grep -c '^calendar> error: the line is too long' "$T/out")" -eq 2 ]
+	grep -qx 'calendar> no events' "$T/out"
+	! grep -q injected "$T/out"
+	[ "$(grep -o "calendar> " "$T/out" | wc -l)" -eq 4 ]
+}
