@@ -191,3 +191,20 @@ ev() {	# UID DTSTART-line SUMMARY [more lines]
 	! grep -q injected "$T/out"
 	[ "$(grep -o "calendar> " "$T/out" | wc -l)" -eq 4 ]
 }
+
+@test "calendar: a VTIMEZONE whose rules repeat every second or minute does not hang every command" {
+	{
+		printf 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n'
+		printf 'BEGIN:VTIMEZONE\r\nTZID:Evil\r\nBEGIN:STANDARD\r\nDTSTART:16010101T030000\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nRRULE:FREQ=SECONDLY\r\nEND:STANDARD\r\n'
+		printf 'BEGIN:DAYLIGHT\r\nDTSTART:16010101T020000\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nRRULE:FREQ=MINUTELY\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n'
+		ev evil 'DTSTART;TZID=Evil:20260105T090000' 'evil zone'
+		ev ok 'DTSTART:20260105T090000Z' fine
+		printf 'END:VCALENDAR\r\n'
+	} | cal_file
+	# without a bound, loading the file alone took hours (cal: 300 s)
+	cal 'list 2026-01-05' 'add 2026-01-05 12:00 still' 'list 2026-01-05' >"$T/out"
+	cat "$T/out" >&2
+	grep -q '^\(calendar> \)\?10:00 fine \[' "$T/out"
+	grep -q '^12:00 still \[' "$T/out"
+	grep -q 'VTIMEZONE' "$H/.imapexec/calendar.ics"
+}
