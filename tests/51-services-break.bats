@@ -208,3 +208,21 @@ ev() {	# UID DTSTART-line SUMMARY [more lines]
 	grep -q '^12:00 still \[' "$T/out"
 	grep -q 'VTIMEZONE' "$H/.imapexec/calendar.ics"
 }
+
+@test "lists: a symlinked list or lists.sieve is changed at its target, the link stays" {
+	mkdir -p "$H/.imapexec" "$H/sync"
+	printf 'old@example.org\n' >"$H/sync/blacklist"
+	ln -s ../sync/blacklist "$H/.imapexec/blacklist"
+	: >"$H/sync/lists.sieve"
+	ln -s ../sync/lists.sieve "$H/.imapexec/lists.sieve"
+	imx_own "$H/.imapexec" "$H/sync"
+	run svc_as "$SVC_BIN/blacklist" --list=blacklist -- add joe@smith.com
+	[ "$status" -eq 0 ]
+	[ -L "$H/.imapexec/blacklist" ] && [ -L "$H/.imapexec/lists.sieve" ]
+	[ "$(cat "$H/sync/blacklist")" = "$(printf 'joe@smith.com\nold@example.org')" ]
+	grep -qF '"joe@smith.com", "old@example.org"' "$H/sync/lists.sieve"
+	[ "$(ls -A "$H/sync")" = "$(printf 'blacklist\nlists.sieve')" ]
+	# and the real LDA applies it through the link
+	svc_deliver joe@smith.com "from joe"
+	[ "$(svc_subjects Junk)" = "from joe" ]
+}
