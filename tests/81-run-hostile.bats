@@ -1,0 +1,80 @@
+#!/usr/bin/env bats
+# imapexec-run against hostile or broken servers and surroundings: a
+# scripted server (tests/fakeimap.py) for what a real one never does, the
+# real imapexec in front of Dovecot (tests/run.bash) for the rest.
+
+bats_require_minimum_version 1.5.0
+
+load helper
+load execute
+load run
+load dovecotd
+
+setup_file() {
+	ex_setup_file
+	dd_certs "$IMX_RUN/certs"
+}
+teardown_file() { imx_teardown_file; }
+setup() {
+	imx_setup
+	ex_setup
+	rn_setup
+	FK_PID=
+}
+teardown() {
+	rn_teardown
+	[ -z "$FK_PID" ] || { kill "$FK_PID" 2>/dev/null; wait "$FK_PID" 2>/dev/null; } || true
+}
+
+# fk_start ADDR [fakeimap options]: run the scripted server on ADDR with
+# the script in $T/script (what it got in $T/got); FK_PORT, FK_PID.
+fk_start() {
+	local addr=$1
+	shift
+	: >"$T/got"
+	python3 "$REPO/tests/fakeimap.py" "$@" "$addr" "$T/port" "$T/got" \
+		"$T/script" 2>"$T/fake.err" &
+	FK_PID=$!
+	imx_wait_for test -s "$T/port"
+	FK_PORT=$(cat "$T/port")
+}
+
+# fk_public: an address of this host outside loopback, or skip.
+fk_public() {
+	FK_ADDR=$(ip -o -4 addr show scope global 2>/dev/null |
+		awk '{ sub("/.*", "", $4); print $4; exit }')
+	[ -n "$FK_ADDR" ] || skip "no non-loopback IPv4 address"
+}
+
+@test "hostile: imap:// to a non-loopback host greeting PREAUTH in clear text is refused" {
+	fk_public
+	printf '%s\n' 'send * PREAUTH hi\r\n' 'hold' >"$T/script"
+	fk_start "$FK_ADDR"
+	RN_WANT=255 rn -p 'echo pw' "imap://u@$FK_ADDR:$FK_PORT" cat <<<"secret"
+	grep -q '^imapexec-run: .*PREAUTH.*clear' "$T/run.err"
+	wait "$FK_PID" || true
+	FK_PID=
+	! grep -q 'EXECUTE\|secret' "$T/got"
+}
+
+@test "hostile: imap:// to a non-loopback host without STARTTLS: refused, no password sent" {
+	fk_public
+	printf '%s\n' 'send * OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR] hi\r\n' \
+		'hold' >"$T/script"
+	fk_start "$FK_ADDR"
+	RN_WANT=255 rn -p 'echo pw' "imap://u@$FK_ADDR:$FK_PORT" echo hi
+	grep -qx "imapexec-run: $FK_ADDR: no STARTTLS offered; will not send a password in clear text" "$T/run.err"
+	wait "$FK_PID" || true
+	FK_PID=
+	! grep -q 'AUTHENTICATE\|LOGIN' "$T/got"
+}
+
+@test "hostile: responses pipelined after the STARTTLS answer are refused" {
+	printf '%s\n' 'send * OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n' \
+		'expect s STARTTLS\r\n' \
+		'send s OK Begin TLS\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n' \
+		'hold' >"$T/script"
+	fk_start 127.0.0.1
+	RN_WANT=255 rn -p 'echo pw' "imap://u@127.0.0.1:$FK_PORT" echo hi
+	grep -qx 'imapexec-run: protocol error: data after the STARTTLS answer' "$T/run.err"
+}
