@@ -78,3 +78,25 @@ fk_public() {
 	RN_WANT=255 rn -p 'echo pw' "imap://u@127.0.0.1:$FK_PORT" echo hi
 	grep -qx 'imapexec-run: protocol error: data after the STARTTLS answer' "$T/run.err"
 }
+
+@test "hostile: a closed stdin, stdout or stderr is never taken for the connection" {
+	# stdin closed: as empty (not through bats' run, which may open it)
+	timeout -s KILL 60 "$RUN_BIN" -t "$TUNNEL" cat <&- >"$T/out" 2>"$T/run.err"
+	[ ! -s "$T/out" ]
+	# stdout closed: the output is lost, the status is the service's
+	rc=0
+	timeout -s KILL 60 "$RUN_BIN" -t "$TUNNEL" exit 3 >&- 2>"$T/run.err" || rc=$?
+	[ "$rc" -eq 3 ]
+	rc=0
+	timeout -s KILL 60 "$RUN_BIN" -t "$TUNNEL" echo hi >&- 2>"$T/run.err" || rc=$?
+	[ "$rc" -eq 0 ]
+	# stderr closed
+	rc=0
+	timeout -s KILL 60 "$RUN_BIN" -t "$TUNNEL" nosuch >"$T/out" 2>&- || rc=$?
+	[ "$rc" -eq 127 ]
+	[ ! -s "$T/out" ]
+	rc=0
+	timeout -s KILL 60 "$RUN_BIN" -t "$TUNNEL" echo hi <&- >&- 2>&- || rc=$?
+	[ "$rc" -eq 0 ]
+	imx_assert_no_leftovers
+}
