@@ -31,6 +31,7 @@ teardown() {
 fk_start() {
 	local addr=$1
 	shift
+	rm -f "$T/port"
 	: >"$T/got"
 	python3 "$REPO/tests/fakeimap.py" "$@" "$addr" "$T/port" "$T/got" \
 		"$T/script" 2>"$T/fake.err" &
@@ -99,4 +100,22 @@ fk_public() {
 	timeout -s KILL 60 "$RUN_BIN" -t "$TUNNEL" echo hi <&- >&- 2>&- || rc=$?
 	[ "$rc" -eq 0 ]
 	imx_assert_no_leftovers
+}
+
+@test "hostile: SIGINT during a TLS handshake that never ends gives 130 at once" {
+	printf '%s\n' 'hold' >"$T/script"
+	fk_start 127.0.0.1
+	for tmo in 0 600; do
+		timeout -s KILL 50 "$RUN_BIN" -T "$tmo" -p 'echo pw' \
+			"imaps://u@127.0.0.1:$FK_PORT" echo hi 2>"$T/run.err" &
+		pid=$!
+		# the ClientHello came: the client waits in the handshake
+		imx_wait_for test -s "$T/got"
+		kill -INT "$pid"
+		rc=0
+		wait "$pid" || rc=$?
+		[ "$rc" -eq 130 ]
+		[ ! -s "$T/run.err" ]
+		[ "$tmo" = 600 ] || { wait "$FK_PID" || true; fk_start 127.0.0.1; }
+	done
 }
