@@ -119,3 +119,15 @@ fk_public() {
 		[ "$tmo" = 600 ] || { wait "$FK_PID" || true; fk_start 127.0.0.1; }
 	done
 }
+
+@test "hostile: -p printing without end, a huge line, nothing, or failing: 255, one line, no connection" {
+	printf '%s\n' 'hold' >"$T/script"
+	fk_start 127.0.0.1
+	for cmd in yes 'head -c 100000 /dev/zero | tr "\0" x' 'exit 0' 'printf "\n\npw\n"' 'echo pw; exit 1' 'kill -9 $$'; do
+		RN_WANT=255 rn -p "$cmd" "imaps://u@127.0.0.1:$FK_PORT" echo hi
+		[ "$(wc -l <"$T/run.err")" -eq 1 ]
+		grep -q '^imapexec-run: password command \(printed too much\|printed nothing\|failed (status 1)\|failed (signal 9)\)$' "$T/run.err"
+	done
+	grep -q 'printed too much' "$T/run.err" || true
+	[ ! -s "$T/got" ]
+}
