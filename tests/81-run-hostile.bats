@@ -131,3 +131,27 @@ fk_public() {
 	grep -q 'printed too much' "$T/run.err" || true
 	[ ! -s "$T/got" ]
 }
+
+@test "hostile: ^C from a terminal (SIGINT to the whole process group) cancels; the local tunnel keeps it ignored" {
+	mkfifo "$T/fifo"
+	exec 7<>"$T/fifo"
+	# a process group of its own, as a shell's foreground job
+	setsid "$RUN_BIN" -v -t "$TUNNEL" catpid <"$T/fifo" >"$T/back" \
+		2>"$T/run.err" &
+	pid=$!
+	( sleep 60; kill -KILL -- -"$pid" ) 2>/dev/null &
+	dog=$!
+	echo ping >&7
+	imx_wait_for grep -q '^ping$' "$T/back"
+	kill -INT -- -"$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	kill "$dog" 2>/dev/null || true
+	exec 7>&-
+	[ "$rc" -eq 130 ]
+	grep -q '^imapexec-run: C: CANCEL' "$T/run.err"
+	grep -q 'NO \[CANCELED\]' "$T/run.err"
+	! grep -q 'signal=<2>' "$T/tunnel.log"
+	ex_pid_gone "$T/cat.pid"
+	imx_assert_no_leftovers
+}
