@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,9 +160,17 @@ main(int argc, char *argv[])
 	struct spawn_req req;
 	const char *file = CONFIG_FILE;
 	char errbuf[1024], *user = NULL, *home = NULL;
-	int ch, debug = 0, test = 0, explicit = 0, fl0, fl1, status;
+	struct sigaction oint;
+	int ch, debug = 0, test = 0, explicit = 0, fl0, fl1, status, intign;
 
 	std_fds();
+	/*
+	 * Started with SIGINT ignored (a tunnel of imapexec-run, a job in
+	 * the background): keep it so, or ^C at the terminal would end the
+	 * session that imapexec-run answers with CANCEL.
+	 */
+	intign = sigaction(SIGINT, NULL, &oint) == 0 &&
+	    oint.sa_handler == SIG_IGN;
 	spawn_signals();
 	while ((ch = getopt(argc, argv, "+c:dhtV")) != -1) {
 		switch (ch) {
@@ -226,7 +235,8 @@ main(int argc, char *argv[])
 	c.user = user;
 	c.home = home;
 
-	if (relay_signals() == -1)
+	if (relay_signals() == -1 || (intign && signal(SIGINT, SIG_IGN) ==
+	    SIG_ERR))
 		fatal("signals");
 	memset(&req, 0, sizeof(req));
 	req.argv = argc > 0 ? argv : cf.backend;

@@ -81,6 +81,20 @@ cl_fail(struct cl *c, int status, const char *fmt, ...)
 }
 
 /*
+ * netfail(c):
+ * A connection step failed: ^C ends the session quietly (130), anything
+ * else with net's reason (255).
+ */
+static void
+netfail(struct cl *c)
+{
+	if (interrupted)
+		cl_fail(c, RX_INT, NULL);
+	else
+		cl_fail(c, RX_FAIL, "%s", c->net.err);
+}
+
+/*
  * trace(c, dir, p, n):
  * With -v, show ${n} bytes at ${p} on stderr after ${dir}, escaped.
  */
@@ -503,7 +517,7 @@ feed(struct cl *c, const uint8_t *p, size_t n)
 				}
 				if (net_tls(&c->net, c->o->url.host,
 				    c->o->cafile, c->deadline) != 0) {
-					cl_fail(c, RX_FAIL, "%s", c->net.err);
+					netfail(c);
 					break;
 				}
 				c->secure = 1;
@@ -710,15 +724,15 @@ client_run(const struct opts *o)
 	if (o->tunnel != NULL) {
 		c->secure = 1;
 		if (net_tunnel(&c->net, o->tunnel) != 0)
-			cl_fail(c, RX_FAIL, "%s", c->net.err);
+			netfail(c);
 	} else if (login_password(c) == 0) {
 		if (net_tcp(&c->net, o->url.host, o->url.port,
 		    c->deadline) != 0)
-			cl_fail(c, RX_FAIL, "%s", c->net.err);
+			netfail(c);
 		else if (o->url.tls) {
 			if (net_tls(&c->net, o->url.host, o->cafile,
 			    c->deadline) != 0)
-				cl_fail(c, RX_FAIL, "%s", c->net.err);
+				netfail(c);
 			c->secure = 1;
 		}
 	}

@@ -186,6 +186,16 @@ login_status(struct cl *c, const struct resp *r)
 		    r->status != ST_PREAUTH))
 			cl_fail(c, RX_FAIL, "the server refused the "
 			    "connection: %s", r->text);
+		else if (r->status == ST_PREAUTH && !c->secure &&
+		    !net_loopback(&c->net))
+			/*
+			 * imap:// in clear text: anyone on the path can say
+			 * PREAUTH to skip STARTTLS, then read the input and
+			 * forge the output (the STARTTLS downgrade of
+			 * CVE-2020-12398 and its kin).
+			 */
+			cl_fail(c, RX_FAIL, "%s: PREAUTH in clear text; will "
+			    "not run a service without TLS", c->o->url.host);
 		else if (r->status == ST_PREAUTH)
 			cl_start_exec(c);
 		else if (c->o->tunnel != NULL)

@@ -2,6 +2,7 @@
  * imapexec-run: run an EXECUTE service from a shell, the way
  * `ssh host command` runs a command.
  */
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,25 @@ usage(void)
 	exit(RX_FAIL);
 }
 
+/*
+ * stdfds():
+ * Open /dev/null on whichever of descriptors 0, 1 and 2 is closed, as ssh
+ * does: else the connection or the tunnel's socket would take one, and
+ * "stdin" would be read from the server, the output written to it.
+ * Exit 255 if that cannot be done.
+ */
+static void
+stdfds(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd < 0)
+		exit(RX_FAIL);
+	close(fd);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -35,6 +55,7 @@ main(int argc, char *argv[])
 	char *ep;
 	int ch;
 
+	stdfds();
 	memset(&o, 0, sizeof(o));
 	o.timeout = -1;
 	/* "+": options end at the first operand, as the service's own do. */

@@ -115,7 +115,8 @@ net_tunnel(struct net *n, const char *cmd)
 /*
  * waitfd(fd, events, deadline):
  * Wait until ${fd} has one of ${events} or ${deadline} (0: none) passes.
- * Return 0, or -1 with errno set (ETIMEDOUT at the deadline).
+ * Return 0, or -1 with errno set (ETIMEDOUT at the deadline, EINTR when a
+ * signal came: ^C must not wait for the deadline).
  */
 static int
 waitfd(int fd, short events, int64_t deadline)
@@ -133,7 +134,7 @@ waitfd(int fd, short events, int64_t deadline)
 		r = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
 		if (r > 0)
 			return (0);
-		if (r < 0 && errno != EINTR)
+		if (r < 0)
 			return (-1);
 	}
 }
@@ -177,7 +178,8 @@ net_tcp(struct net *n, const char *host, const char *port, int64_t deadline)
 			e = errno;
 		close(fd);
 		fd = -1;
-		if (e == ETIMEDOUT && deadline && now_ms() >= deadline)
+		if (e == EINTR ||
+		    (e == ETIMEDOUT && deadline && now_ms() >= deadline))
 			break;
 	}
 	freeaddrinfo(res);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <readpassphrase.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,8 @@ pass_command(const char *cmd, char *buf, size_t size, char *err,
     size_t errlen)
 {
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t sa;
+	sigset_t def;
 	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
 	int fds[2], st, rc = -1;
 	size_t len = 0;
@@ -54,40 +57,43 @@ pass_command(const char *cmd, char *buf, size_t size, char *err,
 	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-	errno = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
+	/* SIGPIPE as usual: it ends a command that prints too much. */
+	posix_spawnattr_init(&sa);
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	posix_spawnattr_setsigdefault(&sa, &def);
+	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGDEF);
+	errno = posix_spawn(&pid, "/bin/sh", &fa, &sa, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&sa);
 	close(fds[1]);
 	if (errno != 0) {
 		snprintf(err, errlen, "password command: %s", strerror(errno));
 		close(fds[0]);
 		return (-1);
 	}
-	/* Read it all, keeping what fits: the command must not block. */
-	for (;;) {
-		char junk[512];
-
-		if (len + 1 < size)
-			n = read(fds[0], buf + len, size - 1 - len);
-		else
-			n = read(fds[0], junk, sizeof(junk));
+	/*
+	 * Read it all (the command must not block on a full pipe), up to
+	 * one byte more than fits: then the pipe is closed, and a command
+	 * that prints without end (yes(1)) ends of SIGPIPE.
+	 */
+	while (len < size) {
+		n = read(fds[0], buf + len, size - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
-		if (len + 1 < size)
-			len += (size_t)n;
-		else
-			len = size;	/* too long */
+		len += (size_t)n;
 	}
 	close(fds[0]);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+	if (len >= size)
+		snprintf(err, errlen, "password command printed too much");
+	else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		snprintf(err, errlen, "password command failed (%s %d)",
 		    WIFEXITED(st) ? "status" : "signal",
 		    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
-	else if (len >= size)
-		snprintf(err, errlen, "password command printed too much");
 	else {
 		firstline(buf, len);
 		if (buf[0] == '\0')

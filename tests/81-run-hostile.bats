@@ -1,0 +1,157 @@
+#!/usr/bin/env bats
+# imapexec-run against hostile or broken servers and surroundings: a
+# scripted server (tests/fakeimap.py) for what a real one never does, the
+# real imapexec in front of Dovecot (tests/run.bash) for the rest.
+
+bats_require_minimum_version 1.5.0
+
+load helper
+load execute
+load run
+load dovecotd
+
+setup_file() {
+	ex_setup_file
+	dd_certs "$IMX_RUN/certs"
+}
+teardown_file() { imx_teardown_file; }
+setup() {
+	imx_setup
+	ex_setup
+	rn_setup
+	FK_PID=
+}
+teardown() {
+	rn_teardown
+	[ -z "$FK_PID" ] || { kill "$FK_PID" 2>/dev/null; wait "$FK_PID" 2>/dev/null; } || true
+}
+
+# fk_start ADDR [fakeimap options]: run the scripted server on ADDR with
+# the script in $T/script (what it got in $T/got); FK_PORT, FK_PID.
+fk_start() {
+	local addr=$1
+	shift
+	rm -f "$T/port"
+	: >"$T/got"
+	python3 "$REPO/tests/fakeimap.py" "$@" "$addr" "$T/port" "$T/got" \
+		"$T/script" 2>"$T/fake.err" &
+	FK_PID=$!
+	imx_wait_for test -s "$T/port"
+	FK_PORT=$(cat "$T/port")
+}
+
+# fk_public: an address of this host outside loopback, or skip.
+fk_public() {
+	FK_ADDR=$(ip -o -4 addr show scope global 2>/dev/null |
+		awk '{ sub("/.*", "", $4); print $4; exit }')
+	[ -n "$FK_ADDR" ] || skip "no non-loopback IPv4 address"
+}
+
+@test "hostile: imap:// to a non-loopback host greeting PREAUTH in clear text is refused" {
+	fk_public
+	printf '%s\n' 'send * PREAUTH hi\r\n' 'hold' >"$T/script"
+	fk_start "$FK_ADDR"
+	RN_WANT=255 rn -p 'echo pw' "imap://u@$FK_ADDR:$FK_PORT" cat <<<"secret"
+	grep -q '^imapexec-run: .*PREAUTH.*clear' "$T/run.err"
+	wait "$FK_PID" || true
+	FK_PID=
+	! grep -q 'EXECUTE\|secret' "$T/got"
+}
+
+@test "hostile: imap:// to a non-loopback host without STARTTLS: refused, no password sent" {
+	fk_public
+	printf '%s\n' 'send * OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR] hi\r\n' \
+		'hold' >"$T/script"
+	fk_start "$FK_ADDR"
+	RN_WANT=255 rn -p 'echo pw' "imap://u@$FK_ADDR:$FK_PORT" echo hi
+	grep -qx "imapexec-run: $FK_ADDR: no STARTTLS offered; will not send a password in clear text" "$T/run.err"
+	wait "$FK_PID" || true
+	FK_PID=
+	! grep -q 'AUTHENTICATE\|LOGIN' "$T/got"
+}
+
+@test "hostile: responses pipelined after the STARTTLS answer are refused" {
+	printf '%s\n' 'send * OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n' \
+		'expect s STARTTLS\r\n' \
+		'send s OK Begin TLS\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n' \
+		'hold' >"$T/script"
+	fk_start 127.0.0.1
+	RN_WANT=255 rn -p 'echo pw' "imap://u@127.0.0.1:$FK_PORT" echo hi
+	grep -qx 'imapexec-run: protocol error: data after the STARTTLS answer' "$T/run.err"
+}
+
+@test "hostile: a closed stdin, stdout or stderr is never taken for the connection" {
+	# stdin closed: as empty (not through bats' run, which may open it)
+	timeout -s KILL 60 "$RUN_BIN" -t "$TUNNEL" cat <&- >"$T/out" 2>"$T/run.err"
+	[ ! -s "$T/out" ]
+	# stdout closed: the output is lost, the status is the service's
+	rc=0
+	timeout -s KILL 60 "$RUN_BIN" -t "$TUNNEL" exit 3 >&- 2>"$T/run.err" || rc=$?
+	[ "$rc" -eq 3 ]
+	rc=0
+	timeout -s KILL 60 "$RUN_BIN" -t "$TUNNEL" echo hi >&- 2>"$T/run.err" || rc=$?
+	[ "$rc" -eq 0 ]
+	# stderr closed
+	rc=0
+	timeout -s KILL 60 "$RUN_BIN" -t "$TUNNEL" nosuch >"$T/out" 2>&- || rc=$?
+	[ "$rc" -eq 127 ]
+	[ ! -s "$T/out" ]
+	rc=0
+	timeout -s KILL 60 "$RUN_BIN" -t "$TUNNEL" echo hi <&- >&- 2>&- || rc=$?
+	[ "$rc" -eq 0 ]
+	imx_assert_no_leftovers
+}
+
+@test "hostile: SIGINT during a TLS handshake that never ends gives 130 at once" {
+	printf '%s\n' 'hold' >"$T/script"
+	fk_start 127.0.0.1
+	for tmo in 0 600; do
+		timeout -s KILL 50 "$RUN_BIN" -T "$tmo" -p 'echo pw' \
+			"imaps://u@127.0.0.1:$FK_PORT" echo hi 2>"$T/run.err" &
+		pid=$!
+		# the ClientHello came: the client waits in the handshake
+		imx_wait_for test -s "$T/got"
+		kill -INT "$pid"
+		rc=0
+		wait "$pid" || rc=$?
+		[ "$rc" -eq 130 ]
+		[ ! -s "$T/run.err" ]
+		[ "$tmo" = 600 ] || { wait "$FK_PID" || true; fk_start 127.0.0.1; }
+	done
+}
+
+@test "hostile: -p printing without end, a huge line, nothing, or failing: 255, one line, no connection" {
+	printf '%s\n' 'hold' >"$T/script"
+	fk_start 127.0.0.1
+	for cmd in yes 'head -c 100000 /dev/zero | tr "\0" x' 'exit 0' 'printf "\n\npw\n"' 'echo pw; exit 1' 'kill -9 $$'; do
+		RN_WANT=255 rn -p "$cmd" "imaps://u@127.0.0.1:$FK_PORT" echo hi
+		[ "$(wc -l <"$T/run.err")" -eq 1 ]
+		grep -q '^imapexec-run: password command \(printed too much\|printed nothing\|failed (status 1)\|failed (signal 9)\)$' "$T/run.err"
+	done
+	grep -q 'printed too much' "$T/run.err" || true
+	[ ! -s "$T/got" ]
+}
+
+@test "hostile: ^C from a terminal (SIGINT to the whole process group) cancels; the local tunnel keeps it ignored" {
+	mkfifo "$T/fifo"
+	exec 7<>"$T/fifo"
+	# a process group of its own, as a shell's foreground job
+	setsid "$RUN_BIN" -v -t "$TUNNEL" catpid <"$T/fifo" >"$T/back" \
+		2>"$T/run.err" &
+	pid=$!
+	( sleep 60; kill -KILL -- -"$pid" ) 2>/dev/null &
+	dog=$!
+	echo ping >&7
+	imx_wait_for grep -q '^ping$' "$T/back"
+	kill -INT -- -"$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	kill "$dog" 2>/dev/null || true
+	exec 7>&-
+	[ "$rc" -eq 130 ]
+	grep -q '^imapexec-run: C: CANCEL' "$T/run.err"
+	grep -q 'NO \[CANCELED\]' "$T/run.err"
+	! grep -q 'signal=<2>' "$T/tunnel.log"
+	ex_pid_gone "$T/cat.pid"
+	imx_assert_no_leftovers
+}
