@@ -25,7 +25,9 @@
 #define SPLICE_MAX		(1024 * 1024)
 
 /* Grace given to the backend to exit once its input is closed. */
+#ifndef BACKEND_GRACE_MS
 #define BACKEND_GRACE_MS	10000
+#endif
 
 static int sigfd[2] = { -1, -1 };		/* self-pipe */
 static volatile sig_atomic_t got_term;
