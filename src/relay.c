@@ -19,6 +19,7 @@
 
 #include "command.h"
 #include "conn.h"
+#include "dassert.h"
 #include "log.h"
 
 /* The most bytes one splice(2) moves. */
@@ -364,6 +365,67 @@ progress(struct conn *c)
 }
 
 /*
+ * could_move(c):
+ * Return nonzero if progress() would move a byte of ${c}, or close the
+ * backend's input, without any I/O.  Pure: the scanners run on a copy of
+ * their state.  While an own command runs, only the byte moves that do
+ * not involve it are judged.  For the debug check before poll(2).
+ */
+static int
+could_move(const struct conn *c)
+{
+	struct scan st;
+	struct scan_act act;
+	size_t room = c->cl_gone ? SIZE_MAX : buf_room(&c->c_out);
+	size_t broom = c->be.in < 0 ? SIZE_MAX : buf_room(&c->b_out);
+
+	/* Backend to client: as server_progress(). */
+	if (c->s_insert != NULL) {
+		if (strlen(c->s_insert) <= room || c->cl_gone)
+			return (1);
+	} else if (c->s_pass > 0) {
+		if (c->b_in.len > 0 && room > 0)
+			return (1);
+	} else if (c->b_in.len > 0 &&
+	    !(c->cmd != NULL && scan_server_at_line(&c->scan))) {
+		st = c->scan;
+		scan_server(&st, buf_head(&c->b_in), c->b_in.len, c->be_eof,
+		    &act);
+		if (act.op != SCAN_MORE)
+			return (1);
+	}
+
+	/* Client to backend: as client_progress(). */
+	if (c->c_pass > 0) {
+		if (c->c_in.len > 0 && broom > 0)
+			return (1);
+	} else if (c->closing) {
+		if (c->c_in.len > 0)
+			return (1);
+	} else if (c->cmd == NULL) {
+		st = c->scan;
+		scan_client(&st, buf_head(&c->c_in), c->c_in.len, c->cl_eof,
+		    &act);
+		switch (act.op) {
+		case SCAN_MORE:
+		case SCAN_WAIT:
+			break;
+		case SCAN_CLOSE:
+			if (conn_can_emit(c) &&
+			    strlen(act.text) <= buf_room(&c->c_out))
+				return (1);
+			break;
+		default:
+			return (1);
+		}
+	}
+
+	/* The end of the backend's input: as progress(). */
+	return (c->be.in >= 0 && c->b_out.len == 0 && c->cmd == NULL &&
+	    (c->closing || (c->cl_eof && c->c_in.len == 0)));
+}
+
+/*
  * finished(c):
  * Return nonzero once the session is over: the backend has exited, its
  * output has been delivered and no own command remains.
@@ -409,6 +471,14 @@ client_io(struct conn *c, short rev_in, short rev_out)
 		n = buf_write(&c->c_out, c->cl_out);
 		if (n == -1 && errno != EAGAIN && errno != EINTR)
 			client_gone(c, "write");
+	} else if ((rev_out & (POLLERR | POLLHUP)) && !c->cl_gone) {
+		/*
+		 * Nothing to write, but the client's output is hung up: a
+		 * pipe without reader (POLLERR) or a socket shut down both
+		 * ways (POLLHUP).  Nothing can reach the client any more.
+		 */
+		errno = EPIPE;
+		client_gone(c, "hang-up");
 	}
 	if ((rev_in & (POLLIN | POLLERR | POLLHUP)) && !c->cl_eof &&
 	    buf_room(&c->c_in) > 0) {
@@ -494,6 +564,16 @@ relay_run(struct conn *c)
 	int termed = 0;
 	char drain[64];
 
+	/*
+	 * The invariant of this loop: poll(2) never blocks while a byte could
+	 * move without I/O.  progress() moves all it can; everything else that
+	 * changes the buffers without waiting (the writes at once, a signal's
+	 * client_gone()) comes before the last progress() of the round, and
+	 * only I/O that poll(2) reported, or a timeout, comes after it.
+	 * could_move() checks it in debug builds.  (imapexec 0.1.0 wrote at
+	 * once after its only progress(): c_out drained while b_in stayed full,
+	 * and neither was polled.)
+	 */
 	for (;;) {
 		progress(c);
 		/*
@@ -512,6 +592,8 @@ relay_run(struct conn *c)
 			if (c->be.pid > 0)
 				(void)kill(c->be.pid, SIGTERM);
 		}
+		/* The writes made room: move what fits now. */
+		progress(c);
 		if (finished(c))
 			break;
 
@@ -530,8 +612,14 @@ relay_run(struct conn *c)
 		ci = co = bi = bo = be = -1;
 		if (!c->cl_eof && buf_room(&c->c_in) > 0)
 			ci = add_pfd(pfd, &n, c->cl_in, POLLIN);
-		if (!c->cl_gone && c->c_out.len > 0)
-			co = add_pfd(pfd, &n, c->cl_out, POLLOUT);
+		/*
+		 * The client's output is polled even with nothing to write:
+		 * its hang-up (POLLERR, POLLHUP) must end a session that
+		 * waits for nothing else (issue 10).
+		 */
+		if (!c->cl_gone)
+			co = add_pfd(pfd, &n, c->cl_out,
+			    c->c_out.len > 0 ? POLLOUT : 0);
 		if (c->be.in >= 0 && c->b_out.len > 0)
 			bi = add_pfd(pfd, &n, c->be.in, POLLOUT);
 		if (c->be.out >= 0 && buf_room(&c->b_in) > 0)
@@ -549,6 +637,7 @@ relay_run(struct conn *c)
 		    (timeout < 0 || i < timeout))
 			timeout = i;
 
+		DASSERT(!could_move(c));
 		if (poll(pfd, (nfds_t)n, timeout) == -1) {
 			if (errno == EINTR)
 				continue;

@@ -13,9 +13,10 @@
  *    poll and the write at once).  This lost the wake-up in imapexec 0.1.0: b_in full, c_out
  *    drained, neither polled (issue 10).
  *  - random: client read sizes and moments drawn from a seeded generator.
- *  - gone: the client sends more than the backend reads and then closes
- *    both directions while nothing is queued for it: the relay must see
- *    the hang-up and close the backend's input.
+ *  - gone: the client sends more than the backend reads (it reads
+ *    nothing) and closes both directions while nothing is queued for it:
+ *    the relay must see the hang-up and give the backend its grace period
+ *    (then kill it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -133,8 +134,8 @@ backend_act(void)
 
 /*
  * client_send():
- * SCHED_GONE: the client sends commands until all buffers on the way to
- * the backend are full, then closes both its ends.
+ * SCHED_GONE: once it has all the backend sent, the client sends
+ * commands until its pipe is full, then closes both its ends.
  */
 static void
 client_send(void)
@@ -144,9 +145,12 @@ client_send(void)
 
 	if (W.cl_w < 0)
 		return;
+	client_read(SIZE_MAX);
+	if (W.gotlen < W.outlen)
+		return;		/* the greeting first */
 	while ((n = write(W.cl_w, cmd, sizeof(cmd) - 1)) > 0)
 		W.clsent += (size_t)n;
-	if (W.clsent > 3 * CONN_BUFSZ) {
+	if (n == -1 && errno == EAGAIN) {
 		(void)close(W.cl_w);
 		(void)close(W.cl_r);
 		W.cl_w = W.cl_r = -1;
@@ -205,6 +209,10 @@ harness_poll(struct pollfd *p, nfds_t n, int timeout)
 			got_term = SIGTERM;	/* end the loop */
 			return (-1);
 		}
+		if (r == 0)	/* a timeout runs: wait for it */
+			while ((r = poll(p, n, timeout)) == -1 &&
+			    errno == EINTR)
+				;
 	}
 	if (r > 0 && W.sched == SCHED_WAKEUP) {
 		/*
@@ -251,6 +259,7 @@ run(enum sched sched, unsigned long seed, size_t size)
 	uint8_t *out;
 	size_t hl, i;
 	int a[2], b[2], s[2], d[2], fail = 0;
+	pid_t pid;
 
 	hl = (size_t)snprintf(head, sizeof(head),
 	    "* PREAUTH hi\r\n* 1 FETCH (BODY[] {%zu}\r\n", size);
@@ -267,6 +276,18 @@ run(enum sched sched, unsigned long seed, size_t size)
 	W.seed = seed;
 	W.out = out;
 	W.outlen = hl + size + 14;
+	/*
+	 * SCHED_GONE: a backend process that reads nothing, forked before
+	 * the pipes so that it holds none of their ends.
+	 */
+	pid = -1;
+	if (sched == SCHED_GONE) {
+		if ((pid = fork()) == -1)
+			exit(2);
+		if (pid == 0)
+			for (;;)
+				pause();
+	}
 	xpipe(a);
 	xpipe(b);
 	xpipe(s);
@@ -279,17 +300,7 @@ run(enum sched sched, unsigned long seed, size_t size)
 	memset(&c, 0, sizeof(c));
 	c.cl_in = a[0];
 	c.cl_out = b[1];
-	c.be.pid = -1;
-	if (sched == SCHED_GONE) {
-		if ((c.be.pid = fork()) == -1)
-			exit(2);
-		if (c.be.pid == 0) {
-			for (i = 3; i < 64; i++)
-				(void)close((int)i);
-			for (;;)
-				pause();
-		}
-	}
+	c.be.pid = pid;
 	c.be.in = d[1];
 	c.be.out = s[0];
 	c.be.err = -1;
