@@ -182,7 +182,11 @@ server_progress(struct conn *c)
 		    c->be_eof, &act);
 		switch (act.op) {
 		case SCAN_PASS:
-			c->s_pass = act.n;
+			/*
+			 * The rest of a literal's octets is passed at once,
+			 * read or not: backend_io() may splice it.
+			 */
+			c->s_pass = act.n + scan_server_take_literal(&c->scan);
 			break;
 		case SCAN_DROP:
 			buf_consume(&c->b_in, act.n);
@@ -492,28 +496,40 @@ client_io(struct conn *c, short rev_in, short rev_out)
 
 /*
  * splice_through(c):
- * Move backend bytes that the scanner has already passed (a literal's
- * octets) straight to the client with splice(2), when nothing is queued
- * before them, so that they never cross user space.  Return the number of
- * bytes moved, 0 if it does not apply, or -1 if the kernel could not.
+ * Move backend bytes that the scanner has already passed (the rest of a
+ * literal's octets, see server_progress()) straight to the client with
+ * splice(2), when nothing is queued before them, so that they never cross
+ * user space.  Return the number of bytes moved, 0 if it does not apply or
+ * would block, or -1 if the kernel refuses these descriptors (then the
+ * bytes go through b_in and c_out from now on).
  */
 static ssize_t
 splice_through(struct conn *c)
 {
-	ssize_t n;
+	ssize_t n, moved = 0;
 	size_t len;
+	int i;
 
 	if (c->nosplice || c->s_pass == 0 || c->b_in.len > 0 ||
 	    c->c_out.len > 0 || c->s_insert != NULL || c->cl_gone)
 		return (0);
-	len = c->s_pass < SPLICE_MAX ? c->s_pass : SPLICE_MAX;
-	n = splice(c->be.out, NULL, c->cl_out, NULL, len,
-	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-	if (n > 0)
+	/* A few rounds: one splice(2) moves at most a pipe's worth. */
+	for (i = 0; i < 16 && c->s_pass > 0; i++) {
+		len = c->s_pass < SPLICE_MAX ? c->s_pass : SPLICE_MAX;
+		n = splice(c->be.out, NULL, c->cl_out, NULL, len,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n <= 0) {
+			if (n == -1 && errno != EAGAIN && errno != EINTR) {
+				c->nosplice = 1;  /* not on these fds */
+				if (moved == 0)
+					moved = -1;
+			}
+			break;
+		}
 		c->s_pass -= (size_t)n;
-	else if (n == -1 && errno != EAGAIN && errno != EINTR)
-		c->nosplice = 1;	/* not on these descriptors */
-	return (n);
+		moved += n;
+	}
+	return (moved);
 }
 
 /*
