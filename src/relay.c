@@ -469,28 +469,31 @@ add_pfd(struct pollfd *pfd, int *n, int fd, short events)
 static void
 client_io(struct conn *c, short rev_in, short rev_out)
 {
-	ssize_t n;
+	ssize_t n, got = 0;
 
 	if ((rev_out & (POLLOUT | POLLERR | POLLHUP)) && c->c_out.len > 0) {
 		n = buf_write(&c->c_out, c->cl_out);
 		if (n == -1 && errno != EAGAIN && errno != EINTR)
 			client_gone(c, "write");
-	} else if ((rev_out & (POLLERR | POLLHUP)) && !c->cl_gone) {
-		/*
-		 * Nothing to write, but the client's output is hung up: a
-		 * pipe without reader (POLLERR) or a socket shut down both
-		 * ways (POLLHUP).  Nothing can reach the client any more.
-		 */
-		errno = EPIPE;
-		client_gone(c, "hang-up");
 	}
 	if ((rev_in & (POLLIN | POLLERR | POLLHUP)) && !c->cl_eof &&
 	    buf_room(&c->c_in) > 0) {
-		n = buf_read(&c->c_in, c->cl_in);
+		got = n = buf_read(&c->c_in, c->cl_in);
 		if (n == 0)
 			c->cl_eof = 1;
 		else if (n == -1 && errno != EAGAIN && errno != EINTR)
 			client_gone(c, "read");
+	}
+	/*
+	 * Nothing to write, but the client's output is hung up: a pipe
+	 * without reader (POLLERR) or a socket shut down both ways (POLLHUP).
+	 * Nothing can reach the client any more.  What it sent before is
+	 * still read first (the hang-up stays reported, so this comes back).
+	 */
+	if ((rev_out & (POLLERR | POLLHUP)) && !c->cl_gone &&
+	    c->c_out.len == 0 && got <= 0) {
+		errno = EPIPE;
+		client_gone(c, "hang-up");
 	}
 }
 
