@@ -531,6 +531,8 @@ splice_through(struct conn *c)
 		}
 		c->s_pass -= (size_t)n;
 		moved += n;
+		if ((size_t)n < len)
+			break;	/* the pipe is drained (or the client full) */
 	}
 	return (moved);
 }
