@@ -349,19 +349,25 @@ progress(struct conn *c)
 	int moved;
 
 	do {
-		moved = server_progress(c);
-		moved |= client_progress(c);
-		if (c->cmd != NULL)
-			moved |= command_step(c);
-	} while (moved);
+		do {
+			moved = server_progress(c);
+			moved |= client_progress(c);
+			if (c->cmd != NULL)
+				moved |= command_step(c);
+		} while (moved);
 
-	/*
-	 * The client hung up in the middle of an own command's line (in a
-	 * literal, say): that command can never end, so drop it.
-	 */
-	if (c->cmd != NULL && c->cl_eof && c->c_in.len == 0 &&
-	    command_reading(c))
-		command_abort(c);
+		/*
+		 * The client hung up in the middle of an own command's line
+		 * (in a literal, say): that command can never end, so drop
+		 * it.  Once it is gone, the backend is no longer held: move
+		 * again, so that nothing movable is left (see relay_run()).
+		 */
+		if (c->cmd != NULL && c->cl_eof && c->c_in.len == 0 &&
+		    command_reading(c)) {
+			command_abort(c);
+			moved = c->cmd == NULL;
+		}
+	} while (moved);
 
 	if (c->be.in >= 0 && c->b_out.len == 0 && c->cmd == NULL &&
 	    (c->closing || (c->cl_eof && c->c_in.len == 0)))
