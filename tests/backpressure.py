@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """backpressure.py - backpressure sessions through imapexec (issue 10).
 
-  backpressure.py [--seed N] [--stall S] [--logdir DIR] COUNT \\
+  backpressure.py [--seed N] [--stall S] [--rounds N] [--logdir DIR] COUNT \\
       DIRECT-ARGV... --- FILTERED-ARGV...
 
 Runs the same read-only session against DIRECT-ARGV (Dovecot's imap) and
@@ -14,7 +14,8 @@ against FILTERED-ARGV (imapexec in front of it) for every combination of
              commands in one write)
   launch     two pipes, or one socket (fd 0 = fd 1)
 
-over the COUNT messages of INBOX (BODY.PEEK[] of each).  Every filtered
+over the COUNT messages of INBOX (BODY.PEEK[] of each), --rounds times
+(2 by default) with other random draws.  Every filtered
 session must end (LOGOUT, EOF, exit status 0) and equal the direct session
 of the same depth (timing suffixes aside, and the EXECUTE capability).
 A session that receives nothing for --stall seconds while it still
@@ -213,6 +214,8 @@ def main():
     ap.add_argument("--seed", type=int,
                     default=int.from_bytes(os.urandom(4), "big"))
     ap.add_argument("--stall", type=float, default=15.0)
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="the whole matrix again, with other random draws")
     ap.add_argument("--logdir")
     ap.add_argument("count", type=int)
     ap.add_argument("argv", nargs=argparse.REMAINDER)
@@ -232,29 +235,29 @@ def main():
         ref, _ = run(direct, "pipes", Reader("fast", random.Random(0)),
                      writes, a.stall, log("direct-%d" % depth))
         ref = normalize(ref, False)
-        for launch in LAUNCHES:
-            for kind in READERS:
-                name = "%s-%d-%s" % (kind, depth, launch)
-                rng = random.Random("%d %s" % (a.seed, name))
-                t0 = time.monotonic()
-                try:
-                    out, gaps = run(filtered, launch, Reader(kind, rng),
-                                    writes, a.stall, log(name))
-                    out = normalize(out, True)
-                    if out != ref:
-                        i = next((i for i in range(min(len(out), len(ref)))
-                                  if out[i] != ref[i]), min(len(out), len(ref)))
-                        raise Fail("differs from the direct session at byte "
-                                   "%d (%d vs %d bytes): %r vs %r" % (
-                                       i, len(out), len(ref),
-                                       out[max(0, i - 40):i + 40],
-                                       ref[max(0, i - 40):i + 40]))
-                    print("ok %s: %d bytes, %.1f s%s" % (
-                        name, len(out), time.monotonic() - t0,
-                        ", gaps > 2 s: %s" % gaps if gaps else ""), flush=True)
-                except Fail as e:
-                    failed += 1
-                    print("FAIL %s: %s" % (name, e), flush=True)
+        for launch, kind, rnd in [(la, k, r) for r in range(a.rounds)
+                                  for la in LAUNCHES for k in READERS]:
+            name = "%s-%d-%s-%d" % (kind, depth, launch, rnd)
+            rng = random.Random("%d %s" % (a.seed, name))
+            t0 = time.monotonic()
+            try:
+                out, gaps = run(filtered, launch, Reader(kind, rng),
+                                writes, a.stall, log(name))
+                out = normalize(out, True)
+                if out != ref:
+                    i = next((i for i in range(min(len(out), len(ref)))
+                              if out[i] != ref[i]), min(len(out), len(ref)))
+                    raise Fail("differs from the direct session at byte "
+                               "%d (%d vs %d bytes): %r vs %r" % (
+                                   i, len(out), len(ref),
+                                   out[max(0, i - 40):i + 40],
+                                   ref[max(0, i - 40):i + 40]))
+                print("ok %s: %d bytes, %.1f s%s" % (
+                    name, len(out), time.monotonic() - t0,
+                    ", gaps > 2 s: %s" % gaps if gaps else ""), flush=True)
+            except Fail as e:
+                failed += 1
+                print("FAIL %s: %s" % (name, e), flush=True)
     print("backpressure: seed %d, %d failed" % (a.seed, failed))
     return 1 if failed else 0
 
