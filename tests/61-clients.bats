@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # Real mail clients through imapexec over ssh, each with the shipped
 # client example (conf/ssh/) and the shipped authorized_keys: mbsync
-# (isync) syncing a few thousand messages (compared with a direct sync
-# from Dovecot), offlineimap3 with preauthtunnel, mutt in tmux.
+# (isync) syncing a few thousand messages, and 300 of up to 4 MiB with
+# PipelineDepth 50 (each compared with a direct sync from Dovecot),
+# offlineimap3 with preauthtunnel, mutt in tmux.
 
 load deploy
 
