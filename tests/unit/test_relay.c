@@ -17,6 +17,11 @@
  *    nothing) and closes both directions while nothing is queued for it:
  *    the relay must see the hang-up and give the backend its grace period
  *    (then kill it).
+ *  - append: the client's output is a file opened O_APPEND, which
+ *    splice(2) refuses: the relay falls back to read and write.
+ *  - fast: the client reads all there is whenever the peers act; most of
+ *    a literal's octets must then go by splice(2) (counted), not through
+ *    the buffers.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,10 +32,14 @@
 #include <unistd.h>
 
 static int harness_poll(struct pollfd *, nfds_t, int);
+static ssize_t harness_splice(int, loff_t *, int, loff_t *, size_t,
+    unsigned int);
 #define poll(p, n, t)	harness_poll(p, n, t)
+#define splice(a, b, c, d, n, f)	harness_splice(a, b, c, d, n, f)
 #define BACKEND_GRACE_MS	100
 #include "../../src/relay.c"
 #undef poll
+#undef splice
 #include "../../src/buf.c"
 
 #include <sys/types.h>
@@ -58,7 +67,9 @@ void log_warnx(const char *f, ...) { (void)f; }
 void fatal(const char *f, ...) { fprintf(stderr, "fatal: %s\n", f); exit(2); }
 void close_fd(int *fdp) { if (*fdp >= 0) (void)close(*fdp); *fdp = -1; }
 
-enum sched { SCHED_WAKEUP, SCHED_RANDOM, SCHED_GONE };
+enum sched {
+	SCHED_WAKEUP, SCHED_RANDOM, SCHED_GONE, SCHED_APPEND, SCHED_FAST
+};
 
 /* The peers' ends and their scripts. */
 static struct world {
@@ -72,6 +83,7 @@ static struct world {
 	uint8_t		*got;		/* what the client received */
 	size_t		 gotlen;
 	size_t		 clsent;	/* what the client sent (gone) */
+	size_t		 spliced;	/* what splice(2) moved */
 	unsigned long	 seed;
 	unsigned long	 polls;
 	int		 deadlock;
@@ -195,6 +207,8 @@ harness_poll(struct pollfd *p, nfds_t n, int timeout)
 		client_send();
 	else if (W.sched == SCHED_RANDOM && rnd() % 3 == 0)
 		client_read(1 + rnd() % (3 * CONN_BUFSZ));
+	else if (W.sched == SCHED_FAST || W.sched == SCHED_APPEND)
+		client_read(SIZE_MAX);
 	if ((r = ready(p, n)) == 0 && timeout != 0) {
 		/* Nothing ready: let the peers do all they can. */
 		client_read(SIZE_MAX);
@@ -228,6 +242,21 @@ harness_poll(struct pollfd *p, nfds_t n, int timeout)
 		if (!clready && buf_room(&cur->c_out) == 0)
 			client_read(SIZE_MAX);
 	}
+	return (r);
+}
+
+/*
+ * harness_splice(in, inoff, out, outoff, n, flags):
+ * splice(2) for relay_run(), counting the bytes it moves.
+ */
+static ssize_t
+harness_splice(int in, loff_t *inoff, int out, loff_t *outoff, size_t n,
+    unsigned int flags)
+{
+	ssize_t r;
+
+	if ((r = splice(in, inoff, out, outoff, n, flags)) > 0)
+		W.spliced += (size_t)r;
 	return (r);
 }
 
@@ -289,7 +318,20 @@ run(enum sched sched, unsigned long seed, size_t size)
 				pause();
 	}
 	xpipe(a);
-	xpipe(b);
+	if (sched == SCHED_APPEND) {
+		/* The client's output: a file opened O_APPEND, which
+		 * splice(2) refuses (EINVAL). */
+		char path[] = "/tmp/test_relay.XXXXXX";
+
+		if ((b[1] = mkstemp(path)) == -1 ||
+		    fcntl(b[1], F_SETFL, O_APPEND | O_NONBLOCK) == -1 ||
+		    (b[0] = open(path, O_RDONLY)) == -1) {
+			perror(path);
+			exit(2);
+		}
+		(void)unlink(path);
+	} else
+		xpipe(b);
 	xpipe(s);
 	xpipe(d);
 	W.cl_w = a[1];
@@ -333,10 +375,18 @@ run(enum sched sched, unsigned long seed, size_t size)
 		fprintf(stderr, "client got %zu bytes, backend sent %zu\n",
 		    W.gotlen, W.outlen);
 		fail = 1;
+	} else if (sched == SCHED_FAST && W.spliced < size / 2) {
+		fprintf(stderr, "fast: only %zu bytes spliced\n", W.spliced);
+		fail = 1;
+	} else if (sched == SCHED_APPEND && (W.spliced > 0 || !c.nosplice)) {
+		fprintf(stderr, "append: splice(2) was not refused\n");
+		fail = 1;
 	}
-	printf("%s %s seed=%lu size=%zu polls=%lu\n", fail ? "FAIL" : "ok",
-	    sched == SCHED_WAKEUP ? "wake-up" : sched == SCHED_RANDOM ?
-	    "random" : "gone", seed, size, W.polls);
+	printf("%s %s seed=%lu size=%zu polls=%lu spliced=%zu\n",
+	    fail ? "FAIL" : "ok", sched == SCHED_WAKEUP ? "wake-up" :
+	    sched == SCHED_RANDOM ? "random" : sched == SCHED_GONE ? "gone" :
+	    sched == SCHED_FAST ? "fast" : "append", seed, size, W.polls,
+	    W.spliced);
 
 	close_fd(&c.cl_in);
 	close_fd(&c.cl_out);
@@ -368,7 +418,9 @@ main(int argc, char **argv)
 		failed += run(SCHED_RANDOM, seed + k,
 		    300000 + (seed + k) % 4096);
 	failed += run(SCHED_GONE, 1, 0);
-	passed = 22 - failed;
+	failed += run(SCHED_APPEND, seed, 1024 * 1024);
+	failed += run(SCHED_FAST, seed, 1024 * 1024);
+	passed = 24 - failed;
 	printf("test_relay: %d passed, %d failed\n", passed, failed);
 	return (failed > 0);
 }
