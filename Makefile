@@ -97,7 +97,7 @@ build/asan/imapexec-run: $(RUN_ASAN_OBJS)
 # Unit tests of the pure parts, with sanitizers on.
 unit: $(UNIT_BINS)
 
-build/unit/%: tests/unit/%.c $(SCAN_SRCS:%=src/%) $(HDRS)
+build/unit/%: tests/unit/%.c $(wildcard src/*.c) $(HDRS)
 	@mkdir -p build/unit
 	$(CC) $(WARN) $(DEFS) -DIMAPEXEC_DEBUG $(PKG_CFLAGS) -Isrc -O1 -g $(SAN) -o $@ $< \
 	    $(SCAN_SRCS:%=src/%) $(PKG_LIBS)

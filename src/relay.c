@@ -19,6 +19,7 @@
 
 #include "command.h"
 #include "conn.h"
+#include "dassert.h"
 #include "log.h"
 #include "util.h"
 
@@ -26,7 +27,9 @@
 #define SPLICE_MAX		(1024 * 1024)
 
 /* Grace given to the backend to exit once its input is closed. */
+#ifndef BACKEND_GRACE_MS
 #define BACKEND_GRACE_MS	10000
+#endif
 
 static int sigfd[2] = { -1, -1 };		/* self-pipe */
 static volatile sig_atomic_t got_term;
@@ -167,7 +170,11 @@ server_progress(struct conn *c)
 		    c->be_eof, &act);
 		switch (act.op) {
 		case SCAN_PASS:
-			c->s_pass = act.n;
+			/*
+			 * The rest of a literal's octets is passed at once,
+			 * read or not: backend_io() may splice it.
+			 */
+			c->s_pass = act.n + scan_server_take_literal(&c->scan);
 			break;
 		case SCAN_DROP:
 			buf_consume(&c->b_in, act.n);
@@ -349,23 +356,90 @@ progress(struct conn *c)
 	int moved;
 
 	do {
-		moved = server_progress(c);
-		moved |= client_progress(c);
-		if (c->cmd != NULL)
-			moved |= command_step(c);
-	} while (moved);
+		do {
+			moved = server_progress(c);
+			moved |= client_progress(c);
+			if (c->cmd != NULL)
+				moved |= command_step(c);
+		} while (moved);
 
-	/*
-	 * The client hung up in the middle of an own command's line (in a
-	 * literal, say): that command can never end, so drop it.
-	 */
-	if (c->cmd != NULL && c->cl_eof && c->c_in.len == 0 &&
-	    command_reading(c))
-		command_abort(c);
+		/*
+		 * The client hung up in the middle of an own command's line
+		 * (in a literal, say): that command can never end, so drop
+		 * it.  Once it is gone, the backend is no longer held: move
+		 * again, so that nothing movable is left (see relay_run()).
+		 */
+		if (c->cmd != NULL && c->cl_eof && c->c_in.len == 0 &&
+		    command_reading(c)) {
+			command_abort(c);
+			moved = c->cmd == NULL;
+		}
+	} while (moved);
 
 	if (c->be.in >= 0 && c->b_out.len == 0 && c->cmd == NULL &&
 	    (c->closing || (c->cl_eof && c->c_in.len == 0)))
 		close_fd(&c->be.in);
+}
+
+/*
+ * could_move(c):
+ * Return nonzero if progress() would move a byte of ${c}, or close the
+ * backend's input, without any I/O.  Pure: the scanners run on a copy of
+ * their state.  While an own command runs, only the byte moves that do
+ * not involve it are judged.  For the debug check before poll(2).
+ */
+static int
+could_move(const struct conn *c)
+{
+	struct scan st;
+	struct scan_act act;
+	size_t room = c->cl_gone ? SIZE_MAX : buf_room(&c->c_out);
+	size_t broom = c->be.in < 0 ? SIZE_MAX : buf_room(&c->b_out);
+
+	/* Backend to client: as server_progress(). */
+	if (c->s_insert != NULL) {
+		if (strlen(c->s_insert) <= room || c->cl_gone)
+			return (1);
+	} else if (c->s_pass > 0) {
+		if (c->b_in.len > 0 && room > 0)
+			return (1);
+	} else if (c->b_in.len > 0 &&
+	    !(c->cmd != NULL && scan_server_at_line(&c->scan))) {
+		st = c->scan;
+		scan_server(&st, buf_head(&c->b_in), c->b_in.len, c->be_eof,
+		    &act);
+		if (act.op != SCAN_MORE)
+			return (1);
+	}
+
+	/* Client to backend: as client_progress(). */
+	if (c->c_pass > 0) {
+		if (c->c_in.len > 0 && broom > 0)
+			return (1);
+	} else if (c->closing) {
+		if (c->c_in.len > 0)
+			return (1);
+	} else if (c->cmd == NULL) {
+		st = c->scan;
+		scan_client(&st, buf_head(&c->c_in), c->c_in.len, c->cl_eof,
+		    &act);
+		switch (act.op) {
+		case SCAN_MORE:
+		case SCAN_WAIT:
+			break;
+		case SCAN_CLOSE:
+			if (conn_can_emit(c) &&
+			    strlen(act.text) <= buf_room(&c->c_out))
+				return (1);
+			break;
+		default:
+			return (1);
+		}
+	}
+
+	/* The end of the backend's input: as progress(). */
+	return (c->be.in >= 0 && c->b_out.len == 0 && c->cmd == NULL &&
+	    (c->closing || (c->cl_eof && c->c_in.len == 0)));
 }
 
 /*
@@ -408,7 +482,7 @@ add_pfd(struct pollfd *pfd, int *n, int fd, short events)
 static void
 client_io(struct conn *c, short rev_in, short rev_out)
 {
-	ssize_t n;
+	ssize_t n, got = 0;
 
 	if ((rev_out & (POLLOUT | POLLERR | POLLHUP)) && c->c_out.len > 0) {
 		n = buf_write(&c->c_out, c->cl_out);
@@ -417,38 +491,63 @@ client_io(struct conn *c, short rev_in, short rev_out)
 	}
 	if ((rev_in & (POLLIN | POLLERR | POLLHUP)) && !c->cl_eof &&
 	    buf_room(&c->c_in) > 0) {
-		n = buf_read(&c->c_in, c->cl_in);
+		got = n = buf_read(&c->c_in, c->cl_in);
 		if (n == 0)
 			c->cl_eof = 1;
 		else if (n == -1 && errno != EAGAIN && errno != EINTR)
 			client_gone(c, "read");
 	}
+	/*
+	 * Nothing to write, but the client's output is hung up: a pipe
+	 * without reader (POLLERR) or a socket shut down both ways (POLLHUP).
+	 * Nothing can reach the client any more.  What it sent before is
+	 * still read first (the hang-up stays reported, so this comes back).
+	 */
+	if ((rev_out & (POLLERR | POLLHUP)) && !c->cl_gone &&
+	    c->c_out.len == 0 && got <= 0) {
+		errno = EPIPE;
+		client_gone(c, "hang-up");
+	}
 }
 
 /*
  * splice_through(c):
- * Move backend bytes that the scanner has already passed (a literal's
- * octets) straight to the client with splice(2), when nothing is queued
- * before them, so that they never cross user space.  Return the number of
- * bytes moved, 0 if it does not apply, or -1 if the kernel could not.
+ * Move backend bytes that the scanner has already passed (the rest of a
+ * literal's octets, see server_progress()) straight to the client with
+ * splice(2), when nothing is queued before them, so that they never cross
+ * user space.  Return the number of bytes moved, 0 if it does not apply or
+ * would block, or -1 if the kernel refuses these descriptors (then the
+ * bytes go through b_in and c_out from now on).
  */
 static ssize_t
 splice_through(struct conn *c)
 {
-	ssize_t n;
+	ssize_t n, moved = 0;
 	size_t len;
+	int i;
 
 	if (c->nosplice || c->s_pass == 0 || c->b_in.len > 0 ||
 	    c->c_out.len > 0 || c->s_insert != NULL || c->cl_gone)
 		return (0);
-	len = c->s_pass < SPLICE_MAX ? c->s_pass : SPLICE_MAX;
-	n = splice(c->be.out, NULL, c->cl_out, NULL, len,
-	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-	if (n > 0)
+	/* A few rounds: one splice(2) moves at most a pipe's worth. */
+	for (i = 0; i < 16 && c->s_pass > 0; i++) {
+		len = c->s_pass < SPLICE_MAX ? c->s_pass : SPLICE_MAX;
+		n = splice(c->be.out, NULL, c->cl_out, NULL, len,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n <= 0) {
+			if (n == -1 && errno != EAGAIN && errno != EINTR) {
+				c->nosplice = 1;  /* not on these fds */
+				if (moved == 0)
+					moved = -1;
+			}
+			break;
+		}
 		c->s_pass -= (size_t)n;
-	else if (n == -1 && errno != EAGAIN && errno != EINTR)
-		c->nosplice = 1;	/* not on these descriptors */
-	return (n);
+		moved += n;
+		if ((size_t)n < len)
+			break;	/* the pipe is drained (or the client full) */
+	}
+	return (moved);
 }
 
 /*
@@ -499,6 +598,16 @@ relay_run(struct conn *c)
 	int termed = 0;
 	char drain[64];
 
+	/*
+	 * The invariant of this loop: poll(2) never blocks while a byte could
+	 * move without I/O.  progress() moves all it can; everything else that
+	 * changes the buffers without waiting (the writes at once, a signal's
+	 * client_gone()) comes before the last progress() of the round, and
+	 * only I/O that poll(2) reported, or a timeout, comes after it.
+	 * could_move() checks it in debug builds.  (imapexec 0.1.0 wrote at
+	 * once after its only progress(): c_out drained while b_in stayed full,
+	 * and neither was polled.)
+	 */
 	for (;;) {
 		progress(c);
 		/*
@@ -517,6 +626,8 @@ relay_run(struct conn *c)
 			if (c->be.pid > 0)
 				(void)kill(c->be.pid, SIGTERM);
 		}
+		/* The writes made room: move what fits now. */
+		progress(c);
 		if (finished(c))
 			break;
 
@@ -535,8 +646,14 @@ relay_run(struct conn *c)
 		ci = co = bi = bo = be = -1;
 		if (!c->cl_eof && buf_room(&c->c_in) > 0)
 			ci = add_pfd(pfd, &n, c->cl_in, POLLIN);
-		if (!c->cl_gone && c->c_out.len > 0)
-			co = add_pfd(pfd, &n, c->cl_out, POLLOUT);
+		/*
+		 * The client's output is polled even with nothing to write:
+		 * its hang-up (POLLERR, POLLHUP) must end a session that
+		 * waits for nothing else (issue 10).
+		 */
+		if (!c->cl_gone)
+			co = add_pfd(pfd, &n, c->cl_out,
+			    c->c_out.len > 0 ? POLLOUT : 0);
 		if (c->be.in >= 0 && c->b_out.len > 0)
 			bi = add_pfd(pfd, &n, c->be.in, POLLOUT);
 		if (c->be.out >= 0 && buf_room(&c->b_in) > 0)
@@ -554,6 +671,7 @@ relay_run(struct conn *c)
 		    (timeout < 0 || i < timeout))
 			timeout = i;
 
+		DASSERT(!could_move(c));
 		if (poll(pfd, (nfds_t)n, timeout) == -1) {
 			if (errno == EINTR)
 				continue;

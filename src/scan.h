@@ -131,6 +131,15 @@ void	scan_server(struct scan *, const uint8_t *, size_t, int,
 int	scan_server_at_line(const struct scan *);
 
 /*
+ * scan_server_take_literal(st):
+ * If the server direction is in a literal's octets, mark the rest of them
+ * as passed and return how many they are (the caller relays that many
+ * bytes unseen, e.g. with splice(2), before it calls scan_server() again);
+ * else return 0.
+ */
+size_t	scan_server_take_literal(struct scan *);
+
+/*
  * scan_pending(st):
  * Return the number of commands the backend has not completed yet.
  */

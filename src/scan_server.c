@@ -9,6 +9,7 @@
  * token: STARTTLS and COMPRESS=* are dropped and, once the session is
  * authenticated, EXECUTE is added at the end unless it is there already.
  */
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -50,6 +51,27 @@ int
 scan_server_at_line(const struct scan *st)
 {
 	return (st->s_state == S_LINE);
+}
+
+/*
+ * scan_server_take_literal(st):
+ * If the server direction is in a literal's octets, mark the rest of them
+ * as passed and return how many they are (the caller relays that many
+ * bytes unseen, e.g. with splice(2), before it calls scan_server() again);
+ * else return 0.
+ */
+size_t
+scan_server_take_literal(struct scan *st)
+{
+	size_t n;
+
+	if (st->s_state != S_LIT)
+		return (0);
+	n = st->s_left < SIZE_MAX / 2 ? (size_t)st->s_left : SIZE_MAX / 2;
+	st->s_left -= n;
+	if (st->s_left == 0)
+		st->s_state = S_DATA;
+	return (n);
 }
 
 /*

@@ -160,3 +160,8 @@ fault() {
 @test "fault: backend killed while an EXECUTE runs: service killed, imapexec exits" {
 	fault backend-dies-during-execute
 }
+
+# Issue 10: nothing to write, nothing to read, the client gone both ways.
+@test "fault: client closes both directions while the backend is deaf: hang-up seen, backend ended after its grace" {
+	fault client-vanishes-in-stall "$EX_SERVICES/fakeimap.py" deaf
+}

@@ -433,6 +433,24 @@ def sc_backend_dies_during_execute(s):
     print("backend killed during EXECUTE: imapexec exit %d" % rc)
 
 
+def sc_client_vanishes_in_stall(s):
+    """Issue 10: the backend goes deaf (reads and writes nothing), the
+    client sends on and then closes both directions while nothing is
+    queued for it.  imapexec must see the hang-up although it has nothing
+    to write, give the backend its grace period and end."""
+    s.c.send(b"d DEAF\r\n" + b"x NOOP\r\n" * 1000)
+    s.c.close()
+    s.c.p.stdout.close()
+    end = time.monotonic() + DEADLINE
+    while s.c.p.poll() is None:
+        if time.monotonic() > end:
+            os.kill(s.backend, signal.SIGKILL)      # leave nothing behind
+            raise Fail("imapexec did not exit after the client went away")
+        time.sleep(0.1)
+    until(lambda: state(s.backend) is None, "the backend to go", 10)
+    print("client gone during a stall: imapexec exit %d" % s.c.p.returncode)
+
+
 SCENARIOS = {k[3:].replace("_", "-"): v for k, v in globals().items()
              if k.startswith("sc_")}
 

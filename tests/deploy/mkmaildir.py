@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""mkmaildir.py DIR COUNT [--seed N] [--small] - write a Dovecot Maildir++
-of COUNT generated messages: INBOX, Archive and Sent, sizes from 1 KB up
-to 1 MB (about 17 KB on average; --small: up to 8 KB), plain 7-bit and
+"""mkmaildir.py DIR COUNT [--seed N] [--small] [--big K] - write a Dovecot
+Maildir++ of COUNT generated messages: INBOX, Archive and Sent, sizes from
+1 KB up to 1 MB (about 17 KB on average; --small: up to 8 KB; --big K: K
+of them, spread over the folders, from 1 to 4 MiB, the last one about
+4 MiB), plain 7-bit and
 8-bit text (UTF-8 and raw Latin-1), base64, 8bit and binary attachments
 (raw random octets, NUL and bare CR among them).  Some messages are
 flagged.  Prints the number of messages and bytes written."""
@@ -66,7 +68,13 @@ def message(rng, i, seed, size):
             data + b"\n--" + bnd + b"--\n")
 
 
-def size_for(rng, i, count, small):
+def size_for(rng, i, count, small, big=0):
+    step = max(5, count // max(big, 1))
+    k = i // step
+    if k < big and i % step == k % 5:        # k % 5: in every folder
+        if k == big - 1:
+            return 4 << 20                   # one of about 4 MiB
+        return int(2 ** rng.uniform(20, 22))         # 1 .. 4 MiB
     if small:
         return int(2 ** rng.uniform(10, 13))
     if i == count - 1:
@@ -85,6 +93,7 @@ def main():
     ap.add_argument("count", type=int)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--small", action="store_true")
+    ap.add_argument("--big", type=int, default=0)
     a = ap.parse_args()
     rng = random.Random(a.seed)
     for f in FOLDERS:
@@ -93,7 +102,7 @@ def main():
     total = 0
     for i in range(a.count):
         folder = FOLDERS[0] if i % 5 < 3 else FOLDERS[1 + i % 2]
-        msg = message(rng, i, a.seed, size_for(rng, i, a.count, a.small))
+        msg = message(rng, i, a.seed, size_for(rng, i, a.count, a.small, a.big))
         name = "%d.M%dP1.deploy:2,%s" % (1700000000 + i, i, rng.choice(FLAGS))
         with open(os.path.join(a.dir, folder, "cur", name), "wb") as fh:
             fh.write(msg)

@@ -5,9 +5,11 @@
 #                after 5000 octets of it (SIGKILL to itself)
 #   line-die     on FETCH: send half a response line and exit
 #   exit-on-noop on the second NOOP: exit without a word
+#   deaf         on DEAF: read and write nothing more, ever
 import os
 import signal
 import sys
+import time
 
 mode = sys.argv[1] if len(sys.argv) > 1 else ""
 out = os.fdopen(1, "wb", buffering=0)
@@ -24,6 +26,9 @@ for line in sys.stdin.buffer:
     if cmd == b"FETCH" and mode == "line-die":
         out.write(b"* 1 FETCH (FLAGS (\\Se")
         sys.exit(3)
+    if cmd == b"DEAF" and mode == "deaf":
+        while True:
+            time.sleep(3600)
     if cmd == b"NOOP":
         noops += 1
         if noops == 2 and mode == "exit-on-noop":
