@@ -41,6 +41,7 @@ static ssize_t harness_splice(int, loff_t *, int, loff_t *, size_t,
 #undef poll
 #undef splice
 #include "../../src/buf.c"
+#include "../../src/util.c"
 
 #include <sys/types.h>
 
@@ -61,6 +62,9 @@ int command_timeout(struct conn *c) { (void)c; return (-1); }
 int command_reaped(struct conn *c, pid_t p, int s)
 { (void)c; (void)p; (void)s; return (0); }
 void command_abort(struct conn *c) { c->cmd = NULL; }
+void command_exiting(struct conn *c, pid_t p) { (void)c; (void)p; }
+const char *log_esc(char *d, size_t n, const void *s, size_t k)
+{ (void)s; (void)k; if (n > 0) d[0] = '\0'; return (d); }
 void log_info(const char *f, ...) { (void)f; }
 void log_warn(const char *f, ...) { (void)f; }
 void log_warnx(const char *f, ...) { (void)f; }
