@@ -64,7 +64,7 @@ asan: build/asan/imapexec
 
 build/asan/%.o: src/%.c $(HDRS)
 	@mkdir -p build/asan
-	$(CC) $(WARN) $(DEFS) $(PKG_CFLAGS) -O1 -g $(SAN) -c -o $@ $<
+	$(CC) $(WARN) $(DEFS) -DIMAPEXEC_DEBUG $(PKG_CFLAGS) -O1 -g $(SAN) -c -o $@ $<
 
 build/asan/imapexec: $(ASAN_OBJS)
 	$(CC) $(SAN) -o $@ $(ASAN_OBJS) $(PKG_LIBS)
@@ -74,7 +74,7 @@ unit: $(UNIT_BINS)
 
 build/unit/%: tests/unit/%.c $(SCAN_SRCS:%=src/%) $(HDRS)
 	@mkdir -p build/unit
-	$(CC) $(WARN) $(DEFS) $(PKG_CFLAGS) -Isrc -O1 -g $(SAN) -o $@ $< \
+	$(CC) $(WARN) $(DEFS) -DIMAPEXEC_DEBUG $(PKG_CFLAGS) -Isrc -O1 -g $(SAN) -o $@ $< \
 	    $(SCAN_SRCS:%=src/%) $(PKG_LIBS)
 
 deps:
