@@ -36,7 +36,7 @@ LIBCONFIG=$(pkg-config --cflags --libs libconfig 2>/dev/null || echo -lconfig)
 # sources TARGET: the src/ files TARGET links with (no main.c).
 sources() {
 	case $1 in
-	scan_client | scan_server) echo "$SCAN" ;;
+	scan_client | scan_server | probe) echo "$SCAN" ;;
 	xcmd) echo "$SCAN src/xcmd.c" ;;
 	xinput) echo "src/lex.c src/xinput.c" ;;
 	config) echo "src/config.c" ;;
@@ -56,7 +56,7 @@ if ! command -v "$CC_FUZZ" >/dev/null 2>&1; then
 	echo "fuzz: $CC_FUZZ not found (make fuzz installs it)" >&2
 	exit 1
 fi
-targets=${*:-scan_client scan_server xcmd xinput config}
+targets=${*:-scan_client scan_server probe xcmd xinput config}
 mkdir -p "$out/artifacts" "$out/logs"
 rm -f "$out"/artifacts/*
 

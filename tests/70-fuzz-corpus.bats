@@ -51,6 +51,11 @@ replay() {
 	replay scan_server $SCAN
 }
 
+@test "fuzz corpus replay: probe (failing closed against a backend that parses less)" {
+	# shellcheck disable=SC2086
+	replay probe $SCAN
+}
+
 @test "fuzz corpus replay: xcmd (EXECUTE arguments)" {
 	# shellcheck disable=SC2086
 	replay xcmd $SCAN src/xcmd.c

@@ -26,6 +26,9 @@ diff_run() {
 	local count=$1 seed=$2 mode direct filtered
 	shift 2
 	imx_require_binary
+	# a probe that became data fails closed after 1 s, within difftest's
+	# 3 s wait for an answer
+	echo 'probe_timeout = 1;' >>"$T/imapexec.conf"
 	for mode in direct filtered; do
 		rm -rf "$T/home.$mode"
 		cp -a "$IMX_RUN/template" "$T/home.$mode"
