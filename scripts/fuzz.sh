@@ -56,7 +56,7 @@ if ! command -v "$CC_FUZZ" >/dev/null 2>&1; then
 	echo "fuzz: $CC_FUZZ not found (make fuzz installs it)" >&2
 	exit 1
 fi
-targets=${*:-scan_client scan_server xcmd xinput config resp}
+targets=${*:-scan_client scan_server probe xcmd xinput config resp}
 mkdir -p "$out/artifacts" "$out/logs"
 rm -f "$out"/artifacts/*
 

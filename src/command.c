@@ -8,6 +8,17 @@
  * starts only once the backend owes no tagged response (the scanner holds
  * it until then), and the backend's output is held between two lines until
  * the own command's tagged response has gone out.
+ *
+ * Failing closed.  Before an own command reads a byte past "tag name", it
+ * needs proof that the backend, too, stands at a command boundary: it
+ * sends the backend "<probe> NOOP", the probe tag being 128 fresh random
+ * bits, and goes on only when "<probe> OK" comes back (scan_server.c drops
+ * that line) with nothing inconsistent seen.  No answer within
+ * probe_timeout, or anything inconsistent, ever (scan.h, failed), and the
+ * command is refused: "tag name" is passed on to the backend, the rest of
+ * its line follows through the scanner as any other command's, so that
+ * the backend gets every byte the client sent, and imapexec answers the
+ * tag itself (dropping the backend's answer, if one comes).
  */
 #include <errno.h>
 #include <grp.h>
@@ -17,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "command.h"
@@ -30,9 +42,20 @@
 
 /* The most groups of a user looked at: Linux's NGROUPS_MAX. */
 #define NGROUPS_MAX_SANE	65536
+/* Where an own command stands before it may act. */
+enum {
+	GATE_PROBE = 0,	/* the probe is to be sent */
+	GATE_WAIT,	/* the probe is out: waiting for its answer */
+	GATE_OPEN,	/* proven: the command reads its line and acts */
+	GATE_REFUSE	/* failed closed: pass its line on, refuse it */
+};
 
 struct command {
 	enum scan_cmd	 cmd;
+	int		 gate;		/* GATE_* */
+	int64_t		 deadline;	/* GATE_WAIT: ms, monotonic */
+	char		 head[SCAN_TAG_MAX + 1 + SCAN_NAME_MAX + 1];
+	size_t		 headlen;	/* "tag SP name" as the client sent it */
 	int		 reading;	/* its line is still coming */
 	int		 want_plus;	/* a literal of its line waits for "+" */
 	int		 listing;	/* discovery: next service to list */
@@ -44,22 +67,32 @@ struct command {
 	char		 tag[SCAN_TAG_MAX + 1];
 };
 
+static void	reply(struct command *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
 /*
- * command_begin(c, cmd, tag, taglen):
- * Start imapexec's own command ${cmd} with the ${taglen}-byte tag at ${tag}
- * on ${c}.  Return 0, or -1 if it cannot even be started (out of memory).
+ * command_begin(c, cmd, head, headlen, taglen):
+ * Start imapexec's own command ${cmd} on ${c}: the ${headlen} bytes at
+ * ${head} are its "tag SP name", the first ${taglen} its tag.  Return 0,
+ * or -1 if it cannot even be started (out of memory).
  */
 int
-command_begin(struct conn *c, enum scan_cmd cmd, const uint8_t *tag,
-    size_t taglen)
+command_begin(struct conn *c, enum scan_cmd cmd, const uint8_t *head,
+    size_t headlen, size_t taglen)
 {
 	struct command *k;
 
+	/* Invariant: the scanner reports at most a tag and a short name. */
+	DASSERT(headlen < sizeof(k->head) && taglen <= headlen &&
+	    taglen <= SCAN_TAG_MAX);
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return (-1);
 	k->cmd = cmd;
 	k->reading = 1;
-	memcpy(k->tag, tag, taglen);
+	k->gate = c->scan.failed != NULL ? GATE_REFUSE : GATE_PROBE;
+	memcpy(k->head, head, headlen);
+	k->headlen = headlen;
+	memcpy(k->tag, head, taglen);
 	k->tag[taglen] = '\0';
 	if (cmd == CMD_EXECUTE && c->scan.authenticated) {
 		if ((k->x = malloc(sizeof(*k->x))) == NULL) {
@@ -80,14 +113,125 @@ command_begin(struct conn *c, enum scan_cmd cmd, const uint8_t *tag,
 int
 command_reading(const struct conn *c)
 {
-	return (c->cmd != NULL && c->cmd->reading);
+	return (c->cmd != NULL && c->cmd->reading &&
+	    c->cmd->gate == GATE_OPEN);
+}
+
+/*
+ * command_probing(c):
+ * Return nonzero while the own command of ${c} waits for the backend's
+ * answer to its probe (the backend's output must flow meanwhile).
+ */
+int
+command_probing(const struct conn *c)
+{
+	return (c->cmd != NULL && c->cmd->gate <= GATE_WAIT);
+}
+
+/*
+ * command_tell_failed(c):
+ * Log, once a connection, that ${c} has failed closed and why.
+ */
+void
+command_tell_failed(struct conn *c)
+{
+	if (c->scan.failed == NULL || c->scan.fail_told)
+		return;
+	c->scan.fail_told = 1;
+	log_warnx("failing closed: %s; EXECUTE is refused on this connection "
+	    "from now on", c->scan.failed);
+}
+
+/*
+ * gate(c, k):
+ * Move own command ${k} of ${c} towards acting or refusal: send the probe,
+ * take its answer, or time it out.  Return nonzero if anything changed.
+ */
+static int
+gate(struct conn *c, struct command *k)
+{
+	static const char hex[] = "0123456789abcdef";
+	char tag[SCAN_PROBE_TAGLEN + 1], line[SCAN_PROBE_TAGLEN + 8];
+	uint8_t rnd[SCAN_PROBE_TAGLEN / 2];
+	size_t i;
+
+	if (c->scan.failed != NULL && k->gate != GATE_REFUSE) {
+		k->gate = GATE_REFUSE;
+		return (1);
+	}
+	switch (k->gate) {
+	case GATE_PROBE:
+		/* Invariant: the backend owes nothing (scan_client.c). */
+		DASSERT(c->scan.tags.count == 0 && c->scan.probe != PROBE_SENT);
+		if (c->be.in < 0) {
+			scan_fail(&c->scan, "the backend's input is closed");
+			return (1);
+		}
+		if (buf_room(&c->b_out) < sizeof(line))
+			return (0);
+		arc4random_buf(rnd, sizeof(rnd));
+		for (i = 0; i < sizeof(rnd); i++) {
+			tag[2 * i] = hex[rnd[i] >> 4];
+			tag[2 * i + 1] = hex[rnd[i] & 15];
+		}
+		tag[SCAN_PROBE_TAGLEN] = '\0';
+		(void)snprintf(line, sizeof(line), "%s NOOP\r\n", tag);
+		(void)buf_add(&c->b_out, line, strlen(line));
+		scan_probe_sent(&c->scan, tag);
+		k->deadline = now_ms() + (int64_t)c->cf->probe_timeout * 1000;
+		k->gate = GATE_WAIT;
+		return (1);
+	case GATE_WAIT:
+		if (c->scan.probe == PROBE_OK) {
+			c->scan.probe = PROBE_NONE;
+			k->gate = GATE_OPEN;
+			return (1);
+		}
+		if (c->be_eof)
+			scan_fail(&c->scan, "the backend closed its output "
+			    "before it answered the probe");
+		else if (now_ms() >= k->deadline)
+			scan_fail(&c->scan, "no answer to the probe within "
+			    "probe_timeout");
+		return (c->scan.failed != NULL);
+	default:
+		return (0);
+	}
+}
+
+/*
+ * refuse_closed(c, k):
+ * Own command ${k} of ${c} has failed closed: pass "tag name" on to the
+ * backend (the rest of the line follows through the scanner) and answer
+ * it here.  Return nonzero if that was done, 0 if there is no room yet.
+ */
+static int
+refuse_closed(struct conn *c, struct command *k)
+{
+	if (c->be.in >= 0 && buf_room(&c->b_out) < k->headlen)
+		return (0);
+	if (c->be.in >= 0)
+		(void)buf_add(&c->b_out, k->head, k->headlen);
+	scan_client_disown(&c->scan, (const uint8_t *)k->tag,
+	    strlen(k->tag));
+	command_tell_failed(c);
+	if (k->cmd == CMD_EXECUTE)
+		reply(k, "NO [UNAVAILABLE] EXECUTE is not available on this "
+		    "connection");
+	else
+		reply(k, "NO [CANNOT] %s is not available here",
+		    k->cmd == CMD_COMPRESS ? "COMPRESS" : "STARTTLS");
+	k->reading = 0;
+	free(k->x);
+	k->x = NULL;
+	return (1);
 }
 
 /*
  * reply(k, fmt, ...):
  * Set the tagged response of ${k}, unless one was set before.
  */
-static void __attribute__((format(printf, 2, 3)))
+static void
 reply(struct command *k, const char *fmt, ...)
 {
 	va_list ap;
@@ -375,8 +519,16 @@ command_step(struct conn *c)
 	const struct service *sv;
 	int moved = 0, rc;
 
+	if (k->gate <= GATE_WAIT)
+		return (gate(c, k));
 	if (!conn_can_emit(c))
 		return (0);
+	if (k->gate == GATE_REFUSE) {
+		if (!refuse_closed(c, k))
+			return (0);
+		k->gate = GATE_OPEN;
+		moved = 1;
+	}
 	if (k->want_plus) {
 		if (conn_printf(c, "+ Ready for argument\r\n") == -1)
 			return (0);
@@ -444,6 +596,12 @@ command_events(struct conn *c, const struct pollfd *pfd, int n)
 int
 command_timeout(struct conn *c)
 {
+	int64_t left;
+
+	if (c->cmd->gate == GATE_WAIT) {
+		left = c->cmd->deadline - now_ms();
+		return (left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left);
+	}
 	if (c->cmd->sess == NULL)
 		return (-1);
 	return (session_timeout(c->cmd->sess));

@@ -16,11 +16,27 @@
 struct conn;
 
 /*
- * command_begin(c, cmd, tag, taglen):
- * Start imapexec's own command ${cmd} with the ${taglen}-byte tag at ${tag}
- * on ${c}.  Return 0, or -1 if it cannot even be started (out of memory).
+ * command_begin(c, cmd, head, headlen, taglen):
+ * Start imapexec's own command ${cmd} on ${c}: the ${headlen} bytes at
+ * ${head} are its "tag SP name", the first ${taglen} its tag.  Return 0,
+ * or -1 if it cannot even be started (out of memory).  It acts only after
+ * proof that the backend stands at a command boundary (command.c).
  */
-int	command_begin(struct conn *, enum scan_cmd, const uint8_t *, size_t);
+int	command_begin(struct conn *, enum scan_cmd, const uint8_t *, size_t,
+	    size_t);
+
+/*
+ * command_probing(c):
+ * Return nonzero while the own command of ${c} waits for the backend's
+ * answer to its probe (the backend's output must flow meanwhile).
+ */
+int	command_probing(const struct conn *);
+
+/*
+ * command_tell_failed(c):
+ * Log, once a connection, that ${c} has failed closed and why.
+ */
+void	command_tell_failed(struct conn *);
 
 /*
  * command_reading(c):

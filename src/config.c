@@ -26,6 +26,7 @@
 #define DEF_IDLE	60
 #define DEF_OUTPUT	(16ULL << 20)
 #define DEF_INPUT	(16ULL << 20)
+#define DEF_PROBE	10	/* seconds: a NOOP at a boundary takes ms */
 
 /* The most arguments one EXECUTE carries: its tokens less the name. */
 #define ARGS_CAP	(XCMD_ARGS - 1)
@@ -472,6 +473,14 @@ config_load(struct config *cf, const char *file, int must_exist,
 	}
 	(void)fclose(fp);
 	root = config_root_setting(&lc);
+	cf->probe_timeout = DEF_PROBE;
+	if (get_int(&e, root, "probe_timeout", 3600, &cf->probe_timeout) == -1)
+		goto out;
+	if (cf->probe_timeout < 1) {
+		fail(&e, config_setting_get_member(root, "probe_timeout"),
+		    "probe_timeout must be at least 1");
+		goto out;
+	}
 	if (get_strv(&e, root, "backend", &cf->backend, 0) == -1 ||
 	    get_strv(&e, root, "backend_env", &cf->backend_env, 1) == -1 ||
 	    get_str(&e, root, "user", &cf->user) == -1 ||
@@ -485,6 +494,8 @@ config_load(struct config *cf, const char *file, int must_exist,
 		goto out;
 	}
 defaults:
+	if (cf->probe_timeout == 0)
+		cf->probe_timeout = DEF_PROBE;
 	if (cf->backend == NULL &&
 	    ((cf->backend = calloc(2, sizeof(char *))) == NULL ||
 	    (cf->backend[0] = strdup(DEFAULT_BACKEND)) == NULL)) {

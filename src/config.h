@@ -50,6 +50,7 @@ struct config {
 	char		**backend_env;	/* "NAME=value", NULL-terminated */
 	char		*user;		/* account to run as when root */
 	char		*path;		/* PATH for the backend and services */
+	int		 probe_timeout;	/* seconds the probe may take */
 	struct service	*services;
 	size_t		 nservices;
 };

@@ -10,7 +10,8 @@
  * Where the two could disagree, the lexer errs towards seeing a literal:
  * octets taken for literal data are never taken for a command.  So "{}"
  * and "{+}" are literals of size 0, as Dovecot takes them, although RFC
- * 3501 wants a digit.
+ * 3501 wants a digit, and a size of any number of digits is a literal
+ * (sizes past UINT64_MAX count as UINT64_MAX).
  */
 #include "lex.h"
 
@@ -115,8 +116,15 @@ lex_run(struct lex *l, const uint8_t *p, size_t n, size_t *used)
 			break;
 		case LEX_SIZE:
 			if (c >= '0' && c <= '9') {
-				if (l->size > (LIT_SIZE_MAX - (c - '0')) / 10)
-					l->state = LEX_ATOM;
+				/*
+				 * Dovecot 2.3.19 takes every size up to
+				 * UINT64_MAX for a literal (and hangs up on a
+				 * larger one): a larger size stays a literal
+				 * here too, of UINT64_MAX octets, which is
+				 * erring towards the literal.
+				 */
+				if (l->size > (UINT64_MAX - (c - '0')) / 10)
+					l->size = UINT64_MAX;
 				else
 					l->size = l->size * 10 + (c - '0');
 			} else if (c == '+')

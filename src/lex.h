@@ -13,7 +13,11 @@
 #define LIT_NONSYNC	0x01	/* {n+}: the octets follow at once */
 #define LIT_BINARY	0x02	/* ~{n}: literal8, may hold NUL */
 
-/* The largest literal size accepted; larger sizes are not literals. */
+/*
+ * The largest literal size an interactive EXECUTE input line may announce
+ * (xinput.c).  The scanner's lexer has no such limit: it takes any size
+ * for a literal, as Dovecot does.
+ */
 #define LIT_SIZE_MAX	((uint64_t)INT64_MAX)
 
 /*

@@ -161,8 +161,10 @@ server_progress(struct conn *c)
 			moved = 1;
 			continue;
 		}
-		/* During an own command, hold the backend between lines. */
-		if (c->cmd != NULL && scan_server_at_line(&c->scan))
+		/* During an own command, hold the backend between lines
+		 * (but for its answer to the probe). */
+		if (c->cmd != NULL && !command_probing(c) &&
+		    scan_server_at_line(&c->scan))
 			break;
 		if (c->b_in.len == 0)
 			break;
@@ -237,7 +239,7 @@ client_progress(struct conn *c)
 			break;
 		case SCAN_COMMAND:
 			if (command_begin(c, act.cmd, buf_head(&c->c_in),
-			    act.taglen) == -1) {
+			    act.n, act.taglen) == -1) {
 				log_warn("own command");
 				c->closing = 1;
 				break;
@@ -362,6 +364,7 @@ progress(struct conn *c)
 			if (c->cmd != NULL)
 				moved |= command_step(c);
 		} while (moved);
+		command_tell_failed(c);
 
 		/*
 		 * The client hung up in the middle of an own command's line

@@ -21,6 +21,8 @@
 #define SCAN_NAME_MAX	32
 /* The longest capability name that may be edited out. */
 #define SCAN_CAP_MAX	64
+/* The length of a probe's tag: 128 random bits in hex. */
+#define SCAN_PROBE_TAGLEN	32
 /* The most bytes the scanner ever needs to see at once. */
 #define SCAN_LOOKAHEAD	(SCAN_TAG_MAX + SCAN_NAME_MAX + 2)
 
@@ -33,7 +35,19 @@ enum scan_cmd {
 	CMD_IDLE,		/* client sends one line after "+" */
 	CMD_AUTHENTICATE,	/* client sends a line after each "+" */
 	CMD_LOGIN,
-	CMD_UNAUTHENTICATE
+	CMD_UNAUTHENTICATE,
+	CMD_DISOWNED		/* an own command's line passed on to the
+				   backend after failing closed: imapexec
+				   answered it, the backend's answer is
+				   dropped */
+};
+
+/* Where the probe stands (see scan_probe_sent()). */
+enum scan_probe {
+	PROBE_NONE = 0,		/* none outstanding */
+	PROBE_SENT,		/* sent, not answered yet */
+	PROBE_OK,		/* answered OK: the backend was at a boundary */
+	PROBE_BAD		/* answered otherwise (the scanner failed) */
 };
 
 enum scan_op {
@@ -69,6 +83,7 @@ struct scan {
 	uint8_t		c_hold;		/* what a held client waits for */
 	uint8_t		c_plus;		/* a "+" came before the line ended */
 	uint8_t		c_done;		/* the tagged response came, too */
+	uint8_t		c_doneok;	/* ... and it was OK */
 	uint64_t	c_hash;		/* hash of its command's tag */
 	uint64_t	c_left;		/* literal octets still to come */
 	struct lex	c_lex;
@@ -88,12 +103,22 @@ struct scan {
 	/* Both. */
 	struct tags	tags;		/* commands the backend owes */
 	uint8_t		authenticated;	/* the session is authenticated */
+
+	/*
+	 * Failing closed.  ${failed} is set, for good, the first time the
+	 * backend says something that does not fit what the scanner
+	 * believes; from then on no own command acts on this connection.
+	 */
+	const char	*failed;	/* why, or NULL */
+	uint8_t		fail_told;	/* it has been logged */
+	uint8_t		probe;		/* enum scan_probe */
+	char		probe_tag[SCAN_PROBE_TAGLEN + 1];
 };
 
 /*
  * scan_init(st):
  * Prepare ${st} for a new session: both directions at a line start, not
- * authenticated until the backend says PREAUTH or a login succeeds.
+ * authenticated until the backend greets with PREAUTH.
  */
 void	scan_init(struct scan *);
 
@@ -144,6 +169,32 @@ size_t	scan_server_take_literal(struct scan *);
  * Return the number of commands the backend has not completed yet.
  */
 size_t	scan_pending(const struct scan *);
+
+/*
+ * scan_fail(st, why):
+ * Latch ${st} failed closed for the reason ${why} (a static string),
+ * unless it has failed already.
+ */
+void	scan_fail(struct scan *, const char *);
+
+/*
+ * scan_probe_sent(st, tag):
+ * The caller has queued "${tag} NOOP" CRLF for the backend, ${tag} being
+ * SCAN_PROBE_TAGLEN tag characters never used before: the backend's
+ * tagged line with exactly that tag is dropped and its status recorded
+ * in ${st}->probe.  Only when the backend owes nothing and the client is
+ * not fed meanwhile.
+ */
+void	scan_probe_sent(struct scan *, const char *);
+
+/*
+ * scan_client_disown(st, tag, taglen):
+ * The own command whose "tag SP name" was reported (tag ${tag}, ${taglen}
+ * bytes) is passed on to the backend after all, the caller having queued
+ * those bytes for it and answered the command itself: the rest of its
+ * line goes to the backend, and the backend's tagged answer is dropped.
+ */
+void	scan_client_disown(struct scan *, const uint8_t *, size_t);
 
 /* Internal to the scanner: a tagged response or continuation arrived. */
 void	scan_client_tagged(struct scan *, uint64_t, const char *);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dassert.h"
 #include "scan.h"
 
 /* Where the client stands. */
@@ -136,9 +137,15 @@ line_start(struct scan *st, const uint8_t *p, size_t n, int eof,
 	}
 
 	if (cmd == CMD_EXECUTE || cmd == CMD_COMPRESS || cmd == CMD_STARTTLS) {
-		/* Answered here once the backend has greeted and owes
-		 * nothing: the answer can then not overtake another. */
-		if (!st->s_greeted || st->tags.count > 0) {
+		/*
+		 * Taken up once the backend has greeted and owes nothing
+		 * (its answer can then not overtake another), and the
+		 * caller probes before acting.  Failed closed, it is taken
+		 * up at once: the caller refuses it and passes it on, which
+		 * needs room for its tag.
+		 */
+		if (st->failed != NULL ? st->tags.count == TAGS_MAX :
+		    !st->s_greeted || st->tags.count > 0) {
 			act->op = SCAN_WAIT;
 			return;
 		}
@@ -148,12 +155,16 @@ line_start(struct scan *st, const uint8_t *p, size_t n, int eof,
 		act->taglen = tlen;
 	} else {
 		st->c_hash = tag_hash_add(tag_hash_init(), p, tlen);
-		if (tags_push(&st->tags, st->c_hash, cmd) == -1) {
+		if (st->tags.count == TAGS_MAX) {
 			act->op = SCAN_WAIT;
 			return;
 		}
+		/* Two answers with one tag could be paired wrongly. */
+		if (tags_count(&st->tags, st->c_hash) > 0)
+			scan_fail(st, "a tag was reused while outstanding");
+		(void)tags_push(&st->tags, st->c_hash, cmd);
 		st->c_own = 0;
-		st->c_plus = st->c_done = 0;
+		st->c_plus = st->c_done = st->c_doneok = 0;
 		act->op = SCAN_PASS;
 	}
 	st->c_cmd = cmd;
@@ -185,6 +196,9 @@ release(struct scan *st, int what)
 static void
 hold(struct scan *st, int what)
 {
+	/* A command cannot succeed before it has its literal. */
+	if (st->c_done && st->c_doneok && what == HOLD_LITERAL)
+		scan_fail(st, "a tagged OK came before a literal was sent");
 	if (st->c_done)
 		st->c_state = C_LINE;	/* the command is over */
 	else if (st->c_plus) {
@@ -231,6 +245,9 @@ args(struct scan *st, const uint8_t *p, size_t n, struct scan_act *act)
 			hold(st, HOLD_IDLE);
 		else if (st->c_cmd == CMD_AUTHENTICATE)
 			hold(st, HOLD_AUTH);
+		else if (st->c_plus)
+			scan_fail(st, "a continuation came for a line that "
+			    "asked for none");
 		break;
 	case LEX_LITERAL:
 		act->op = st->c_own ? SCAN_LITERAL : SCAN_PASS;
@@ -336,8 +353,10 @@ scan_client_continue(struct scan *st)
 	if (st->c_state == C_HOLD && (st->c_hold == HOLD_LITERAL ||
 	    st->c_hold == HOLD_IDLE || st->c_hold == HOLD_AUTH))
 		release(st, st->c_hold);
-	else if (in_line(st))
+	else if (in_line(st) && !st->c_plus)
 		st->c_plus = 1;
+	else
+		scan_fail(st, "a continuation came that no command awaits");
 }
 
 /*
@@ -349,24 +368,70 @@ void
 scan_client_tagged(struct scan *st, uint64_t hash, const char *status)
 {
 	uint8_t cmd;
+	int ok = strcmp(status, "OK") == 0;
 
 	if (st->c_state == C_HOLD && st->c_hold != HOLD_OWN &&
 	    st->c_hold != HOLD_NONE && st->c_hash == hash &&
 	    tags_count(&st->tags, hash) == 1) {
+		/* A command cannot succeed before it has its literal. */
+		if (ok && st->c_hold == HOLD_LITERAL)
+			scan_fail(st, "a tagged OK came for a command that "
+			    "waits for its literal");
 		/* The held command is over: its client starts anew. */
 		st->c_state = C_LINE;
 		st->c_hold = HOLD_NONE;
 	} else if (in_line(st) && st->c_hash == hash &&
-	    tags_count(&st->tags, hash) == 1)
+	    tags_count(&st->tags, hash) == 1) {
 		st->c_done = 1;
-	if (tags_pop(&st->tags, hash, &cmd) == -1)
-		return;
-	if (strcmp(status, "OK") == 0) {
-		if (cmd == CMD_LOGIN || cmd == CMD_AUTHENTICATE)
-			st->authenticated = 1;
-		else if (cmd == CMD_UNAUTHENTICATE)
-			st->authenticated = 0;
+		st->c_doneok = ok;
 	}
+	if (tags_pop(&st->tags, hash, &cmd) == -1) {
+		scan_fail(st, "a tagged response came for a tag not "
+		    "outstanding");
+		return;
+	}
+	/*
+	 * Only a PREAUTH greeting authenticates (scan_server.c): a tagged
+	 * OK matched by its tag alone proves no login.  Losing the state
+	 * is the safe direction.
+	 */
+	if (ok && cmd == CMD_UNAUTHENTICATE)
+		st->authenticated = 0;
+}
+
+/*
+ * scan_client_disown(st, tag, taglen):
+ * The own command whose "tag SP name" was reported (tag ${tag}, ${taglen}
+ * bytes) is passed on to the backend after all, the caller having queued
+ * those bytes for it and answered the command itself: the rest of its
+ * line goes to the backend, and the backend's tagged answer is dropped.
+ */
+void
+scan_client_disown(struct scan *st, const uint8_t *tag, size_t taglen)
+{
+	/* Invariant: only a command taken up and not yet read is disowned;
+	 * line_start() left room for its tag when failed. */
+	DASSERT(st->c_own && (st->c_state == C_ARGS || st->c_state == C_NAME));
+	DASSERT(st->tags.count < TAGS_MAX);
+	st->c_own = 0;
+	st->c_cmd = CMD_OTHER;
+	st->c_hash = tag_hash_add(tag_hash_init(), tag, taglen);
+	st->c_plus = st->c_done = st->c_doneok = 0;
+	if (tags_count(&st->tags, st->c_hash) > 0)
+		scan_fail(st, "a tag was reused while outstanding");
+	(void)tags_push(&st->tags, st->c_hash, CMD_DISOWNED);
+}
+
+/*
+ * scan_fail(st, why):
+ * Latch ${st} failed closed for the reason ${why} (a static string),
+ * unless it has failed already.
+ */
+void
+scan_fail(struct scan *st, const char *why)
+{
+	if (st->failed == NULL)
+		st->failed = why;
 }
 
 /*

@@ -8,11 +8,17 @@
  * "* CAPABILITY" lines and in [CAPABILITY ...] codes, are edited token by
  * token: STARTTLS and COMPRESS=* are dropped and, once the session is
  * authenticated, EXECUTE is added at the end unless it is there already.
+ *
+ * A tagged line's tag is read whole before any of it is passed on, so
+ * that two kinds of lines can be dropped: the answer to imapexec's probe
+ * (told by its full tag, never by a hash) and the backend's answer to an
+ * own command that was passed on after failing closed.
  */
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
+#include "dassert.h"
 #include "scan.h"
 
 /* Where the server stands. */
@@ -26,13 +32,15 @@ enum {
 	S_CAPS,		/* in a capability list */
 	S_TEXT,		/* in text to the end of the line */
 	S_DATA,		/* in the arguments of a data response */
-	S_LIT		/* in a literal's octets */
+	S_LIT,		/* in a literal's octets */
+	S_PROBE,	/* in the status word of the probe's answer */
+	S_SKIP		/* in a line that is dropped, to its end */
 };
 
 /*
  * scan_init(st):
  * Prepare ${st} for a new session: both directions at a line start, not
- * authenticated until the backend says PREAUTH or a login succeeds.
+ * authenticated until the backend greets with PREAUTH.
  */
 void
 scan_init(struct scan *st)
@@ -229,6 +237,62 @@ line_end(struct scan *st)
 }
 
 /*
+ * scan_probe_sent(st, tag):
+ * The caller has queued "${tag} NOOP" CRLF for the backend, ${tag} being
+ * SCAN_PROBE_TAGLEN tag characters never used before: the backend's
+ * tagged line with exactly that tag is dropped and its status recorded
+ * in ${st}->probe.  Only when the backend owes nothing and the client is
+ * not fed meanwhile.
+ */
+void
+scan_probe_sent(struct scan *st, const char *tag)
+{
+	DASSERT(strlen(tag) == SCAN_PROBE_TAGLEN);
+	DASSERT(st->probe != PROBE_SENT);
+	memcpy(st->probe_tag, tag, SCAN_PROBE_TAGLEN + 1);
+	st->probe = PROBE_SENT;
+}
+
+/*
+ * tag_done(st, p, k, act):
+ * The ${k}-byte tag at ${p} of a tagged line has been read whole, followed
+ * by p[${k}], a space, CR or LF: pass it on, or drop the line if it
+ * answers the probe or a command imapexec has answered itself.
+ */
+static void
+tag_done(struct scan *st, const uint8_t *p, size_t k, struct scan_act *act)
+{
+	uint8_t kind;
+
+	st->s_wlen = 0;
+	st->s_word[0] = '\0';
+	if (st->probe == PROBE_SENT && k == SCAN_PROBE_TAGLEN &&
+	    memcmp(p, st->probe_tag, k) == 0) {
+		act->op = SCAN_DROP;
+		act->n = k + (p[k] == ' ');
+		st->s_state = p[k] == ' ' ? S_PROBE : S_SKIP;
+		if (p[k] != ' ') {
+			st->probe = PROBE_BAD;
+			scan_fail(st, "the probe was answered without status");
+		}
+		return;
+	}
+	st->s_tagged = 1;
+	st->s_hash = tag_hash_add(tag_hash_init(), p, k);
+	if (tags_first(&st->tags, st->s_hash, &kind) == 0 &&
+	    kind == CMD_DISOWNED) {
+		/* imapexec answered it already. */
+		(void)tags_pop(&st->tags, st->s_hash, &kind);
+		act->op = SCAN_DROP;
+		act->n = k;
+		st->s_state = S_SKIP;
+		return;
+	}
+	act->n = k + (p[k] == ' ');
+	st->s_state = p[k] == ' ' ? S_WORD : S_TEXT;
+}
+
+/*
  * scan_server(st, p, n, eof, act):
  * Decide what to do with the backend's bytes ${p}[0..${n}); ${eof} says no
  * more will come.  The decision is stored in ${act} as for scan_client().
@@ -252,6 +316,18 @@ scan_server(struct scan *st, const uint8_t *p, size_t n, int eof,
 			st->s_state = S_TEXT;
 			act->n = 1;
 			break;
+		}
+		if (p[0] != '*') {
+			/* A tag: read it whole if it is not too long. */
+			k = delim(p, n < SCAN_TAG_MAX + 1 ? n : SCAN_TAG_MAX + 1);
+			if (k == n && n <= SCAN_TAG_MAX && !eof) {
+				act->op = SCAN_MORE;
+				break;
+			}
+			if (k < n && k <= SCAN_TAG_MAX) {
+				tag_done(st, p, k, act);
+				break;
+			}
 		}
 		st->s_tagged = p[0] != '*';
 		st->s_hash = tag_hash_init();
@@ -329,6 +405,29 @@ scan_server(struct scan *st, const uint8_t *p, size_t n, int eof,
 		st->s_left -= act->n;
 		if (st->s_left == 0)
 			st->s_state = S_DATA;
+		break;
+	case S_PROBE:
+		act->op = SCAN_DROP;
+		act->n = k = delim(p, n);
+		word_add(st, p, k);
+		if (k == n)
+			break;
+		if (word_is(st, "OK"))
+			st->probe = PROBE_OK;
+		else {
+			st->probe = PROBE_BAD;
+			scan_fail(st, "the probe was not answered OK");
+		}
+		st->s_state = S_SKIP;
+		break;
+	case S_SKIP:
+		act->op = SCAN_DROP;
+		if ((lf = memchr(p, '\n', n)) == NULL)
+			act->n = n;
+		else {
+			act->n = (size_t)(lf - p) + 1;
+			line_end(st);
+		}
 		break;
 	}
 }

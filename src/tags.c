@@ -3,8 +3,9 @@
  *
  * Tags are kept as 64-bit FNV-1a hashes so that a tag of any length costs
  * eight bytes.  A collision can only make two tags look alike, which the
- * scanner treats like a client that reuses a tag: it waits a little longer,
- * never less.
+ * scanner treats like a client that reuses a tag: it fails closed (no own
+ * command acts on that connection any more).  The probe's answer is told
+ * apart by its full tag, never by a hash.
  */
 #include <string.h>
 
@@ -71,6 +72,26 @@ tags_count(const struct tags *t, uint64_t hash)
 		if (t->hash[(t->head + i) % TAGS_MAX] == hash)
 			n++;
 	return (n);
+}
+
+/*
+ * tags_first(t, hash, kind):
+ * Store the kind of the oldest outstanding command with tag ${hash} in
+ * ${kind}.  Return 0, or -1 if there is none.
+ */
+int
+tags_first(const struct tags *t, uint64_t hash, uint8_t *kind)
+{
+	size_t i, j;
+
+	for (i = 0; i < t->count; i++) {
+		j = (t->head + i) % TAGS_MAX;
+		if (t->hash[j] == hash) {
+			*kind = t->kind[j];
+			return (0);
+		}
+	}
+	return (-1);
 }
 
 /*

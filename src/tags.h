@@ -44,6 +44,13 @@ int	tags_push(struct tags *, uint64_t, uint8_t);
 size_t	tags_count(const struct tags *, uint64_t);
 
 /*
+ * tags_first(t, hash, kind):
+ * Store the kind of the oldest outstanding command with tag ${hash} in
+ * ${kind}.  Return 0, or -1 if there is none.
+ */
+int	tags_first(const struct tags *, uint64_t, uint8_t *);
+
+/*
  * tags_pop(t, hash, kind):
  * Remove the oldest outstanding command with tag ${hash} and store its
  * kind in ${kind}.  Return 0, or -1 if there is none.

@@ -54,6 +54,10 @@ replay() {
 	replay scan_server
 }
 
+@test "fuzz corpus replay: probe (failing closed against a backend that parses less)" {
+	replay probe
+}
+
 @test "fuzz corpus replay: xcmd (EXECUTE arguments)" {
 	replay xcmd
 }

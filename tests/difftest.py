@@ -20,7 +20,12 @@ seeded PRNG (stream i uses seed S*1000003+i, so any stream is reproducible
 alone with --only i).  Among ordinary commands (atoms, quoted strings,
 literals {n} {n+} ~{n} ~{n+} in every position, MULTIAPPEND, CATENATE,
 APPEND to a missing mailbox, IDLE with good and bad terminators, long
-lines, odd tags, bare LF, stray CR, pipelining), the streams carry marker
+lines, odd tags, bare LF, stray CR, pipelining; and, for issue 11,
+hidden commands: a command that takes no arguments carrying a literal
+whose data is a command line with the next command's tag or another, that
+next command an APPEND whose data starts with a marker; ordinary commands
+reusing the previous tag; literal sizes at and past 2^63 and 2^64), the
+streams carry marker
 lines "TAG EXECUTE mark TAG": as commands of their own, inside literal
 data, after literal headers Dovecot does not consume, as IDLE terminators,
 after unterminated quotes, with invalid tags, and so on.  Each marker's
@@ -43,7 +48,10 @@ Checks, per stream:
                  output): imapexec may see a literal where Dovecot does
                  not, on purpose (README, Security), and then the line goes
                  to the backend, which rejects it.  Such cases are counted
-                 as "passed to the backend";
+                 as "passed to the backend".  Or imapexec refused it with
+                 NO [UNAVAILABLE] because the connection failed closed
+                 (counted as "refused"; the connections are replaced after
+                 a stream in which imapexec logged "failing closed");
   - order:       F is in the order of D;
   - statuses:    every other tag has the same tagged status (OK/NO/BAD) in
                  both runs (markers aside), and the client's decisions at
@@ -58,7 +66,12 @@ with a mismatch are run once more, alone on fresh connections (a stream
 can inherit an odd state from the one before it); what still differs is
 reported.  A stream Dovecot itself did not finish (no answer to a "+"
 wait or to the barrier, or a BYE while imapexec ran nothing) has no
-reference and is counted as "cut short", not compared.  A stream during
+reference and is counted as "cut short": only the safety check applies
+(what Dovecot had not parsed as a command when it stalled inside a
+literal or hung up, it never ran).  So does a stream in which imapexec's
+probe went into the backend's data (its log says "failing closed: no
+answer to the probe"): the two backends then no longer see the same
+bytes, as README, Security, documents.  A stream during
 which the backend behind imapexec crashed (Dovecot 2.3.19 can trip its
 own assertion client_check_command_hangs on some pipelined input, e.g.
 seed 1795807515 streams 3907 and 16465; imapexec's -d log shows the
@@ -84,6 +97,8 @@ SHOW = os.environ.get("DIFF_SHOW") == "1"
 WAIT = 3.0          # seconds to wait for "+" or a tagged response
 UNKNOWN_EXECUTE = re.compile(rb"command EXECUTE: Unknown command", re.I)
 TAGGED = re.compile(rb"([^ \r\n]+) (OK|NO|BAD)\b", re.I)
+REFUSED = re.compile(rb"NO \[UNAVAILABLE\] EXECUTE is not available on this connection")
+PROBE_LOST = re.compile(rb"failing closed: (no answer to the probe|the probe was)")
 
 
 # ---------------------------------------------------------------- generator
@@ -91,18 +106,28 @@ TAGGED = re.compile(rb"([^ \r\n]+) (OK|NO|BAD)\b", re.I)
 class Gen:
     """Builds one stream: a list of commands, each a list of parts:
     (b"bytes",) to send, ("sync", tag) to wait for "+" or TAG's tagged
-    response (then drop the rest of the command), ("idle", tag) likewise
-    for IDLE's "+ idling"."""
+    response (then drop the rest of the command), ("plus", tag) the same
+    but a "+" wins if it comes within the wait, ("idle", tag) likewise for
+    IDLE's "+ idling"."""
 
-    def __init__(self, rnd, sid):
+    def __init__(self, rnd, sid, hostile=True):
         self.r = rnd
         self.sid = sid
         self.n = 0
         self.markers = []        # every marker tag generated
+        self.hostile = hostile   # hidden commands and size boundaries too
 
     def tag(self, kind="c"):
+        # Now and then an ordinary command reuses the previous tag (while
+        # it may still be outstanding); markers keep their unique tags.
+        if kind == "c" and self.n and self.r.random() < 0.03 and \
+                getattr(self, "last", None):
+            return self.last
         self.n += 1
-        return b"s%d%s%d" % (self.sid, kind.encode(), self.n)
+        t = b"s%d%s%d" % (self.sid, kind.encode(), self.n)
+        if kind == "c":
+            self.last = t
+        return t
 
     def eol(self):
         return b"\n" if self.r.random() < 0.1 else b"\r\n"
@@ -144,8 +169,9 @@ class Gen:
             data += b"tail"
         return data or b"x"
 
-    def literal(self, data, allow_sync=True, binary=None, tag=None):
-        """Parts for a literal holding data."""
+    def literal(self, data, allow_sync=True, binary=None, tag=None, wait="sync"):
+        """Parts for a literal holding data; a synchronizing one waits as
+        wait says ("sync" or "plus")."""
         r = self.r.random()
         sync = allow_sync and r < 0.35
         b8 = self.r.random() < 0.15 if binary is None else binary
@@ -154,7 +180,7 @@ class Gen:
             hdr = hdr.replace(b"{", b"{0", 1)
         hdr += b"\n" if self.r.random() < 0.1 else b"\r\n"
         if sync:
-            return [(hdr,), ("sync", tag), (data,)]
+            return [(hdr,), (wait, tag), (data,)]
         return [(hdr + data,)]
 
     def astring(self, word, tag):
@@ -165,11 +191,54 @@ class Gen:
             return [(b'"' + word + b'"',)]
         return self.literal(word, tag=tag, binary=False)
 
+    def hidden_command(self, t):
+        """A command that takes no arguments carrying a literal whose data
+        is a whole command line (the issue 11 reproduction): Dovecot runs
+        the hidden line, the scanner takes it for data.  The hidden line's
+        tag is the next command's, another one, or a marker's; the next
+        command is an APPEND whose data starts with a marker line."""
+        r = self.r
+        t2 = self.tag()
+        ht = r.choice([t2, t2, self.tag("h")])
+        hidden = ht + b" " + r.choice([b"NOOP", b"CAPABILITY", b"CHECK", b"SELECT nosuch",
+                                      b"APPEND INBOX {%d+}" % r.choice([2, 40, 60])])
+        if r.random() < 0.2:
+            hidden = self.marker_line().rstrip(b"\r\n")
+        outer = r.choice([b"NOOP", b"CHECK", b"CAPABILITY", b"NAMESPACE", b"UNSELECT"])
+        p = [(t + b" " + outer + b" {%d+}\r\n" % (len(hidden) + 2) + hidden + b"\r\n" + self.eol(),)]
+        msg = self.marker_line() + b"Subject: h\r\n\r\n" + self.hidden() + b"\r\n"
+        # The hidden line may answer t2 before the "+" comes: wait for the
+        # "+" itself (the attack sends the data after it), so that the
+        # decision does not depend on which of the two arrives first.
+        p += [(t2 + b" APPEND INBOX ",)] + self.literal(msg, tag=t2, binary=False, wait="plus") + \
+            [(self.eol(),)]
+        return p, 1
+
+    def size_boundary(self, t):
+        """A literal whose size is at or past 2^63 or 2^64, then a marker
+        line: Dovecot 2.3.19 takes sizes up to 2^64-1 for literals (APPEND
+        waits for the octets) and hangs up on larger ones."""
+        r = self.r
+        size = r.choice([b"9223372036854775807", b"9223372036854775808",
+                         b"18446744073709551615", b"18446744073709551616",
+                         b"99999999999999999999", b"123456789012345678901234567890"])
+        plus = r.choice([b"", b"+"])
+        hdr = t + r.choice([b" APPEND INBOX ", b" SEARCH TEXT "]) + b"{" + size + plus + b"}\r\n"
+        if plus:
+            return [(hdr + self.marker_line(False),)], 1
+        return [(hdr,), ("sync", t), (self.marker_line(False),)], 1
+
     def command(self):
         r = self.r
         t = self.tag()
         k = r.random()
         eol = self.eol()
+        if self.hostile and k < 0.08:
+            return self.hidden_command(t)
+        if self.hostile and k < 0.11:
+            return self.size_boundary(t)
+        if self.hostile:
+            k = r.random()
         if k < 0.16:
             return [(self.marker_line(),)], 1
         if k < 0.26:    # commands that read no arguments, with a literal
@@ -384,6 +453,9 @@ def run_stream(conn, cmds, barrier):
                 continue
             kind, tag = part
             want = used + 1
+            if kind == "plus":
+                # "+" decides; the tagged response only if no "+" came.
+                conn.until(lambda: conn.plus >= want, WAIT)
             got = conn.until(lambda: conn.plus >= want or tag in conn.tagged, WAIT)
             if not got:
                 decisions.append((tag, "timeout"))
@@ -432,17 +504,27 @@ def run_all(argvs, streams, per_conn, log):
             log.flush()
             at = os.path.getsize(log.name) if k == 1 else 0
             dec, good = run_stream(c, cmds, b"s%dzb" % i)
-            crashed = False
-            if k == 1 and c.eof and not good:
+            crashed = probed = False
+            if k == 1:
+                if c.eof and not good:
+                    time.sleep(0.1)
+                log.flush()
+                with open(log.name, "rb") as f:
+                    f.seek(at)
+                    seg = f.read()
                 # Did the backend behind imapexec die (Dovecot 2.3.19 has
                 # an assertion, client_check_command_hangs, that some
                 # pipelined input trips)?  imapexec's -d log says so.
-                time.sleep(0.1)
-                with open(log.name, "rb") as f:
-                    f.seek(at)
-                    crashed = b"Panic:" in f.read()
+                crashed = c.eof and not good and b"Panic:" in seg
+                # Did imapexec's probe go unanswered or answered otherwise
+                # (it became data, or ended a line, in the backend)?
+                probed = PROBE_LOST.search(seg) is not None
+                # Failed closed: no EXECUTE would run on this connection
+                # any more; start the next stream on fresh ones.
+                if b"failing closed" in seg:
+                    ok = False
             results[k][i] = (dec, c.tagged, c.buf.count(b"* BYE") > bye or c.eof, good,
-                             crashed)
+                             (crashed, probed))
             if SHOW:
                 sys.stdout.buffer.write(b"==== %s stream %d:\n" % (b"direct" if k == 0 else b"filtered", i) + bytes(c.buf[c.mark:]) + b"\n")
             c.mark = len(c.buf)
@@ -457,16 +539,16 @@ def run_all(argvs, streams, per_conn, log):
     return results
 
 
-def execute_ids(tagged, sid):
+def execute_ids(tagged, sid, what=UNKNOWN_EXECUTE):
     """The marker ids of the lines answered "BAD ... EXECUTE: Unknown
-    command", in the order answered.  A marker's tag ends in its id; text
-    before it in the same line (literal data run together with it) makes
-    a longer tag for the same line."""
+    command" (or what else matches what), in the order answered.  A
+    marker's tag ends in its id; text before it in the same line (literal
+    data run together with it) makes a longer tag for the same line."""
     pre = re.compile(rb"(s%de\d+)$" % sid)
     ids = []
     for t, (st, line) in tagged.items():
         m = pre.search(t)
-        if m and UNKNOWN_EXECUTE.search(line):
+        if m and what.search(line):
             ids.append(m.group(1))
     return ids
 
@@ -485,6 +567,8 @@ def main():
     ap.add_argument("--count", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--only", type=int, default=None)
+    ap.add_argument("--start", type=int, default=0,
+                    help="first stream number (to split one seed's streams over runs)")
     ap.add_argument("--per-conn", type=int, default=40)
     ap.add_argument("--mark", required=True)
     ap.add_argument("--log", default="/dev/null")
@@ -496,7 +580,7 @@ def main():
     k = rest.index("---")
     direct, filtered = rest[:k], rest[k + 1:]
 
-    ids = [a.only] if a.only is not None else range(a.count)
+    ids = [a.only] if a.only is not None else range(a.start, a.start + a.count)
     streams, markers, ncmds = [], {}, 0
     for i in ids:
         g = Gen(random.Random(a.seed * 1000003 + i), i)
@@ -522,8 +606,9 @@ def main():
 
     def compare(i, cmds, dr, fr, stats):
         ddec, dtag, dbye, dok, _ = dr
-        fdec, ftag, fbye, fok, fcrash = fr
+        fdec, ftag, fbye, fok, (fcrash, fprobed) = fr
         F = F_of(ran, i)
+        D = execute_ids(dtag, i)
         if not dok or (dbye and not F):
             # Dovecot hung up or stalled in this stream (20 BADs in a row,
             # a literal too large, a literal it still waits for): what it
@@ -532,15 +617,29 @@ def main():
             # "BAD Expected DONE", Dovecot 2.3.19 may leave a pipelined
             # APPEND unanswered until more input comes, which then never
             # does.  The stream numbers are listed with --verbose.)
+            # The safety check still applies: what Dovecot had not parsed
+            # as a command when it stalled (inside a literal) or hung up
+            # it never ran, so imapexec must not have run it either.
             stats["short"] += 1
             stats["shortlist"].append(i)
+            unsafe = [t for t in F if t not in D]
+            if unsafe:
+                return ["UNSAFE (stream cut short by Dovecot): imapexec ran %r, Dovecot "
+                        "parsed only %r" % (unsafe, D)]
             return None
         dt, ft = tags_of(dtag, i), tags_of(ftag, i)
-        D = execute_ids(dtag, i)
         probs = []
         unsafe = [t for t in F if t not in D]
         if unsafe:
             probs.append("UNSAFE: imapexec ran %r, Dovecot took them for data" % unsafe)
+        refused = execute_ids(ftag, i, REFUSED)
+        stats["refused"] += len(refused)
+        if fprobed:
+            # imapexec's probe became data (or ended a line) in the
+            # backend, as documented (README, Security): the two backends
+            # no longer see the same bytes; only the safety check applies.
+            stats["probed"] += 1
+            return probs
         if fcrash:
             # The backend behind imapexec crashed: the rest of the stream
             # was never run there; only the safety check applies.
@@ -554,6 +653,8 @@ def main():
                 continue
             if t in fpassed:
                 stats["passed"] += 1
+            elif t in refused:
+                stats["dref"] += 1
             else:
                 probs.append("lost: Dovecot parses %r as EXECUTE, imapexec neither ran it "
                              "nor passed it on" % t)
@@ -579,7 +680,7 @@ def main():
 
     def compare_all(sel):
         stats = {"short": 0, "d": 0, "passed": 0, "cmp": 0, "shortlist": [],
-                 "crash": 0, "crashlist": []}
+                 "crash": 0, "crashlist": [], "refused": 0, "dref": 0, "probed": 0}
         bad = []
         for i, (cmds, _) in sel:
             probs = compare(i, cmds, dres[i], fres[i], stats)
@@ -621,13 +722,18 @@ def main():
     if ran.get(-1):
         bad.append((-1, ["marker lines of no stream: %r" % ran[-1][:5]], []))
 
+    nunsafe = sum(1 for _, probs, _ in bad if any(p.startswith("UNSAFE") for p in probs))
     print("difftest: seed %d: %d streams, %d commands, %d marker lines, %d tagged "
           "responses compared, %d EXECUTE lines Dovecot parses as commands: %d run "
-          "by imapexec, %d passed to the backend; %d streams cut short by Dovecot; "
+          "by imapexec, %d passed to the backend, %d refused (failed closed); "
+          "%d markers refused in all; %d streams with the probe lost in the backend; "
+          "%d streams cut short by Dovecot; "
           "%d with the backend behind imapexec crashed (Dovecot Panic); "
-          "%d rerun alone; %d mismatches (%.1fs)"
-          % (a.seed, len(streams), ncmds, nmark, ncmp, nd, nd - npassed, npassed,
-             nbye, stats["crash"], reran, len(bad), time.monotonic() - t0))
+          "%d rerun alone; %d mismatches, %d unsafe (%.1fs)"
+          % (a.seed, len(streams), ncmds, nmark, ncmp, nd,
+             nd - npassed - stats["dref"], npassed, stats["dref"], stats["refused"],
+             stats["probed"], nbye, stats["crash"], reran, len(bad), nunsafe,
+             time.monotonic() - t0))
     if a.verbose and stats["shortlist"]:
         print("streams Dovecot did not finish: %r" % stats["shortlist"])
     if stats["crashlist"]:

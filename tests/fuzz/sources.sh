@@ -7,7 +7,7 @@ FUZZ_SCAN="src/lex.c src/tags.c src/scan_client.c src/scan_server.c"
 # fuzz_sources TARGET: the src/ files TARGET links with.
 fuzz_sources() {
 	case $1 in
-	scan_client | scan_server) echo "$FUZZ_SCAN" ;;
+	scan_client | scan_server | probe) echo "$FUZZ_SCAN" ;;
 	xcmd) echo "$FUZZ_SCAN src/xcmd.c" ;;
 	xinput) echo "src/lex.c src/xinput.c" ;;
 	config) echo "src/config.c src/sock.c src/util.c" ;;

@@ -6,6 +6,9 @@
 #   line-die     on FETCH: send half a response line and exit
 #   exit-on-noop on the second NOOP: exit without a word
 #   deaf         on DEAF: read and write nothing more, ever
+#   okgreet      greet "* OK" (not PREAUTH), answer LOGIN with NO
+#   okgreet-in   greet "* OK", answer LOGIN with OK
+# It reads line by line and parses no arguments (literals included).
 import os
 import signal
 import sys
@@ -13,7 +16,10 @@ import time
 
 mode = sys.argv[1] if len(sys.argv) > 1 else ""
 out = os.fdopen(1, "wb", buffering=0)
-out.write(b"* PREAUTH [CAPABILITY IMAP4rev1 LITERAL+ IDLE] fake ready\r\n")
+if mode.startswith("okgreet"):
+    out.write(b"* OK [CAPABILITY IMAP4rev1 LITERAL+ AUTH=PLAIN] fake ready\r\n")
+else:
+    out.write(b"* PREAUTH [CAPABILITY IMAP4rev1 LITERAL+ IDLE] fake ready\r\n")
 noops = 0
 for line in sys.stdin.buffer:
     w = line.split()
@@ -33,6 +39,9 @@ for line in sys.stdin.buffer:
         noops += 1
         if noops == 2 and mode == "exit-on-noop":
             sys.exit(0)
+    if cmd == b"LOGIN" and mode == "okgreet":
+        out.write(tag + b" NO [AUTHENTICATIONFAILED] no\r\n")
+        continue
     if cmd == b"LOGOUT":
         out.write(b"* BYE bye\r\n" + tag + b" OK LOGOUT completed\r\n")
         break

@@ -49,7 +49,10 @@ static struct conn *cur;	/* the connection relay_run() relays */
 
 /* Stubs for what relay.c calls outside the relay (no own command runs). */
 int command_begin(struct conn *c, enum scan_cmd k, const uint8_t *p,
-    size_t n) { (void)c; (void)k; (void)p; (void)n; return (-1); }
+    size_t n, size_t t) { (void)c; (void)k; (void)p; (void)n; (void)t;
+    return (-1); }
+int command_probing(const struct conn *c) { (void)c; return (0); }
+void command_tell_failed(struct conn *c) { (void)c; }
 int command_reading(const struct conn *c) { (void)c; return (0); }
 void command_feed(struct conn *c, const struct scan_act *a,
     const uint8_t *p) { (void)c; (void)a; (void)p; }

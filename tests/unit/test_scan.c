@@ -19,7 +19,10 @@ struct str {
 	size_t		 cap;
 };
 
-/* One write of a session script: 'C' from the client, 'S' the server. */
+/*
+ * One write of a session script: 'C' from the client, 'S' the server; 'P'
+ * is the moment the caller sends the probe (tag PTAG) to the backend.
+ */
 struct step {
 	char		 dir;
 	const char	*p;
@@ -28,7 +31,12 @@ struct step {
 
 #define C(s)	{ 'C', (s), sizeof(s) - 1 }
 #define S(s)	{ 'S', (s), sizeof(s) - 1 }
+#define P()	{ 'P', "", 0 }
 #define END	{ 0, NULL, 0 }
+
+/* The probe tag of the 'P' steps. */
+#define PTAG	"0123456789abcdef0123456789abcdef"
+
 
 /* What a session did. */
 struct result {
@@ -42,6 +50,8 @@ struct result {
 	size_t		 s_left;	/* server bytes not consumed */
 	int		 held;		/* last client answer: WAIT */
 	int		 closed;	/* SCAN_CLOSE was returned */
+	int		 failed;	/* the scanner failed closed */
+	int		 probe;		/* enum scan_probe at the end */
 };
 
 /* The driver: relay.c in miniature. */
@@ -54,6 +64,7 @@ struct run {
 	int		 own;		/* an own command is running */
 	int		 reading;	/* its line is still coming */
 	int		 reply;		/* its reply is due */
+	int		 refused;	/* ... and it is a refusal */
 	int		 indata;	/* the last event was SCAN_DATA */
 	char		 tag[SCAN_TAG_MAX + 1];
 	struct result	*r;
@@ -348,6 +359,16 @@ client_progress(struct run *u)
 			record_cmd(r, p, act.n);
 			memcpy(u->tag, p, act.taglen);
 			u->tag[act.taglen] = '\0';
+			if (u->st.failed != NULL) {
+				/* Failed closed: refused, passed on. */
+				str_adds(&r->events, "[REFUSED ");
+				str_add(&r->events, p, act.taglen);
+				str_adds(&r->events, "]");
+				str_add(&r->to_server, p, act.n);
+				scan_client_disown(&u->st, p, act.taglen);
+				u->reply = u->refused = 1;
+				break;
+			}
 			u->own = u->reading = 1;
 			event(u, &act, p);
 			break;
@@ -395,8 +416,9 @@ server_progress(struct run *u)
 	for (;;) {
 		if (u->reply && scan_server_at_line(&u->st)) {
 			str_adds(&r->to_client, u->tag);
-			str_adds(&r->to_client, " OK own\r\n");
-			u->own = u->reply = 0;
+			str_adds(&r->to_client, u->refused ? " NO closed\r\n" :
+			    " OK own\r\n");
+			u->own = u->reply = u->refused = 0;
 			moved = 1;
 			continue;
 		}
@@ -487,6 +509,10 @@ run_once(const struct step *steps, int accept, int split, struct result *r)
 	u.accept = accept;
 	u.r = r;
 	for (s = steps; s->dir != 0; s++) {
+		if (s->dir == 'P') {
+			scan_probe_sent(&u.st, PTAG);
+			continue;
+		}
 		for (off = 0; off < s->n; off += k) {
 			if (split == 0)
 				k = s->n;
@@ -505,6 +531,8 @@ run_once(const struct step *steps, int accept, int split, struct result *r)
 	if (u.indata)
 		str_adds(&r->events, "]");
 	r->pending = scan_pending(&u.st);
+	r->failed = u.st.failed != NULL;
+	r->probe = u.st.probe;
 	r->c_left = u.cin.len;
 	r->s_left = u.sin.len;
 	str_free(&u.cin);
@@ -561,7 +589,8 @@ session(int line, const struct step *steps, int accept, struct result *r)
 		    same_str(&r->errors, &o.errors) &&
 		    r->pending == o.pending && r->c_left == o.c_left &&
 		    r->s_left == o.s_left && r->held == o.held &&
-		    r->closed == o.closed;
+		    r->closed == o.closed && r->failed == o.failed &&
+		    r->probe == o.probe;
 		check(same, __FILE__, line, "result independent of split");
 		if (!same) {
 			printf("    split %d: cmds \"%s\" vs \"%s\", "
@@ -614,8 +643,9 @@ test_plain(void)
 
 /*
  * test_auth():
- * AUTHENTICATE: each client line after "+" is no command; the tagged OK
- * authenticates.  A rejected LOGIN's literal is no literal.
+ * AUTHENTICATE: each client line after "+" is no command; its tagged OK
+ * does not authenticate (only a PREAUTH greeting does).  A rejected
+ * LOGIN's literal is no literal.
  */
 static void
 test_auth(void)
@@ -634,7 +664,8 @@ test_auth(void)
 	CHECK_STR(r.cmds, "a AUTHENTICATE|b NOOP");
 	CHECK_STR(r.events, "");
 	CHECK_STR(r.to_client, "* OK hi\r\n+ \r\n+ \r\n"
-	    "a OK [CAPABILITY IMAP4rev1 EXECUTE] done\r\n");
+	    "a OK [CAPABILITY IMAP4rev1] done\r\n");
+	CHECK(!r.failed);
 	result_free(&r);
 
 	RUN(r, 1, S("* PREAUTH hi\r\n"), C("a LOGIN {3}\r\n"),
@@ -888,6 +919,7 @@ test_dup_tags(void)
 	RUN(r, 1, C("a NOOP\r\na APPEND INBOX {16}\r\nx EXECUTE mark\r\n\r\n"),
 	    S("a OK NOOP completed\r\n"));
 	CHECK(r.held);
+	CHECK(r.failed);	/* reused while outstanding */
 	CHECK_NUM(r.pending, 1);
 	CHECK_STR(r.cmds, "a NOOP|a APPEND");
 	result_free(&r);
@@ -908,11 +940,118 @@ test_dup_tags(void)
 	CHECK_NUM(r.pending, 0);
 	result_free(&r);
 
-	/* Both answered, the APPEND with NO: now the octets are a line. */
+	/*
+	 * Both answered, the APPEND with NO: now the octets are a line, but
+	 * the scanner failed closed at the reused tag: the EXECUTE is
+	 * refused and passed on, and the backend's answer to it dropped.
+	 */
 	RUN(r, 1, C("a NOOP\r\na APPEND nosuch {16}\r\nx EXECUTE mark\r\n\r\n"),
-	    S("a OK NOOP completed\r\n"), S("a NO [TRYCREATE] nosuch\r\n"));
-	CHECK_STR(r.events, "[EXECUTE x] mark\\r\\n[END]");
+	    S("a OK NOOP completed\r\n"), S("a NO [TRYCREATE] nosuch\r\n"),
+	    S("x BAD Error in IMAP command EXECUTE: Unknown command.\r\n"));
+	CHECK(r.failed);
+	CHECK_STR(r.events, "[REFUSED x]");
 	CHECK_STR(r.cmds, "a NOOP|a APPEND|x EXECUTE");
+	CHECK_STR(r.to_server, "a NOOP\r\na APPEND nosuch {16}\r\n"
+	    "x EXECUTE mark\r\n\r\n");
+	CHECK_STR(r.to_client, "a OK NOOP completed\r\n"
+	    "a NO [TRYCREATE] nosuch\r\nx NO closed\r\n");
+	CHECK_NUM(r.pending, 0);
+	result_free(&r);
+}
+
+/*
+ * test_failclosed():
+ * What the backend says that does not fit the scanner's picture latches
+ * it failed closed, for good; the probe's answer is told by its full tag
+ * and dropped; refused own commands are passed on, their answer dropped.
+ */
+static void
+test_failclosed(void)
+{
+	struct result r;
+
+	/* The reproduction: the hidden "a NOOP" answers first. */
+	RUN(r, 1, S("* PREAUTH hi\r\n"),
+	    C("z NOOP {8+}\r\na NOOP\r\n\r\na APPEND INBOX {200}\r\n"),
+	    S("z OK NOOP completed.\r\n"), S("a OK NOOP completed.\r\n"),
+	    S("+ OK\r\n"), C("x EXECUTE mark\r\n"));
+	CHECK(r.failed);
+	CHECK_STR(r.events, "[REFUSED x]");
+	result_free(&r);
+	/* ... hidden in CHECK, answered NO, then the "+" nobody awaits. */
+	RUN(r, 1, S("* PREAUTH hi\r\n"),
+	    C("z CHECK {17+}\r\na SELECT nosuch\r\n\r\na APPEND INBOX {9}\r\n"),
+	    S("z OK\r\n"), S("a NO no such mailbox\r\n"));
+	CHECK(!r.failed);
+	CHECK(!r.held);
+	result_free(&r);
+	RUN(r, 1, S("* PREAUTH hi\r\n"),
+	    C("z CHECK {17+}\r\na SELECT nosuch\r\n\r\na APPEND INBOX {9}\r\n"),
+	    S("z OK\r\n"), S("a NO no such mailbox\r\n"), S("+ OK\r\n"));
+	CHECK(r.failed);
+	result_free(&r);
+	/* An answer arriving before the literal header is scanned. */
+	RUN(r, 1, S("* PREAUTH hi\r\n"), C("a NOOP "), S("a OK done\r\n"),
+	    C("{5}\r\n"));
+	CHECK(r.failed);
+	result_free(&r);
+	/* A tag never sent; two "+" for one literal. */
+	RUN(r, 1, S("* PREAUTH hi\r\nq OK hidden\r\n"));
+	CHECK(r.failed);
+	result_free(&r);
+	RUN(r, 1, S("* PREAUTH hi\r\n"), C("a APPEND INBOX {3}\r\n"),
+	    S("+ OK\r\n+ OK\r\n"));
+	CHECK(!r.failed);	/* it may be for a literal later in the line */
+	result_free(&r);
+	RUN(r, 1, S("* PREAUTH hi\r\n"), C("a APPEND INBOX {3}\r\n"),
+	    S("+ OK\r\n+ OK\r\n"), C("abc\r\n"));
+	CHECK(r.failed);
+	result_free(&r);
+	/* Ordinary sessions stay consistent. */
+	RUN(r, 1, S("* PREAUTH hi\r\n"), C("a APPEND INBOX {3}\r\n"),
+	    S("+ OK\r\n"), C("abc\r\nb IDLE\r\n"), S("a OK APPEND\r\n"),
+	    S("+ idling\r\n"), C("DONE\r\n"), S("b OK IDLE\r\n"),
+	    C("c APPEND nosuch {3}\r\n"), S("c NO [TRYCREATE] x\r\n"));
+	CHECK(!r.failed);
+	CHECK_NUM(r.pending, 0);
+	result_free(&r);
+
+	/* The probe: untagged lines pass, its tagged OK is dropped. */
+	RUN(r, 1, S("* PREAUTH hi\r\n"), P(),
+	    S("* 3 EXISTS\r\n" PTAG " OK NOOP completed.\r\n"),
+	    S("* 4 EXISTS\r\n"));
+	CHECK(!r.failed);
+	CHECK_NUM(r.probe, PROBE_OK);
+	CHECK_STR(r.to_client, "* PREAUTH hi\r\n* 3 EXISTS\r\n* 4 EXISTS\r\n");
+	result_free(&r);
+	/* Answered BAD (the probe ended another line), or without status. */
+	RUN(r, 1, S("* PREAUTH hi\r\n"), P(), S(PTAG " BAD junk\r\n"));
+	CHECK(r.failed);
+	CHECK_NUM(r.probe, PROBE_BAD);
+	CHECK_STR(r.to_client, "* PREAUTH hi\r\n");
+	result_free(&r);
+	RUN(r, 1, S("* PREAUTH hi\r\n"), P(), S(PTAG "\r\n"));
+	CHECK(r.failed);
+	result_free(&r);
+	/* A tag that only looks like the probe's is no answer to it. */
+	RUN(r, 1, S("* PREAUTH hi\r\n"), P(), S(PTAG "0 OK x\r\n"),
+	    S("0123456789abcdef0123456789abcdeF OK x\r\n"));
+	CHECK(r.failed);
+	CHECK_NUM(r.probe, PROBE_SENT);
+	result_free(&r);
+
+	/* Failed closed: every later own command too, in order. */
+	RUN(r, 1, S("* PREAUTH hi\r\n+ stray\r\n"),
+	    C("a NOOP\r\nx EXECUTE mark {3}\r\n"), S("+ OK\r\n"),
+	    C("abc\r\ny COMPRESS DEFLATE\r\n"),
+	    S("a OK NOOP\r\nx BAD unknown\r\ny BAD unknown\r\n"));
+	CHECK(r.failed);
+	CHECK_STR(r.events, "[REFUSED x][REFUSED y]");
+	CHECK_STR(r.to_server, "a NOOP\r\nx EXECUTE mark {3}\r\nabc\r\n"
+	    "y COMPRESS DEFLATE\r\n");
+	CHECK_STR(r.to_client, "* PREAUTH hi\r\n+ stray\r\nx NO closed\r\n"
+	    "+ OK\r\ny NO closed\r\na OK NOOP\r\n");
+	CHECK_NUM(r.pending, 0);
 	result_free(&r);
 }
 
@@ -1025,19 +1164,38 @@ test_quoted(void)
 
 /*
  * test_sizes():
- * Literal sizes up to 2^63-1 are literals; larger ones are not.
+ * Every literal size is a literal, as Dovecot 2.3.19 takes it ("+ OK" to
+ * APPEND {2^64-1}, BYE to larger ones): sizes past UINT64_MAX count as
+ * UINT64_MAX, which errs towards the literal.
  */
 static void
 test_sizes(void)
 {
+	static const char *const big[] = { "9223372036854775808",
+	    "18446744073709551615", "18446744073709551616",
+	    "99999999999999999999", "123456789012345678901234567890" };
+	char line[128];
+	struct step st[3] = { C("* PREAUTH hi\r\n"), END, END };
 	struct result r;
+	size_t i, sync;
 
-	RUN(r, 1, C("a SEARCH {99999999999999999999}\r\nhello\r\n"));
-	CHECK_STR(r.cmds, "a SEARCH|hello");
-	CHECK(!r.held);
-	result_free(&r);
-	RUN(r, 1, C("a SEARCH {9223372036854775808+}\r\nx NOOP\r\n"));
-	CHECK_STR(r.cmds, "a SEARCH|x NOOP");
+	st[0].dir = 'S';
+	for (i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+		for (sync = 0; sync < 2; sync++) {
+			snprintf(line, sizeof(line), "a APPEND INBOX {%s%s}\r\n"
+			    "x EXECUTE mark\r\n", big[i], sync ? "" : "+");
+			st[1].dir = 'C';
+			st[1].p = line;
+			st[1].n = strlen(line);
+			session(__LINE__, st, 1, &r);
+			CHECK_STR(r.cmds, "a APPEND");
+			CHECK_STR(r.events, "");
+			CHECK(sync ? r.held : !r.held);
+			result_free(&r);
+		}
+	}
+	RUN(r, 1, C("a SEARCH {18446744073709551615+}\r\nx NOOP\r\n"));
+	CHECK_STR(r.cmds, "a SEARCH");
 	result_free(&r);
 	RUN(r, 1, C("a SEARCH {9223372036854775807+}\r\nx NOOP\r\n"));
 	CHECK_STR(r.cmds, "a SEARCH");
@@ -1157,7 +1315,8 @@ test_caps(void)
 	    "* CAPABILITY EXECUTE\r\n");
 	result_free(&r);
 
-	/* Not authenticated: no EXECUTE until a LOGIN succeeds. */
+	/* Not authenticated: no EXECUTE, even after a LOGIN's OK (a tag
+	 * alone proves no login). */
 	RUN(r, 1, S("* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN] hi\r\n"),
 	    S("* PREAUTH [CAPABILITY IMAP4rev1] late\r\n"),
 	    C("a LOGIN u p\r\n"), S("* CAPABILITY IMAP4rev1 STARTTLS\r\n"),
@@ -1168,8 +1327,8 @@ test_caps(void)
 	    "* PREAUTH [CAPABILITY IMAP4rev1] late\r\n"
 	    "* CAPABILITY IMAP4rev1\r\n"
 	    "a NO [CAPABILITY IMAP4rev1] failed\r\n"
-	    "b OK [CAPABILITY IMAP4rev1 IDLE EXECUTE] in\r\n"
-	    "* CAPABILITY IMAP4rev1 EXECUTE\r\n");
+	    "b OK [CAPABILITY IMAP4rev1 IDLE] in\r\n"
+	    "* CAPABILITY IMAP4rev1\r\n");
 	result_free(&r);
 
 	/* Other codes and data responses are not capability lists. */
@@ -1308,6 +1467,7 @@ main(void)
 	test_literals();
 	test_sync_hold();
 	test_dup_tags();
+	test_failclosed();
 	test_idle();
 	test_bad_tags();
 	test_quoted();
