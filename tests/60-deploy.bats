@@ -23,6 +23,7 @@ installed_files() { (cd "$1" && find . ! -type d | sort); }
 	make -s -C "$REPO" install DESTDIR="$d" >"$T/make.log"
 	installed_files "$d" >"$T/files"
 	diff -u - "$T/files" <<-'EOF'
+		./usr/local/bin/imapexec-run
 		./usr/local/etc/imapexec.conf
 		./usr/local/lib/systemd/system/imapexec.socket
 		./usr/local/lib/systemd/system/imapexec@.service
@@ -39,6 +40,7 @@ installed_files() { (cd "$1" && find . ! -type d | sort); }
 		./usr/local/share/doc/imapexec/examples/ssh/offlineimaprc
 		./usr/local/share/doc/imapexec/examples/ssh/sshd_config
 		./usr/local/share/doc/imapexec/examples/xinetd.imapexec
+		./usr/local/share/man/man1/imapexec-run.1
 		./usr/local/share/man/man5/imapexec.conf.5
 		./usr/local/share/man/man8/imapexec.8
 	EOF
