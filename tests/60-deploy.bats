@@ -58,6 +58,7 @@ installed_files() { (cd "$1" && find . ! -type d | sort); }
 		./etc/imapexec.conf
 		./lib/systemd/system/imapexec.socket
 		./lib/systemd/system/imapexec@.service
+		./usr/bin/imapexec-run
 		./usr/libexec/imapexec/blacklist
 		./usr/libexec/imapexec/calendar
 		./usr/libexec/imapexec/smtp
@@ -71,6 +72,7 @@ installed_files() { (cd "$1" && find . ! -type d | sort); }
 		./usr/share/doc/imapexec/examples/ssh/offlineimaprc
 		./usr/share/doc/imapexec/examples/ssh/sshd_config
 		./usr/share/doc/imapexec/examples/xinetd.imapexec
+		./usr/share/man/man1/imapexec-run.1
 		./usr/share/man/man5/imapexec.conf.5
 		./usr/share/man/man8/imapexec.8
 	EOF
