@@ -130,6 +130,8 @@ dd_postlogin_conf() {
 	echo "}"
 	echo "service imapexec-postlogin {"
 	echo "  executable = script-login -d $1 -P -c $2"
+	# The sanitizer build maps terabytes of shadow memory.
+	echo "  vsz_limit = 0"
 	echo "  unix_listener imapexec-postlogin {"
 	echo "  }"
 	echo "}"
