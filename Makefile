@@ -21,7 +21,7 @@ endif
 # in /usr/local/libexec/imapexec; installed copies name the real paths.
 EXAMPLES =	conf/xinetd.imapexec conf/ssh/authorized_keys \
 		conf/ssh/sshd_config conf/ssh/muttrc conf/ssh/mbsyncrc \
-		conf/ssh/offlineimaprc
+		conf/ssh/offlineimaprc conf/dovecot/90-imapexec-postlogin.conf
 UNITS =		conf/imapexec.socket conf/imapexec@.service
 FIXPATHS =	sed -e 's|/usr/local/sbin/imapexec|$(BINDIR)/imapexec|g' \
 		    -e 's|/usr/local/etc/imapexec.conf|$(SYSCONFDIR)/imapexec.conf|g' \
@@ -44,7 +44,7 @@ SAN =		-fsanitize=address,undefined -fno-omit-frame-pointer \
 # The pure scanner, shared by the program, the unit tests and the fuzzers.
 SCAN_SRCS =	lex.c tags.c scan_client.c scan_server.c
 SRCS =		$(SCAN_SRCS) buf.c command.c config.c env.c log.c main.c \
-		peer.c relay.c session.c sock.c spawn.c util.c xcmd.c xinput.c
+		peer.c postlogin.c relay.c session.c sock.c spawn.c util.c xcmd.c xinput.c
 HDRS =		$(wildcard src/*.h src/run/*.h)
 OBJS =		$(SRCS:%.c=src/%.o)
 ASAN_OBJS =	$(SRCS:%.c=build/asan/%.o)
@@ -136,7 +136,7 @@ install: all
 	    $(DESTDIR)$(UBINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR) \
 	    $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(EXAMPLEDIR)/ssh \
-	    $(DESTDIR)$(LIBEXECDIR)
+	    $(DESTDIR)$(EXAMPLEDIR)/dovecot $(DESTDIR)$(LIBEXECDIR)
 	install -m 755 scripts/services/blacklist scripts/services/calendar \
 	    scripts/services/voicemail scripts/services/smtp \
 	    $(DESTDIR)$(LIBEXECDIR)/
@@ -186,7 +186,8 @@ uninstall:
 	! $(FIXPATHS) conf/imapexec.conf | \
 	    cmp -s - $(DESTDIR)$(SYSCONFDIR)/imapexec.conf || \
 	    rm -f $(DESTDIR)$(SYSCONFDIR)/imapexec.conf
-	-rmdir $(DESTDIR)$(EXAMPLEDIR)/ssh $(DESTDIR)$(EXAMPLEDIR) \
+	-rmdir $(DESTDIR)$(EXAMPLEDIR)/ssh $(DESTDIR)$(EXAMPLEDIR)/dovecot \
+	    $(DESTDIR)$(EXAMPLEDIR) \
 	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
 
 format:

@@ -33,6 +33,8 @@ struct conn {
 	struct spawn_proc be;		/* the backend */
 	int		 be_eof;	/* its stdout is at end of file */
 	int		 be_status;	/* its wait(2) status, or -1 */
+	int		 be_sock;	/* post-login: be.in and be.out are one
+					   socket to imap, not our child's */
 
 	struct buf	 c_in;		/* read from the client */
 	struct buf	 b_out;		/* to be written to the backend */

@@ -18,6 +18,7 @@
 #include "env.h"
 #include "log.h"
 #include "peer.h"
+#include "postlogin.h"
 #include "spawn.h"
 
 #ifndef VERSION
@@ -35,7 +36,8 @@ static void __attribute__((noreturn))
 usage(FILE *fp, int status)
 {
 	fprintf(fp, "usage: imapexec [-dhtV] [-c file] [--] "
-	    "[backend [arg ...]]\n");
+	    "[backend [arg ...]]\n"
+	    "       imapexec -P [-d] [-c file] [--] program [arg ...]\n");
 	exit(status);
 }
 
@@ -107,12 +109,17 @@ backend_env(const struct config *cf, const struct passwd *pw, struct env *e)
 }
 
 /*
- * conn_setup(c, cf, pw):
- * Prepare connection ${c} for account ${pw}.  Exit on failure.
+ * conn_setup(c, cf, pw, post):
+ * Prepare connection ${c} for account ${pw}, in Dovecot's post-login mode
+ * if ${post} (the address is already in ${c}->rip then).  Exit on failure.
  */
 static void
-conn_setup(struct conn *c, const struct config *cf, const struct passwd *pw)
+conn_setup(struct conn *c, const struct config *cf, const struct passwd *pw,
+    int post)
 {
+	char rip[sizeof(c->rip)];
+
+	memcpy(rip, c->rip, sizeof(rip));
 	memset(c, 0, sizeof(*c));
 	c->cf = cf;
 	c->user = pw->pw_name;
@@ -121,13 +128,20 @@ conn_setup(struct conn *c, const struct config *cf, const struct passwd *pw)
 	c->cl_out = 1;
 	c->be_status = -1;
 	c->be.pid = c->be.in = c->be.out = c->be.err = -1;
-	peer_addr(c->rip, sizeof(c->rip));
+	if (post)
+		memcpy(c->rip, rip, sizeof(rip));
+	else
+		peer_addr(c->rip, sizeof(c->rip));
 	if (buf_init(&c->c_in, CONN_BUFSZ) == -1 ||
 	    buf_init(&c->b_out, CONN_BUFSZ) == -1 ||
 	    buf_init(&c->b_in, CONN_BUFSZ) == -1 ||
 	    buf_init(&c->c_out, CONN_BUFSZ) == -1)
 		fatal("buffers");
 	scan_init(&c->scan);
+	if (post) {
+		scan_postlogin(&c->scan);
+		c->be_sock = 1;
+	}
 }
 
 /*
@@ -161,7 +175,10 @@ main(int argc, char *argv[])
 	const char *file = CONFIG_FILE;
 	char errbuf[1024], *user = NULL, *home = NULL;
 	struct sigaction oint;
+	struct passwd plpw;
+	const char *why;
 	int ch, debug = 0, test = 0, explicit = 0, fl0, fl1, status, intign;
+	int post = 0;
 
 	std_fds();
 	/*
@@ -172,7 +189,7 @@ main(int argc, char *argv[])
 	intign = sigaction(SIGINT, NULL, &oint) == 0 &&
 	    oint.sa_handler == SIG_IGN;
 	spawn_signals();
-	while ((ch = getopt(argc, argv, "+c:dhtV")) != -1) {
+	while ((ch = getopt(argc, argv, "+c:dhPtV")) != -1) {
 		switch (ch) {
 		case 'c':
 			file = optarg;
@@ -183,6 +200,9 @@ main(int argc, char *argv[])
 			break;
 		case 'h':
 			usage(stdout, 0);
+		case 'P':
+			post = 1;
+			break;
 		case 't':
 			test = 1;
 			break;
@@ -213,9 +233,15 @@ main(int argc, char *argv[])
 		return (0);
 	}
 
-	/* From here on, fd 2 may be the client's socket: never write it. */
+	/*
+	 * From here on, fd 2 may be the client's socket: never write it.
+	 * Under script-login it is Dovecot's log, which the rest of the chain
+	 * writes to: keep it.
+	 */
 	log_init(debug);
-	if (!debug) {
+	if (post && (why = postlogin_check(argc)) != NULL)
+		fatalx("-P: not started by script-login: %s", why);
+	if (!debug && !post) {
 		int fd = open("/dev/null", O_WRONLY);
 
 		if (fd == -1 || dup2(fd, 2) == -1)
@@ -225,13 +251,26 @@ main(int argc, char *argv[])
 	}
 
 	drop_privileges(&cf);
-	if ((pw = getpwuid(getuid())) == NULL)
+	if (post) {
+		/*
+		 * The user is Dovecot's login, which need not be a system
+		 * account (script-login -d has given us its uid and gid).
+		 */
+		memset(&plpw, 0, sizeof(plpw));
+		postlogin_identity((const char **)&plpw.pw_name,
+		    (const char **)&plpw.pw_dir, c.rip, sizeof(c.rip));
+		if (plpw.pw_dir == NULL)
+			plpw.pw_dir = (char *)((pw = getpwuid(getuid())) !=
+			    NULL ? pw->pw_dir : "/");
+		pw = &plpw;
+	} else if ((pw = getpwuid(getuid())) == NULL)
 		fatalx("uid=<%u> has no account", (unsigned)getuid());
 	if ((user = strdup(pw->pw_name)) == NULL ||
 	    (home = strdup(pw->pw_dir)) == NULL)
 		fatal("account");
-	backend_env(&cf, pw, &e);
-	conn_setup(&c, &cf, pw);
+	if (!post)
+		backend_env(&cf, pw, &e);
+	conn_setup(&c, &cf, pw, post);
 	c.user = user;
 	c.home = home;
 
@@ -244,7 +283,8 @@ main(int argc, char *argv[])
 	req.umask = -1;
 	if (req.argv[0][0] != '/')
 		fatalx("backend=<%s> is not an absolute path", req.argv[0]);
-	if (spawn(&req, &c.be) == -1)
+	/* Post-login: the chain gets our environment, as script-login set. */
+	if (post ? postlogin_spawn(argv, &c.be) : spawn(&req, &c.be))
 		fatal("backend=<%s>", req.argv[0]);
 	log_debug("Connect: user=<%s>, rip=%s, backend=<%s>, pid=%d", user,
 	    c.rip[0] != '\0' ? c.rip : "-", req.argv[0], (int)c.be.pid);

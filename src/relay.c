@@ -294,6 +294,20 @@ backend_stderr(struct conn *c)
 }
 
 /*
+ * backend_close_in(c):
+ * Close the backend's input.  In post-login mode be.in and be.out are
+ * one socket to imap: shut it down for writing first, or imap would not
+ * see the end while be.out stays open.
+ */
+static void
+backend_close_in(struct conn *c)
+{
+	if (c->be_sock && c->be.in >= 0)
+		(void)shutdown(c->be.in, SHUT_WR);
+	close_fd(&c->be.in);
+}
+
+/*
  * client_gone(c, what):
  * The client cannot be written to any more (${what} failed): drop its
  * output, stop reading it and close the backend's input.
@@ -381,7 +395,7 @@ progress(struct conn *c)
 
 	if (c->be.in >= 0 && c->b_out.len == 0 && c->cmd == NULL &&
 	    (c->closing || (c->cl_eof && c->c_in.len == 0)))
-		close_fd(&c->be.in);
+		backend_close_in(c);
 }
 
 /*
@@ -569,7 +583,7 @@ backend_io(struct conn *c, short rev_in, short rev_out)
 			if (errno != EPIPE)
 				log_warn("backend write");
 			buf_consume(&c->b_out, c->b_out.len);
-			close_fd(&c->be.in);
+			backend_close_in(c);
 		}
 	}
 	if ((rev_in & (POLLIN | POLLERR | POLLHUP)) && !c->be_eof &&
@@ -625,7 +639,7 @@ relay_run(struct conn *c)
 			c->closing = 1;
 			c->cl_gone = 1;
 			client_gone(c, "signal");
-			close_fd(&c->be.in);
+			backend_close_in(c);
 			if (c->be.pid > 0)
 				(void)kill(c->be.pid, SIGTERM);
 		}
@@ -634,14 +648,26 @@ relay_run(struct conn *c)
 		if (finished(c))
 			break;
 
-		/* Give a backend whose client is gone a while to exit. */
+		/*
+		 * Give a backend whose client is gone a while to exit; in
+		 * post-login mode imap is no child of ours: stop reading it.
+		 */
 		now = now_ms();
-		if (c->cl_gone && c->be.pid > 0 && deadline < 0)
+		if (c->cl_gone && deadline < 0 && (c->be.pid > 0 ||
+		    (c->be_sock && !c->be_eof)))
 			deadline = now + BACKEND_GRACE_MS;
 		if (deadline >= 0 && now >= deadline && c->be.pid > 0) {
 			log_warnx("backend did not exit; killing it");
 			(void)kill(c->be.pid, SIGKILL);
 			deadline = now + BACKEND_GRACE_MS;
+		}
+		if (deadline >= 0 && now >= deadline && c->be_sock &&
+		    !c->be_eof) {
+			log_warnx("imap did not close the connection; "
+			    "closing it");
+			c->be_eof = 1;
+			close_fd(&c->be.out);
+			continue;
 		}
 
 		n = 0;

@@ -95,6 +95,9 @@ struct scan {
 	uint8_t		s_capend;	/* the capability list ends at ']' */
 	uint8_t		s_capseen;	/* EXECUTE is in it already */
 	uint8_t		s_greeted;	/* the first line has been seen */
+	uint8_t		s_login;	/* post-login: the next tagged status
+					   is imap's reply to the LOGIN or
+					   AUTHENTICATE imapexec never saw */
 	char		s_word[16];	/* the word being read, upper case */
 	uint64_t	s_hash;		/* hash of the line's tag */
 	uint64_t	s_left;		/* literal octets still to come */
@@ -121,6 +124,15 @@ struct scan {
  * authenticated until the backend greets with PREAUTH.
  */
 void	scan_init(struct scan *);
+
+/*
+ * scan_postlogin(st):
+ * Prepare ${st}, fresh from scan_init(), for Dovecot's post-login mode:
+ * the session is authenticated by construction, there is no greeting, and
+ * the first tagged status response is the login reply, owed to no command
+ * the scanner saw.
+ */
+void	scan_postlogin(struct scan *);
 
 /*
  * scan_client(st, p, n, eof, act):

@@ -51,6 +51,19 @@ scan_init(struct scan *st)
 }
 
 /*
+ * scan_postlogin(st):
+ * Prepare ${st} for Dovecot's post-login mode (see scan.h).
+ */
+void
+scan_postlogin(struct scan *st)
+{
+	DASSERT(!st->s_greeted && st->s_state == S_LINE);
+	st->authenticated = 1;
+	st->s_greeted = 1;
+	st->s_login = 1;
+}
+
+/*
  * scan_server_at_line(st):
  * Return nonzero if the server direction stands between two lines, where
  * imapexec may insert lines of its own.
@@ -146,7 +159,10 @@ word_done(struct scan *st)
 		if (word_is(st, status[i]))
 			break;
 	if (i < sizeof(status) / sizeof(status[0])) {
-		if (st->s_tagged && i < 3)
+		/* The login reply answers a command imapexec never saw. */
+		if (st->s_tagged && i < 3 && st->s_login)
+			st->s_login = 0;
+		else if (st->s_tagged && i < 3)
 			scan_client_tagged(st, st->s_hash, status[i]);
 		else if (!st->s_tagged && !st->s_greeted && i == 3)
 			st->authenticated = 1;

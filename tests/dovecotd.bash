@@ -15,13 +15,20 @@
 #                        127.0.0.2 (not in the certificate): imap
 #                        (STARTTLS) on DD_IMAP_PORT, imaps on DD_IMAPS_PORT;
 #                        waits until both ports accept.  DD_EXTRA=(lines)
-#                        are added to the config.
+#                        are added to the config.  With DD_USER2 set (a
+#                        system account), a second user DD_USER2 (password
+#                        DD_PASS2) with that account's uid and gid and home
+#                        DIR/home/DD_USER2.
+#   dd_postlogin_conf IMAPEXEC CONF
+#                        print DD_EXTRA lines that put `IMAPEXEC -P -c CONF`
+#                        after login as a post-login script (script-login -d)
 #   dd_stop              stop it (SIGTERM, then SIGKILL) and wait
 #
 # DD_DIR, DD_PID, DD_CA are set by dd_start.
 
 DD_USER=${DD_USER:-runuser}
 DD_PASS=${DD_PASS:-s3cret pa\$\$ \"q\"}
+DD_PASS2=${DD_PASS2:-other s3cret}
 
 # dd_free_port: a TCP port on 127.0.0.1 that nobody listens on now.
 dd_free_port() {
@@ -66,7 +73,16 @@ dd_start() {
 	imx_own "$DD_DIR/home"
 	DD_IMAP_PORT=$(dd_free_port)
 	DD_IMAPS_PORT=$(dd_free_port)
-	printf '%s:{PLAIN}%s::::::\n' "$DD_USER" "$DD_PASS" >"$DD_DIR/passwd"
+	printf '%s:{PLAIN}%s:%s:%s::%s::\n' "$DD_USER" "$DD_PASS" \
+		"$(id -u "$IMX_USER")" "$(id -g "$IMX_USER")" \
+		"$DD_DIR/home/$DD_USER" >"$DD_DIR/passwd"
+	if [ -n "${DD_USER2:-}" ]; then
+		mkdir -p "$DD_DIR/home/$DD_USER2"
+		chown "$DD_USER2:" "$DD_DIR/home/$DD_USER2"
+		printf '%s:{PLAIN}%s:%s:%s::%s::\n' "$DD_USER2" "$DD_PASS2" \
+			"$(id -u "$DD_USER2")" "$(id -g "$DD_USER2")" \
+			"$DD_DIR/home/$DD_USER2" >>"$DD_DIR/passwd"
+	fi
 	chmod 644 "$DD_DIR/passwd"
 	{
 		echo "base_dir = $DD_DIR/run"
@@ -85,8 +101,8 @@ dd_start() {
 		echo "  args = scheme=PLAIN $DD_DIR/passwd"
 		echo "}"
 		echo "userdb {"
-		echo "  driver = static"
-		echo "  args = uid=$IMX_USER gid=$(id -gn "$IMX_USER") home=$DD_DIR/home/%u"
+		echo "  driver = passwd-file"
+		echo "  args = $DD_DIR/passwd"
 		echo "}"
 		echo "service imap-login {"
 		echo "  inet_listener imap {"
@@ -106,6 +122,19 @@ dd_start() {
 		cat "$DD_DIR/dovecot.out" "$DD_DIR/dovecot.log" >&2
 		return 1
 	}
+}
+
+dd_postlogin_conf() {
+	echo "service imap {"
+	echo "  executable = imap imapexec-postlogin"
+	echo "}"
+	echo "service imapexec-postlogin {"
+	echo "  executable = script-login -d $1 -P -c $2"
+	# The sanitizer build maps terabytes of shadow memory.
+	echo "  vsz_limit = 0"
+	echo "  unix_listener imapexec-postlogin {"
+	echo "  }"
+	echo "}"
 }
 
 # dd_gone: the daemon has exited.

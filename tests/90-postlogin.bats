@@ -1,0 +1,154 @@
+#!/usr/bin/env bats
+# Dovecot post-login mode (imapexec -P, issue 13): imapexec as the
+# post-login script of a real `dovecot -F` (tests/dovecotd.bash), with
+# passwords and TLS done by imap-login.  Every session runs against a
+# daemon without the script too, and must be equal to it apart from the
+# added EXECUTE.
+
+bats_require_minimum_version 1.5.0
+
+load helper
+load dovecotd
+load postlogin
+
+setup_file() { pl_setup_file; }
+teardown_file() { pl_teardown_file; }
+setup() { imx_setup; }
+
+# pl_same TLS AUTHOPT: the session over TLS (ssl|starttls) with LOGIN or
+# --plain, direct and post, equal but for EXECUTE in capability lists.
+pl_same() {
+	pl_skip
+	pl_fresh
+	pl_client direct "$@" || { cat "$T/direct.err"; return 1; }
+	pl_client post "$@" || { cat "$T/post.err"; return 1; }
+	# The login reply (its code, or the untagged CAPABILITY before it,
+	# as imap sends to a client that asked for them before) and the
+	# CAPABILITY response gain EXECUTE.
+	grep -a -B1 'Logged in' "$T/post.out" | grep -a -q 'CAPABILITY .* EXECUTE'
+	[ "$(grep -a -c '^\* CAPABILITY .* EXECUTE' "$T/post.out")" -ge 1 ]
+	! grep -a -q EXECUTE "$T/direct.out"
+	sed 's/ ([0-9. +]* secs)//' "$T/direct.out" >"$T/direct.norm"
+	sed 's/ EXECUTE\([] \r]\)/\1/; s/ ([0-9. +]* secs)//' \
+		"$T/post.out" >"$T/post.norm"
+	diff -u "$T/direct.norm" "$T/post.norm"
+}
+
+@test "post-login: IMAP4_SSL with LOGIN equals the session without the script" {
+	pl_same ssl 1
+}
+
+@test "post-login: IMAP4_SSL with AUTHENTICATE PLAIN (SASL-IR) equals the session without the script" {
+	pl_same ssl 1 --plain
+}
+
+@test "post-login: STARTTLS with LOGIN equals the session without the script" {
+	pl_same starttls 1
+}
+
+@test "post-login: STARTTLS with AUTHENTICATE PLAIN (SASL-IR) equals the session without the script" {
+	pl_same starttls 1 --plain
+}
+
+@test "post-login: EXECUTE runs as each user: uid, HOME, IMAPEXEC_USER, address" {
+	pl_skip
+	pl_fresh
+	pl_client post ssl 1 --execute whoami || { cat "$T/post.err"; false; }
+	grep -a -F "OUT \"uid=$(id -u "$IMX_USER") home=$PL_DIR/post/home/$DD_USER user=$DD_USER addr=127.0.0.1 pwd=$PL_DIR/post/home/$DD_USER" "$T/post.out"
+	grep -a -q '^\* EXECUTE (TAG "T[0-9]*") EXIT 0' "$T/post.out"
+	pl_client post starttls 2 --plain --execute whoami || { cat "$T/post.err"; false; }
+	grep -a -F "OUT \"uid=$(id -u "$PL_USER2") home=$PL_DIR/post/home/$PL_USER2 user=$PL_USER2 addr=127.0.0.1 pwd=$PL_DIR/post/home/$PL_USER2" "$T/post.out"
+}
+
+@test "post-login: a service for one user is NO [NONEXISTENT] for the other, and not listed" {
+	pl_skip
+	pl_fresh
+	pl_client post ssl 1 --execute onlyone --execute "" || { cat "$T/post.err"; false; }
+	grep -a -q '^\* EXECUTE (TAG "T[0-9]*") OUT "only' "$T/post.out"
+	grep -a -q '^\* EXECUTE SERVICE onlyone ' "$T/post.out"
+	pl_client post ssl 2 --execute onlyone --execute "" || { cat "$T/post.err"; false; }
+	grep -a -q '^T[0-9]* NO \[NONEXISTENT\]' "$T/post.out"
+	! grep -a -q 'SERVICE onlyone' "$T/post.out"
+	grep -a -q '^\* EXECUTE SERVICE whoami ' "$T/post.out"
+}
+
+# pl_smuggle SIZE: LOGIN + APPEND of a message with SIZE octets of filler
+# and then an EXECUTE line, in one write: nothing runs and the message is
+# stored as sent.
+pl_smuggle() {
+	pl_skip
+	pl_fresh
+	"$PYTHON" - "$1" "$T/msg" <<-'PY'
+		import sys
+		n = int(sys.argv[1])
+		body = b"Subject: smuggle\r\n\r\n" + (b"filler line\r\n" * (n // 13))
+		body += b"x EXECUTE mark\r\ny EXECUTE mark\r\nlast line\r\n"
+		open(sys.argv[2], "wb").write(body)
+	PY
+	run timeout 60 "$PYTHON" "$REPO/tests/plraw.py" smuggle \
+		"$PL_P_IMAPS" "$DD_USER" "$PL_DIR/pass1" "$DD_CA" "$T/msg"
+	echo "$output" | head -c 2000; [ "$status" -eq 0 ]
+	[[ "$output" == *"b OK [APPENDUID"* ]]
+	[ ! -e "$PL_DIR/spool/ran" ]
+	f=$(grep -l -r 'Subject: smuggle' "$PL_DIR/post/home/$DD_USER/Maildir/new" "$PL_DIR/post/home/$DD_USER/Maildir/cur")
+	tr -d "\r" <"$T/msg" | cmp - "$f"
+}
+
+@test "post-login: LOGIN + APPEND with an EXECUTE line in the literal, one write: nothing runs, stored as sent" {
+	pl_smuggle 100
+}
+
+@test "post-login: the same with a literal beyond imap-login's read: nothing runs, stored as sent" {
+	skip "known bug: the literal's tail reaches imapexec as 15000 'commands'; failed closed with 128 outstanding tags the scanner holds the client while imap waits for the literal (deadlock)"
+	pl_smuggle 200000
+}
+
+# pl_hold: a session of user 2 over imaps held open by plraw.py hold, in
+# the background (PL_HOLD its pid, state in $T/h); waits until logged in.
+pl_hold() {
+	mkdir -p "$T/h"
+	timeout 60 "$PYTHON" "$REPO/tests/plraw.py" hold "$PL_P_IMAPS" \
+		"$PL_USER2" "$PL_DIR/pass2" "$DD_CA" "$T/h" 3>&- &
+	PL_HOLD=$!
+	imx_wait_for test -e "$T/h/ready"
+}
+
+# pl_gone: no imapexec and no imap of user 2 is left.
+pl_gone() {
+	! pgrep -f -- "-P -c $PL_DIR/imapexec.conf" >/dev/null &&
+		! pgrep -u "$PL_USER2" >/dev/null
+}
+
+# pl_log_clean: no error-level line in the post daemon's log.
+pl_log_clean() {
+	! grep -a -E 'Error|Fatal|Panic' "$PL_DIR/post/dovecot.log"
+}
+
+@test "post-login: a client that disconnects leaves no process and no error" {
+	pl_skip
+	: >"$PL_DIR/post/dovecot.log"
+	pl_hold
+	pgrep -f -- "-P -c $PL_DIR/imapexec.conf" >/dev/null
+	touch "$T/h/close"
+	wait "$PL_HOLD"
+	imx_wait_for pl_gone
+	pl_log_clean
+}
+
+@test "post-login: imap killed: imapexec ends, the client sees the end" {
+	pl_skip
+	pl_hold
+	pkill -KILL -u "$PL_USER2" -x imap
+	imx_wait_for test -e "$T/h/eof"
+	wait "$PL_HOLD"
+	imx_wait_for pl_gone
+}
+
+@test "post-login: imapexec killed: imap ends, the client sees the end" {
+	pl_skip
+	pl_hold
+	pkill -KILL -f -- "-P -c $PL_DIR/imapexec.conf"
+	imx_wait_for test -e "$T/h/eof"
+	wait "$PL_HOLD"
+	imx_wait_for pl_gone
+}

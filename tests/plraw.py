@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""tests/plraw.py - raw IMAP over TLS for the post-login tests.
+
+    plraw.py smuggle PORT USER PASSFILE CAFILE MSGFILE
+        One write: LOGIN, APPEND INBOX {n+} with MSGFILE's octets, LOGOUT.
+        Prints what the server sent.
+    plraw.py hold PORT USER PASSFILE CAFILE STATEDIR
+        LOGIN, NOOP; then touch STATEDIR/ready and wait: if STATEDIR/close
+        appears, close the connection (exit 0); if the server closes first,
+        touch STATEDIR/eof (exit 0).  At most 30 s.
+"""
+import os
+import socket
+import ssl
+import sys
+import time
+
+
+def quoted(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def connect(port, cafile):
+    ctx = ssl.create_default_context(cafile=cafile)
+    raw = socket.create_connection(("127.0.0.1", port), 30)
+    return ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def read_until(s, marker):
+    got = b""
+    while marker not in got:
+        d = s.recv(65536)
+        if not d:
+            break
+        got += d
+    return got
+
+
+def main():
+    what, port, user, passfile, cafile, arg = sys.argv[1:7]
+    pw = open(passfile).read().rstrip("\n")
+    s = connect(int(port), cafile)
+    read_until(s, b"\r\n")
+    login = ("a LOGIN %s %s\r\n" % (quoted(user), quoted(pw))).encode()
+    if what == "smuggle":
+        msg = open(arg, "rb").read()
+        s.sendall(login + b"b APPEND INBOX {%d+}\r\n" % len(msg) + msg +
+                  b"\r\nc LOGOUT\r\n")
+        sys.stdout.buffer.write(read_until(s, b"c OK"))
+        return
+    s.sendall(login)
+    read_until(s, b"a OK")
+    s.sendall(b"n NOOP\r\n")
+    read_until(s, b"n OK")
+    open(os.path.join(arg, "ready"), "w").close()
+    s.settimeout(0.1)
+    end = time.time() + 30
+    while time.time() < end:
+        if os.path.exists(os.path.join(arg, "close")):
+            s.close()
+            return
+        try:
+            if s.recv(4096) == b"":
+                break
+        except socket.timeout:
+            continue
+        except (ConnectionError, ssl.SSLError):
+            break
+    open(os.path.join(arg, "eof"), "w").close()
+
+
+main()

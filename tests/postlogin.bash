@@ -1,0 +1,107 @@
+# tests/postlogin.bash - two Dovecot daemons of tests/dovecotd.bash with the
+# same users and certificates, one plain ("direct") and one with imapexec
+# -P as its post-login script ("post"); load after helper and dovecotd.
+#
+#   pl_setup_file        start both (root only); exports PL_* below
+#   pl_teardown_file     stop both
+#   pl_fresh             give both users of both daemons a fresh copy of
+#                        the template Maildir (identical UIDVALIDITY etc.)
+#   pl_client MODE ...   tests/plclient.py against daemon MODE (direct|post)
+#
+# PL_USER2 is the second user (its own uid and home); PL_DIR holds the
+# imapexec config ($PL_DIR/imapexec.conf), the password files (pass1,
+# pass2) and a world-writable $PL_DIR/spool for what services leave.
+
+PL_USER2=imapexec-test2
+
+pl_setup_file() {
+	imx_setup_file
+	[ "$(id -u)" -eq 0 ] && command -v dovecot >/dev/null || return 0
+	id -u "$PL_USER2" >/dev/null 2>&1 ||
+		useradd --system --user-group --no-create-home \
+			--home-dir /nonexistent --shell /usr/sbin/nologin \
+			"$PL_USER2" 2>/dev/null || id -u "$PL_USER2" >/dev/null
+	PL_DIR=$IMX_RUN/pl
+	mkdir -p "$PL_DIR/spool"
+	chmod 1777 "$PL_DIR/spool"
+	chmod 755 "$PL_DIR"
+	printf '%s\n' "$DD_PASS" >"$PL_DIR/pass1"
+	printf '%s\n' "$DD_PASS2" >"$PL_DIR/pass2"
+	chmod 644 "$PL_DIR/pass1" "$PL_DIR/pass2"
+	cat >"$PL_DIR/imapexec.conf" <<-CONF
+		services = (
+		  { name = "whoami"; description = "who runs";
+		    exec = [ "/bin/sh", "-c",
+		      "echo uid=\$(id -u) home=\$HOME user=\$IMAPEXEC_USER addr=\$IMAPEXEC_REMOTE_ADDR pwd=\$(pwd)" ]; },
+		  { name = "onlyone"; description = "for $DD_USER alone";
+		    users = [ "$DD_USER" ];
+		    exec = [ "/bin/echo", "only" ]; },
+		  { name = "mark"; description = "leaves a mark";
+		    exec = [ "/usr/bin/touch", "$PL_DIR/spool/ran" ]; }
+		);
+	CONF
+	chmod 644 "$PL_DIR/imapexec.conf"
+	export DD_USER2=$PL_USER2
+	dd_certs "$PL_DIR/direct"
+	mkdir -p "$PL_DIR/post"
+	cp -p "$PL_DIR/direct"/*.crt "$PL_DIR/direct"/*.key "$PL_DIR/post/"
+	DD_EXTRA=()
+	dd_start "$PL_DIR/direct"
+	PL_D_PID=$DD_PID PL_D_IMAP=$DD_IMAP_PORT PL_D_IMAPS=$DD_IMAPS_PORT
+	mapfile -t DD_EXTRA < <(dd_postlogin_conf "$IMAPEXEC" "$PL_DIR/imapexec.conf")
+	dd_start "$PL_DIR/post"
+	PL_P_PID=$DD_PID PL_P_IMAP=$DD_IMAP_PORT PL_P_IMAPS=$DD_IMAPS_PORT
+	DD_PID=
+	export PL_DIR PL_D_PID PL_D_IMAP PL_D_IMAPS PL_P_PID PL_P_IMAP \
+		PL_P_IMAPS DD_CA DD_USER DD_PASS DD_PASS2
+}
+
+pl_teardown_file() {
+	local p
+	for p in "${PL_D_PID:-}" "${PL_P_PID:-}"; do
+		DD_PID=$p
+		dd_stop
+	done
+	imx_teardown_file
+}
+
+# pl_skip: skip unless the daemons run.
+pl_skip() {
+	[ -n "${PL_P_PID:-}" ] || skip "needs root and dovecot"
+}
+
+pl_fresh() {
+	local d u o
+	for d in direct post; do
+		for u in "$DD_USER" "$PL_USER2"; do
+			o=$u
+			[ "$u" != "$DD_USER" ] || o=$IMX_USER
+			rm -rf "$PL_DIR/$d/home/$u/Maildir"
+			cp -a "$IMX_RUN/template/Maildir" "$PL_DIR/$d/home/$u/"
+			chown -R "$o:" "$PL_DIR/$d/home/$u/Maildir"
+		done
+	done
+	rm -f "$PL_DIR/spool/ran"
+}
+
+# pl_port MODE ssl|starttls: the daemon's port for it.
+pl_port() {
+	case $1:$2 in
+	direct:ssl) echo "$PL_D_IMAPS" ;;
+	direct:starttls) echo "$PL_D_IMAP" ;;
+	post:ssl) echo "$PL_P_IMAPS" ;;
+	post:starttls) echo "$PL_P_IMAP" ;;
+	esac
+}
+
+# pl_client MODE ssl|starttls USERNUM [plclient options]: run plclient.py,
+# output in $T/MODE.out, stderr in $T/MODE.err.
+pl_client() {
+	local mode=$1 tls=$2 n=$3 user=$DD_USER opts=()
+	shift 3
+	[ "$n" = 2 ] && user=$PL_USER2
+	[ "$tls" = ssl ] && opts+=(--ssl)
+	timeout 60 "$PYTHON" "$REPO/tests/plclient.py" "${opts[@]}" "$@" \
+		"$(pl_port "$mode" "$tls")" "$user" "$PL_DIR/pass$n" "$DD_CA" \
+		>"$T/$mode.out" 2>"$T/$mode.err"
+}
