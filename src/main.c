@@ -19,6 +19,7 @@
 #include "log.h"
 #include "peer.h"
 #include "spawn.h"
+#include "zio.h"
 
 #ifndef VERSION
 #define VERSION		"0.0"
@@ -128,6 +129,7 @@ conn_setup(struct conn *c, const struct config *cf, const struct passwd *pw)
 	    buf_init(&c->c_out, CONN_BUFSZ) == -1)
 		fatal("buffers");
 	scan_init(&c->scan);
+	c->scan.offer_compress = cf->compress != 0;
 }
 
 /*
@@ -142,6 +144,7 @@ conn_free(struct conn *c)
 	buf_free(&c->b_out);
 	buf_free(&c->b_in);
 	buf_free(&c->c_out);
+	zio_free(c->z);
 }
 
 /*

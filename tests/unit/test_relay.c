@@ -42,6 +42,7 @@ static ssize_t harness_splice(int, loff_t *, int, loff_t *, size_t,
 #undef splice
 #include "../../src/buf.c"
 #include "../../src/util.c"
+#include "../../src/zio.c"
 
 #include <sys/types.h>
 
