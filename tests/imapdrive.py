@@ -237,16 +237,16 @@ class Session:
         os.set_blocking(self.wfd, False)
         self.write_open = True
         self.shut = False        # shutdown requested by the script
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        self.spans = []          # (start, end) of each complete response
-        self.parsed = 0          # offset up to which buf has been split
-        self.used = set()        # indexes of responses matched by a wait
         self.ztag = None         # COMPRESS sent: its tagged answer awaited
         self.zpre = bytearray()  # meanwhile: the bytes of a partial line
         self.inflater = None     # the server's stream, once compressed
         self.deflater = None     # ours
         self.zerror = None       # the server's stream did not inflate
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.spans = []          # (start, end) of each complete response
+        self.parsed = 0          # offset up to which buf has been split
+        self.used = set()        # indexes of responses matched by a wait
 
     def _read(self):
         while True:
