@@ -603,6 +603,11 @@ compress_on(struct conn *c, struct command *k)
 		log_warnx("COMPRESS: out of memory");
 		(void)conn_printf(c, "%s NO [UNAVAILABLE] COMPRESS failed\r\n",
 		    k->tag);
+	} else if (c->cl_eof) {
+		/* The client's end came already: c_in ends only once what
+		 * it sent is inflated (relay.c). */
+		c->z->in_eof = 1;
+		c->cl_eof = 0;
 	}
 	return (1);
 }

@@ -247,6 +247,14 @@ hostile_rss() {
 	imx_assert_no_leftovers
 }
 
+@test "compress: compressed commands right behind COMPRESS, then EOF, are still answered" {
+	hostile early
+	grep -a -q '^e1 OK' "$T/hostile.out"
+	grep -a -q '^e2 OK' "$T/hostile.out"
+	imx_assert_log_clean "$T/filtered.log"
+	imx_assert_no_leftovers
+}
+
 @test "compress: a truncated stream ends the session cleanly" {
 	hostile truncated
 	grep -a -q '^n1 OK' "$T/hostile.out"

@@ -7,6 +7,10 @@ CMD (imapexec in front of Dovecot) runs on one end of a socketpair.  The
 client negotiates COMPRESS DEFLATE, checks that a compressed NOOP works,
 then, by MODE:
 
+  early      (instead) sends COMPRESS, compressed NOOPs right behind it
+             and its end of file at once, without waiting for the OK:
+             the NOOPs are still answered, compressed
+
   garbage    writes bytes that are no DEFLATE stream (a reserved block
              type) and waits for the server's end
   truncated  writes half of the compressed bytes of many NOOPs, then
@@ -39,7 +43,7 @@ GIB = 1 << 30
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=("garbage", "truncated", "bomb"))
+    ap.add_argument("mode", choices=("garbage", "truncated", "bomb", "early"))
     ap.add_argument("--out")
     ap.add_argument("--timeout", type=float, default=120.0)
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
@@ -129,6 +133,14 @@ def main():
     threading.Thread(target=sampler, daemon=True).start()
     rc = 0
     try:
+        if a.mode == "early":
+            z = zlib.compressobj(wbits=-15)
+            send(b"zc COMPRESS DEFLATE\r\n" +
+                 z.compress(b"e1 NOOP\r\ne2 NOOP\r\n") + z.flush(zlib.Z_SYNC_FLUSH))
+            ours.shutdown(socket.SHUT_WR)
+            wait_for(rb"(?m)^e2 OK")
+            wait_eof()
+            raise StopIteration
         send(b"zc COMPRESS DEFLATE\r\n")
         wait_for(rb"(?m)^zc OK")
         z = zlib.compressobj(wbits=-15)
@@ -152,6 +164,8 @@ def main():
             send(z.compress(b"\r\nb2 LOGOUT\r\n") + z.flush(zlib.Z_SYNC_FLUSH))
             wait_for(rb"(?m)^b2 OK")
             wait_eof()
+    except StopIteration:
+        pass
     except SystemExit as e:
         print("compress_hostile: %s" % e, file=sys.stderr)
         rc = 1
