@@ -35,7 +35,7 @@ HARDEN =	-D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 HARDEN_LD =	-pie -Wl,-z,relro,-z,now
 DEFS =		-D_GNU_SOURCE -DVERSION='"$(VERSION)"' \
 		-DCONFIG_FILE='"$(SYSCONFDIR)/imapexec.conf"'
-PKGS =		libbsd-overlay libconfig
+PKGS =		libbsd-overlay libconfig zlib
 PKG_CFLAGS =	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS =	$(shell pkg-config --libs $(PKGS) 2>/dev/null)
 SAN =		-fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -44,7 +44,8 @@ SAN =		-fsanitize=address,undefined -fno-omit-frame-pointer \
 # The pure scanner, shared by the program, the unit tests and the fuzzers.
 SCAN_SRCS =	lex.c tags.c scan_client.c scan_server.c
 SRCS =		$(SCAN_SRCS) buf.c command.c config.c env.c log.c main.c \
-		peer.c postlogin.c relay.c session.c sock.c spawn.c util.c xcmd.c xinput.c
+		peer.c postlogin.c relay.c session.c sock.c spawn.c util.c xcmd.c \
+		xinput.c zio.c
 HDRS =		$(wildcard src/*.h src/run/*.h)
 OBJS =		$(SRCS:%.c=src/%.o)
 ASAN_OBJS =	$(SRCS:%.c=build/asan/%.o)

@@ -6,7 +6,8 @@
 # and user key, and three tiny C helpers, then runs scripts/bench/run.py as
 # an unprivileged user with a clean environment.  R1..R10 are described in
 # run.py and in the report.  Prints the table; writes build/bench/report.md
-# (and build/bench/chart.png when gnuplot is installed).
+# (and build/bench/chart.png when gnuplot is installed).  R11 is COMPRESS:
+# imapexec terminating it against Dovecot's own imap_zlib.
 #
 # Knobs: BENCH_QUICK=1 (a ~2 minute smoke run with less data and fewer
 # rounds), BENCH_ONLY="R2 R5" (a subset), BENCH_DIR (default
@@ -68,7 +69,7 @@ say "building src/imapexec and src/imapexec-run (release flags)"
 make -C "$REPO" --no-print-directory all >&2
 mkdir -p "$W/bin" "$W/etc" "$W/log" "$W/ssh" "$W/home" "$W/out" "$OUT"
 cp "$REPO/src/imapexec" "$REPO/src/imapexec-run" "$W/bin/"
-for c in cpuwrap spawnloop; do
+for c in cpuwrap spawnloop wirecount; do
 	cc -O2 -Wall -o "$W/bin/$c" "$REPO/scripts/bench/$c.c"
 done
 
@@ -115,6 +116,13 @@ for v in main big; do
 		info_log_path = $W/log/dovecot.log
 	EOF
 done
+# Dovecot doing COMPRESS itself (R11's baseline).
+{
+	cat "$W/etc/dovecot.conf"
+	# shellcheck disable=SC2016 # $mail_plugins is Dovecot's
+	printf '%s\n' 'mail_plugins = $mail_plugins zlib' 'protocol imap {' \
+		'  mail_plugins = $mail_plugins imap_zlib' '}'
+} >"$W/etc/dovecot-zlib.conf"
 for v in main big; do
 	if [ $v = main ]; then f=$W/etc/imapexec.conf dc=$W/etc/dovecot.conf
 	else f=$W/etc/imapexec-big.conf dc=$W/etc/dovecot-big.conf; fi

@@ -38,7 +38,7 @@ FLAGS="-std=c11 -D_GNU_SOURCE -DVERSION=\"fuzz\" -DCONFIG_FILE=\"/nonexistent\"
 # A leak inside libconfig itself (tests/fuzz/lsan.supp) is not ours.
 LSAN_OPTIONS=suppressions=$top/tests/fuzz/lsan.supp
 export LSAN_OPTIONS
-LIBCONFIG=$(pkg-config --cflags --libs libbsd-overlay libconfig 2>/dev/null || echo "-lbsd -lconfig")
+LIBCONFIG=$(pkg-config --cflags --libs libbsd-overlay libconfig zlib 2>/dev/null || echo "-lbsd -lconfig -lz")
 
 # fuzz_sources TARGET: the src/ files TARGET links with.
 . "$top/tests/fuzz/sources.sh"
@@ -56,7 +56,7 @@ if ! command -v "$CC_FUZZ" >/dev/null 2>&1; then
 	echo "fuzz: $CC_FUZZ not found (make fuzz installs it)" >&2
 	exit 1
 fi
-targets=${*:-scan_client scan_server probe xcmd xinput config resp}
+targets=${*:-scan_client scan_server probe xcmd xinput config resp inflate}
 mkdir -p "$out/artifacts" "$out/logs"
 rm -f "$out"/artifacts/*
 

@@ -1,8 +1,10 @@
 /*
  * imapexec's own commands, the ones the backend never sees.
  *
- * COMPRESS and STARTTLS are refused: either would turn the stream into
- * bytes the scanner cannot read.  EXECUTE lists the services the user may
+ * STARTTLS is refused: it would turn the stream into bytes the scanner
+ * cannot read.  COMPRESS DEFLATE is done here, between the client and the
+ * scanner (zio.c), so the scanner still reads plain bytes both ways; the
+ * backend's own COMPRESS is never used.  EXECUTE lists the services the user may
  * run (no service name) or runs one: its line is parsed by xcmd.c, checked
  * against the service's policy here, and run by session.c.  An own command
  * starts only once the backend owes no tagged response (the scanner holds
@@ -28,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +42,7 @@
 #include "session.h"
 #include "util.h"
 #include "xcmd.h"
+#include "zio.h"
 
 /* The most groups of a user looked at: Linux's NGROUPS_MAX. */
 #define NGROUPS_MAX_SANE	65536
@@ -65,6 +69,9 @@ struct command {
 	struct session	*sess;		/* EXECUTE's running service */
 	char		 reply[512];	/* the tagged response, once known */
 	char		 tag[SCAN_TAG_MAX + 1];
+	char		 arg[16];	/* COMPRESS's arguments, bounded */
+	size_t		 arglen;	/* sizeof(arg) once too long */
+	int		 deflate;	/* COMPRESS accepted: turn it on */
 };
 
 static void	reply(struct command *, const char *, ...)
@@ -253,6 +260,8 @@ refuse_early(struct conn *c, struct command *k)
 {
 	switch (k->cmd) {
 	case CMD_COMPRESS:
+		if (c->cf->compress)
+			return (0);
 		reply(k, "NO [CANNOT] COMPRESS is not available here");
 		return (1);
 	case CMD_STARTTLS:
@@ -420,6 +429,68 @@ execute(struct conn *c, struct command *k)
 }
 
 /*
+ * compress_arg(k, p, n):
+ * Add the ${n} bytes at ${p} to the arguments of COMPRESS ${k}, bounded.
+ */
+static void
+compress_arg(struct command *k, const uint8_t *p, size_t n)
+{
+	if (n > sizeof(k->arg) - k->arglen) {
+		k->arglen = sizeof(k->arg);	/* too long to be " DEFLATE" */
+		return;
+	}
+	memcpy(k->arg + k->arglen, p, n);
+	k->arglen += n;
+}
+
+/*
+ * compress_feed(c, k, act, p):
+ * Read the line of COMPRESS ${k} of ${c} (the part ${act} at ${p}) and,
+ * at its end, decide: " DEFLATE" turns compression on, once; anything
+ * else is BAD.
+ */
+static void
+compress_feed(struct conn *c, struct command *k, const struct scan_act *act,
+    const uint8_t *p)
+{
+	size_t n;
+
+	switch (act->op) {
+	case SCAN_LITERAL:
+		/* No literal is a mechanism's name. */
+		k->arglen = sizeof(k->arg);
+		if (!(act->flags & LIT_NONSYNC)) {
+			scan_client_literal(&c->scan, 0);
+			k->reading = 0;
+			reply(k, "BAD COMPRESS takes one argument: DEFLATE");
+		}
+		return;
+	case SCAN_TEXT:
+		compress_arg(k, p, act->n);
+		return;
+	case SCAN_END:
+		compress_arg(k, p, act->n);
+		break;
+	default:
+		return;
+	}
+	k->reading = 0;
+	n = k->arglen;
+	if (n > 0 && n < sizeof(k->arg) && k->arg[n - 1] == '\n')
+		n--;
+	if (n > 0 && n < sizeof(k->arg) && k->arg[n - 1] == '\r')
+		n--;
+	if (n != 8 || strncasecmp(k->arg, " DEFLATE", 8) != 0)
+		reply(k, "BAD COMPRESS takes one argument: DEFLATE");
+	else if (c->z != NULL)
+		reply(k, "NO [COMPRESSIONACTIVE] DEFLATE is active already");
+	else {
+		k->deflate = 1;
+		reply(k, "OK DEFLATE active");
+	}
+}
+
+/*
  * command_feed(c, act, p):
  * Give the own command of ${c} the part of its line that the scanner
  * reported in ${act}, ${act}->n bytes at ${p}.
@@ -429,6 +500,10 @@ command_feed(struct conn *c, const struct scan_act *act, const uint8_t *p)
 {
 	struct command *k = c->cmd;
 
+	if (k->x == NULL && k->cmd == CMD_COMPRESS && c->cf->compress) {
+		compress_feed(c, k, act, p);
+		return;
+	}
 	if (k->x == NULL) {
 		/* Refused whatever it says: so are its literals. */
 		if (act->op == SCAN_LITERAL && !(act->flags & LIT_NONSYNC)) {
@@ -507,6 +582,37 @@ list_one(struct conn *c, const struct service *sv)
 }
 
 /*
+ * compress_on(c, k):
+ * Answer COMPRESS ${k} of ${c} OK and turn compression on from the byte
+ * after that line: what the client sent after its COMPRESS line is
+ * compressed already, what is queued for it up to the OK stays plain.
+ * Return nonzero if the answer is queued (OK, or NO if out of memory),
+ * 0 if there is no room for it yet.
+ */
+static int
+compress_on(struct conn *c, struct command *k)
+{
+	char line[sizeof(k->tag) + sizeof(k->reply) + 4];
+
+	(void)snprintf(line, sizeof(line), "%s %s\r\n", k->tag, k->reply);
+	if (buf_room(&c->c_out) < strlen(line))
+		return (0);
+	/* Invariant: the scanner stands at the start of a client line. */
+	DASSERT(c->c_pass == 0);
+	if ((c->z = zio_start(&c->c_in, &c->c_out, line)) == NULL) {
+		log_warnx("COMPRESS: out of memory");
+		(void)conn_printf(c, "%s NO [UNAVAILABLE] COMPRESS failed\r\n",
+		    k->tag);
+	} else if (c->cl_eof) {
+		/* The client's end came already: c_in ends only once what
+		 * it sent is inflated (relay.c). */
+		c->z->in_eof = 1;
+		c->cl_eof = 0;
+	}
+	return (1);
+}
+
+/*
  * command_step(c):
  * Let the own command of ${c} make what progress it can without blocking.
  * Return nonzero if anything changed.  The command is freed (and ${c}->cmd
@@ -557,6 +663,9 @@ command_step(struct conn *c)
 			return (moved || rc == 0);
 		session_free(k->sess);
 		k->sess = NULL;
+	} else if (k->deflate && !c->cl_gone) {
+		if (!compress_on(c, k))
+			return (moved);
 	} else if (conn_printf(c, "%s %s\r\n", k->tag, k->reply) == -1)
 		return (moved);
 	free(k->x);

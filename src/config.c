@@ -474,6 +474,9 @@ config_load(struct config *cf, const char *file, int must_exist,
 	(void)fclose(fp);
 	root = config_root_setting(&lc);
 	cf->probe_timeout = DEF_PROBE;
+	cf->compress = 1;
+	if (get_bool(&e, root, "compress", &cf->compress) == -1)
+		goto out;
 	if (get_int(&e, root, "probe_timeout", 3600, &cf->probe_timeout) == -1)
 		goto out;
 	if (cf->probe_timeout < 1) {
@@ -494,8 +497,10 @@ config_load(struct config *cf, const char *file, int must_exist,
 		goto out;
 	}
 defaults:
-	if (cf->probe_timeout == 0)
+	if (cf->probe_timeout == 0) {
 		cf->probe_timeout = DEF_PROBE;
+		cf->compress = 1;
+	}
 	if (cf->backend == NULL &&
 	    ((cf->backend = calloc(2, sizeof(char *))) == NULL ||
 	    (cf->backend[0] = strdup(DEFAULT_BACKEND)) == NULL)) {

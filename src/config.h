@@ -51,6 +51,7 @@ struct config {
 	char		*user;		/* account to run as when root */
 	char		*path;		/* PATH for the backend and services */
 	int		 probe_timeout;	/* seconds the probe may take */
+	int		 compress;	/* offer COMPRESS=DEFLATE */
 	struct service	*services;
 	size_t		 nservices;
 };

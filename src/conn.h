@@ -15,6 +15,7 @@
 
 struct config;
 struct command;
+struct zio;
 
 /* Size of each relay buffer. */
 #define CONN_BUFSZ	(64 * 1024)
@@ -51,6 +52,7 @@ struct conn {
 	int		 closing;	/* the session is being closed */
 
 	struct command	*cmd;		/* imapexec's own command, or NULL */
+	struct zio	*z;		/* COMPRESS=DEFLATE to the client, or NULL */
 };
 
 /*

@@ -20,6 +20,7 @@
 #include "peer.h"
 #include "postlogin.h"
 #include "spawn.h"
+#include "zio.h"
 
 #ifndef VERSION
 #define VERSION		"0.0"
@@ -142,6 +143,7 @@ conn_setup(struct conn *c, const struct config *cf, const struct passwd *pw,
 		scan_postlogin(&c->scan);
 		c->be_sock = 1;
 	}
+	c->scan.offer_compress = cf->compress != 0;
 }
 
 /*
@@ -156,6 +158,7 @@ conn_free(struct conn *c)
 	buf_free(&c->b_out);
 	buf_free(&c->b_in);
 	buf_free(&c->c_out);
+	zio_free(c->z);
 }
 
 /*

@@ -22,6 +22,7 @@
 #include "dassert.h"
 #include "log.h"
 #include "util.h"
+#include "zio.h"
 
 /* The most bytes one splice(2) moves. */
 #define SPLICE_MAX		(1024 * 1024)
@@ -320,6 +321,8 @@ client_gone(struct conn *c, const char *what)
 	c->cl_gone = c->cl_eof = 1;
 	buf_consume(&c->c_out, c->c_out.len);
 	buf_consume(&c->c_in, c->c_in.len);
+	if (c->z != NULL)
+		zio_drop(c->z);
 	c->c_pass = 0;
 	if (c->cmd != NULL)
 		command_abort(c);
@@ -362,6 +365,53 @@ reap(struct conn *c)
 }
 
 /*
+ * bye_ready(c):
+ * Return nonzero if the BYE for a corrupt compressed stream is owed and
+ * may go out now: between two lines of the backend's output (or after the
+ * last), with no own command running.
+ */
+static int
+bye_ready(const struct conn *c)
+{
+	return (c->z != NULL && c->z->corrupt && !c->z->told &&
+	    !c->cl_gone && c->cmd == NULL && (conn_can_emit(c) ||
+	    (c->be_eof && c->b_in.len == 0)));
+}
+
+#define ZIO_BYE	"* BYE Compressed stream is corrupt\r\n"
+
+/*
+ * zio_progress(c):
+ * With COMPRESS on, inflate what the client sent into c_in and deflate
+ * c_out towards it; a corrupt stream counts as the client's end of file
+ * and is answered with a BYE.  Return nonzero if anything moved.
+ */
+static int
+zio_progress(struct conn *c)
+{
+	struct zio *z = c->z;
+	int moved;
+
+	if (z == NULL)
+		return (0);
+	moved = zio_inflate(z, &c->c_in);
+	if (!c->cl_eof && zio_in_drained(z)) {
+		if (z->corrupt)
+			log_info("Disconnected: %s",
+			    "corrupt compressed stream");
+		c->cl_eof = 1;
+		moved = 1;
+	}
+	if (bye_ready(c) && conn_emit(c, ZIO_BYE, strlen(ZIO_BYE)) == 0) {
+		z->told = 1;
+		moved = 1;
+	}
+	if (!c->cl_gone)
+		moved |= zio_deflate(z, &c->c_out);
+	return (moved);
+}
+
+/*
  * progress(c):
  * Move everything that can move without I/O, and close the backend's input
  * once nothing more will go there.
@@ -377,6 +427,7 @@ progress(struct conn *c)
 			moved |= client_progress(c);
 			if (c->cmd != NULL)
 				moved |= command_step(c);
+			moved |= zio_progress(c);
 		} while (moved);
 		command_tell_failed(c);
 
@@ -454,6 +505,13 @@ could_move(const struct conn *c)
 		}
 	}
 
+	/* The compression layer: as zio_progress(). */
+	if (c->z != NULL && (zio_could_inflate(c->z, &c->c_in) ||
+	    (!c->cl_eof && zio_in_drained(c->z)) ||
+	    (bye_ready(c) && strlen(ZIO_BYE) <= room) ||
+	    (!c->cl_gone && zio_could_deflate(c->z, &c->c_out))))
+		return (1);
+
 	/* The end of the backend's input: as progress(). */
 	return (c->be.in >= 0 && c->b_out.len == 0 && c->cmd == NULL &&
 	    (c->closing || (c->cl_eof && c->c_in.len == 0)));
@@ -468,7 +526,8 @@ static int
 finished(const struct conn *c)
 {
 	return (c->be_eof && c->be.pid == -1 && c->b_in.len == 0 &&
-	    c->cmd == NULL && (c->c_out.len == 0 || c->cl_gone));
+	    c->cmd == NULL && (c->cl_gone || (c->c_out.len == 0 &&
+	    (c->z == NULL || (zio_out_done(c->z) && !bye_ready(c))))));
 }
 
 /*
@@ -493,23 +552,50 @@ add_pfd(struct pollfd *pfd, int *n, int fd, short events)
 }
 
 /*
+ * wire_in(c), wire_out(c), wire_eof(c):
+ * The buffers read from and written to the client's descriptors: c_in and
+ * c_out, or with COMPRESS on the compressed ones of the layer between; and
+ * whether the client's descriptor is at end of file (or no longer read).
+ */
+static struct buf *
+wire_in(struct conn *c)
+{
+	return (c->z != NULL ? &c->z->zin : &c->c_in);
+}
+
+static struct buf *
+wire_out(struct conn *c)
+{
+	return (c->z != NULL ? &c->z->zout : &c->c_out);
+}
+
+static int
+wire_eof(const struct conn *c)
+{
+	return (c->cl_eof || (c->z != NULL && c->z->in_eof));
+}
+
+/*
  * client_io(c, rev_in, rev_out):
  * Read from and write to the client as poll(2) allows.
  */
 static void
 client_io(struct conn *c, short rev_in, short rev_out)
 {
+	struct buf *in = wire_in(c), *out = wire_out(c);
 	ssize_t n, got = 0;
 
-	if ((rev_out & (POLLOUT | POLLERR | POLLHUP)) && c->c_out.len > 0) {
-		n = buf_write(&c->c_out, c->cl_out);
+	if ((rev_out & (POLLOUT | POLLERR | POLLHUP)) && out->len > 0) {
+		n = buf_write(out, c->cl_out);
 		if (n == -1 && errno != EAGAIN && errno != EINTR)
 			client_gone(c, "write");
 	}
-	if ((rev_in & (POLLIN | POLLERR | POLLHUP)) && !c->cl_eof &&
-	    buf_room(&c->c_in) > 0) {
-		got = n = buf_read(&c->c_in, c->cl_in);
-		if (n == 0)
+	if ((rev_in & (POLLIN | POLLERR | POLLHUP)) && !wire_eof(c) &&
+	    buf_room(in) > 0) {
+		got = n = buf_read(in, c->cl_in);
+		if (n == 0 && c->z != NULL)
+			c->z->in_eof = 1;	/* c_in ends once inflated */
+		else if (n == 0)
 			c->cl_eof = 1;
 		else if (n == -1 && errno != EAGAIN && errno != EINTR)
 			client_gone(c, "read");
@@ -521,7 +607,7 @@ client_io(struct conn *c, short rev_in, short rev_out)
 	 * still read first (the hang-up stays reported, so this comes back).
 	 */
 	if ((rev_out & (POLLERR | POLLHUP)) && !c->cl_gone &&
-	    c->c_out.len == 0 && got <= 0) {
+	    out->len == 0 && got <= 0) {
 		errno = EPIPE;
 		client_gone(c, "hang-up");
 	}
@@ -543,7 +629,8 @@ splice_through(struct conn *c)
 	size_t len;
 	int i;
 
-	if (c->nosplice || c->s_pass == 0 || c->b_in.len > 0 ||
+	/* With COMPRESS on, every byte must go through deflate. */
+	if (c->nosplice || c->z != NULL || c->s_pass == 0 || c->b_in.len > 0 ||
 	    c->c_out.len > 0 || c->s_insert != NULL || c->cl_gone)
 		return (0);
 	/* A few rounds: one splice(2) moves at most a pipe's worth. */
@@ -673,7 +760,7 @@ relay_run(struct conn *c)
 		n = 0;
 		sp = add_pfd(pfd, &n, sigfd[0], POLLIN);
 		ci = co = bi = bo = be = -1;
-		if (!c->cl_eof && buf_room(&c->c_in) > 0)
+		if (!wire_eof(c) && buf_room(wire_in(c)) > 0)
 			ci = add_pfd(pfd, &n, c->cl_in, POLLIN);
 		/*
 		 * The client's output is polled even with nothing to write:
@@ -682,7 +769,7 @@ relay_run(struct conn *c)
 		 */
 		if (!c->cl_gone)
 			co = add_pfd(pfd, &n, c->cl_out,
-			    c->c_out.len > 0 ? POLLOUT : 0);
+			    wire_out(c)->len > 0 ? POLLOUT : 0);
 		if (c->be.in >= 0 && c->b_out.len > 0)
 			bi = add_pfd(pfd, &n, c->be.in, POLLOUT);
 		if (c->be.out >= 0 && buf_room(&c->b_in) > 0)

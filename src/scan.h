@@ -106,6 +106,7 @@ struct scan {
 	/* Both. */
 	struct tags	tags;		/* commands the backend owes */
 	uint8_t		authenticated;	/* the session is authenticated */
+	uint8_t		offer_compress;	/* add COMPRESS=DEFLATE to EXECUTE */
 
 	/*
 	 * Failing closed.  ${failed} is set, for good, the first time the

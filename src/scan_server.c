@@ -204,7 +204,8 @@ caps(struct scan *st, const uint8_t *p, size_t n, int eof,
 		if (st->authenticated && !st->s_capseen) {
 			st->s_capseen = 1;
 			act->op = SCAN_INSERT;
-			act->text = " EXECUTE";
+			act->text = st->offer_compress ?
+			    " EXECUTE COMPRESS=DEFLATE" : " EXECUTE";
 			return;
 		}
 		/* A ']' ends the code here; a line break is S_TEXT's. */

@@ -23,9 +23,11 @@ teardown() {
 
 MD=$BATS_TEST_DIRNAME/deploy/mdcompare.py
 
-# mbsync_run HOME: mbsync -a with HOME/mbsyncrc; output in $T/mbsync.log.
+# mbsync_run HOME: mbsync -a with HOME/mbsyncrc; output in $T/mbsync.log
+# (with MBSYNC_DEBUG=FLAGS, mbsync's -DFLAGS debug output too).
 mbsync_run() {
-	HOME=$1 mbsync -c "$1/mbsyncrc" -a >>"$T/mbsync.log" 2>&1 || {
+	HOME=$1 mbsync ${MBSYNC_DEBUG:+-D$MBSYNC_DEBUG} -c "$1/mbsyncrc" -a \
+		>>"$T/mbsync.log" 2>&1 || {
 		echo "# mbsync -c $1/mbsyncrc failed:" >&2
 		tail -n 20 "$T/mbsync.log" >&2
 		return 1
@@ -118,6 +120,16 @@ mbsync_compare() {
 
 @test "mbsync, Tunnel straight to imapexec, PipelineDepth 50: 300 messages up to 4 MiB equal a direct sync, then changes" {
 	MBSYNC_TUNNEL=direct MBSYNC_DEPTH=50 mbsync_compare 300 13 --big 10
+}
+
+# mbsync compresses whenever the server offers COMPRESS=DEFLATE: through
+# imapexec it negotiates it with imapexec (the reference, Dovecot without
+# imap_zlib, offers none), as its protocol debug output shows.
+@test "mbsync via Tunnel with COMPRESS=DEFLATE negotiated (-Dn): full sync equals a direct sync" {
+	MBSYNC_DEBUG=n MBSYNC_DEPTH=50 mbsync_compare 300 17 --big 5
+	grep -E '^>>> [0-9]+ COMPRESS DEFLATE' "$T/mbsync.log"
+	[ "$(grep -c -E '^>>> [0-9]+ COMPRESS DEFLATE' "$T/mbsync.log")" -eq 2 ]
+	grep -E '^[0-9]+ OK DEFLATE active' "$T/mbsync.log"
 }
 
 @test "offlineimap3 via preauthtunnel: a full sync" {

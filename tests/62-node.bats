@@ -48,6 +48,18 @@ teardown() { dep_teardown; }
 	[ "${#lines[@]}" -eq 2 ]
 }
 
+@test "node + imapflow, compression on (its default): COMPRESS=DEFLATE negotiated, discover and run a service" {
+	EXECUTE_MJS_SHOW_COMPRESSION=1 node "$NODE_DIR/execute.mjs" 127.0.0.1 "$PORT" \
+		>"$T/list.out" 2>"$T/list.err" || { cat "$T/list.out" "$T/list.err" >&2; false; }
+	grep -qx 'compression on' "$T/list.err"
+	grep -q "$(printf '^echo\t')" "$T/list.out"
+	EXECUTE_MJS_SHOW_COMPRESSION=1 node "$NODE_DIR/execute.mjs" 127.0.0.1 "$PORT" \
+		echo one 'two words' >"$T/run.out" 2>"$T/run.err" || { cat "$T/run.out" "$T/run.err" >&2; false; }
+	grep -qx 'compression on' "$T/run.err"
+	[ "$(cat "$T/run.out")" = "$(printf 'one\ntwo words')" ]
+	dep_assert_no_leftovers
+}
+
 @test "node + imapflow: run a service with arguments, and one that reports the peer" {
 	run node "$NODE_DIR/execute.mjs" 127.0.0.1 "$PORT" echo one 'two words' 'Grüße'
 	echo "$output" >&2

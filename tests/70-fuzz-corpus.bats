@@ -32,7 +32,7 @@ replay() {
 		-Itests/fuzz -O1 -g -fno-omit-frame-pointer \
 		-fsanitize=address,undefined -fno-sanitize-recover=all \
 		-o "$OUT/fuzz_$t" "tests/fuzz/fuzz_$t.c" tests/fuzz/standalone.c \
-		$(fuzz_sources "$t") $(pkg-config --cflags --libs libbsd-overlay libconfig)
+		$(fuzz_sources "$t") $(pkg-config --cflags --libs libbsd-overlay libconfig zlib)
 	local rc=0
 	LSAN_OPTIONS=suppressions=$REPO/tests/fuzz/lsan.supp \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
@@ -72,6 +72,10 @@ replay() {
 
 @test "fuzz corpus replay: resp (imapexec-run's response reader)" {
 	replay resp
+}
+
+@test "fuzz corpus replay: inflate (COMPRESS: inflate -> scanner, deflate -> client)" {
+	replay inflate
 }
 
 @test "fuzz: every seed directory belongs to a target, every target has seeds" {

@@ -3,7 +3,8 @@
 
 Usage:
   imapdrive.py [--chunk whole|byte|random] [--seed N] [--socket]
-               [--out FILE] [--log FILE] [--timeout SECS] SCRIPT -- CMD [ARGS...]
+               [--compress TAG] [--out FILE] [--log FILE] [--timeout SECS]
+               SCRIPT -- CMD [ARGS...]
 
 CMD is spawned with its stdin/stdout connected to two pipes, or with
 --socket to ONE end of an AF_UNIX stream socketpair used as both fd 0 and
@@ -11,6 +12,13 @@ fd 1 (what xinetd and systemd do).  Its stderr is inherited, or goes to
 --log FILE.  Every byte CMD writes is copied verbatim to --out (default
 stdout) while the script runs; server output is read concurrently, so a
 big FETCH never deadlocks.
+
+--compress TAG first sends "TAG COMPRESS DEFLATE" and waits for its OK;
+from then on both directions are raw DEFLATE (RFC 4978): what is written
+is compressed (zlib.compressobj(wbits=-15), a Z_SYNC_FLUSH per flush, and
+the compressed bytes are what --chunk splits), what is read is inflated,
+and --out records the inflated bytes.  The script does the same with
+"compress TAG" at any point.
 
 --chunk decides how queued client bytes are written:
   whole   all bytes queued since the last flush in one write() (default)
@@ -30,6 +38,10 @@ are ignored):
   flush           write the queued bytes now, without waiting
   shutdown        flush, then half-close (shutdown SHUT_WR / close stdin)
   eof             flush, then wait until the server closes its output
+  compress TAG    flush, send "TAG COMPRESS DEFLATE", wait for TAG OK and
+                  compress from then on (see --compress)
+  raw TEXT        flush, then write TEXT (escapes apply) as it is, past
+                  the compressor: garbage in a compressed stream
   timeout SECS    timeout of the following waits (default 10, or --timeout)
   data NAME       define a data block: the following lines up to a line
                   that is exactly ".end", each followed by CRLF (a line
@@ -71,6 +83,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 
 CRLF = b"\r\n"
 LITERAL_AT_EOL = re.compile(rb"~?\{(\d+)\+?\}\r?$")
@@ -186,6 +199,10 @@ def parse_script(path):
         elif cmd == "match" and args:
             rx = raw.split(None, 1)[1]
             ops.append((lineno, "match", (re.compile(rx), "line matching %r" % rx)))
+        elif cmd == "compress" and len(args) == 1:
+            ops.append((lineno, "compress", args[0]))
+        elif cmd == "raw" and args:
+            ops.append((lineno, "raw", expand(raw.split(None, 1)[1], blocks, lineno)))
         elif cmd in ("flush", "shutdown", "eof") and not args:
             ops.append((lineno, cmd, None))
         elif cmd == "timeout" and len(args) == 1:
@@ -220,6 +237,11 @@ class Session:
         os.set_blocking(self.wfd, False)
         self.write_open = True
         self.shut = False        # shutdown requested by the script
+        self.ztag = None         # COMPRESS sent: its tagged answer awaited
+        self.zpre = bytearray()  # meanwhile: the bytes of a partial line
+        self.inflater = None     # the server's stream, once compressed
+        self.deflater = None     # ours
+        self.zerror = None       # the server's stream did not inflate
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
         self.spans = []          # (start, end) of each complete response
@@ -235,6 +257,7 @@ class Session:
                 continue
             except OSError:
                 data = b""
+            data = self._plain(data)
             if data:
                 self.out.write(data)
                 self.out.flush()
@@ -247,7 +270,39 @@ class Session:
             if not data:
                 return
 
-    def write(self, data, chunk, rng, timeout):
+    def _plain(self, data):
+        """The server's bytes as plain text: inflated from the byte after
+        the CRLF of the OK to our COMPRESS (RFC 4978, section 3)."""
+        if self.inflater is not None:
+            try:
+                return self.inflater.decompress(data)
+            except zlib.error as e:
+                self.zerror = str(e)
+                return b""
+        if self.ztag is None:
+            return data
+        self.zpre += data
+        out = bytearray()
+        while True:
+            nl = self.zpre.find(b"\n")
+            if nl < 0:
+                return bytes(out)
+            line = bytes(self.zpre[:nl + 1])
+            del self.zpre[:nl + 1]
+            out += line
+            m = re.match(re.escape(self.ztag) + rb" (OK|NO|BAD)\b", line, re.I)
+            if m:
+                self.ztag = None
+                rest, self.zpre = bytes(self.zpre), bytearray()
+                if m.group(1).upper() == b"OK":
+                    self.inflater = zlib.decompressobj(wbits=-15)
+                    rest = self.inflater.decompress(rest)
+                return bytes(out) + rest
+
+    def write(self, data, chunk, rng, timeout, raw=False):
+        if self.deflater is not None and not raw:
+            data = self.deflater.compress(data) + \
+                self.deflater.flush(zlib.Z_SYNC_FLUSH)
         if not self.write_open:
             if self.shut:
                 raise Failure(3, "write after shutdown")
@@ -340,6 +395,7 @@ def main():
     ap.add_argument("--chunk", choices=("whole", "byte", "random"), default="whole")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--socket", action="store_true")
+    ap.add_argument("--compress", metavar="TAG")
     ap.add_argument("--out")
     ap.add_argument("--log", help="file for CMD's stderr (default: inherited)")
     ap.add_argument("--timeout", type=float, default=10.0)
@@ -351,6 +407,8 @@ def main():
         ap.error("missing -- CMD")
     try:
         ops = parse_script(a.script)
+        if a.compress:
+            ops.insert(0, (0, "compress", a.compress.encode()))
     except (ScriptError, OSError, re.error) as e:
         print("imapdrive: %s: %s" % (a.script, e), file=sys.stderr)
         return 1
@@ -383,6 +441,15 @@ def main():
                     sess.shutdown()
                 elif op == "eof":
                     sess.wait_eof(timeout)
+                elif op == "raw":
+                    sess.write(arg, a.chunk, rng, timeout, raw=True)
+                elif op == "compress":
+                    sess.ztag = arg
+                    sess.write(arg + b" COMPRESS DEFLATE" + CRLF, a.chunk,
+                               rng, timeout)
+                    sess.wait_match(re.compile(re.escape(arg) + rb" (OK|NO|BAD)\b", re.I),
+                                    "answer to COMPRESS", b"OK", timeout)
+                    sess.deflater = zlib.compressobj(wbits=-15)
         lineno = "end"
         flush()
         sess.shutdown()
@@ -408,6 +475,10 @@ def main():
         print("imapdrive: CMD exited with status %d" % rc, file=sys.stderr)
     if rc != 0:
         status = status or 4
+    if sess.zerror:
+        print("imapdrive: the server's compressed stream: %s" % sess.zerror,
+              file=sys.stderr)
+        status = status or 3
     sess.reader.join(timeout)
     if a.out:
         out.close()

@@ -6,8 +6,11 @@
   imapnorm.py --filtered FILE  also: each capability list (greeting/tagged
                                [CAPABILITY ...] code, "* CAPABILITY" line)
                                must hold EXECUTE exactly once and no
-                               COMPRESS=... or STARTTLS; one " EXECUTE" is
-                               removed so the result equals direct output
+                               STARTTLS, and no COMPRESS=... but for
+                               imapexec's own "COMPRESS=DEFLATE" right after
+                               its EXECUTE; that " EXECUTE" and
+                               " COMPRESS=DEFLATE" are removed so the result
+                               equals direct output
   imapnorm.py --literal N FILE the bytes of the N-th literal (1-based)
 
 Parsing is literal-aware (see imapdrive.split_responses): message bodies
@@ -55,11 +58,14 @@ def fix_caps(line, errors):
     upper = [c.upper() for c in caps]
     if upper.count(b"EXECUTE") != 1:
         errors.append("EXECUTE %d times in %r" % (upper.count(b"EXECUTE"), line))
+    if b"EXECUTE" in upper:
+        i = upper.index(b"EXECUTE")
+        own = upper[i + 1:i + 2] == [b"COMPRESS=DEFLATE"]
+        del caps[i:i + 1 + own]
+        del upper[i:i + 1 + own]
     bad = [c for c in upper if c.startswith(b"COMPRESS=") or c == b"STARTTLS"]
     if bad:
         errors.append("%s advertised in %r" % (b" ".join(bad).decode(), line))
-    if b"EXECUTE" in upper:
-        del caps[upper.index(b"EXECUTE")]
     return line[:start] + b" ".join(caps) + line[end:]
 
 

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 
 W = sys.argv[1]
 QUICK = os.environ.get("BENCH_QUICK", "0") == "1"
@@ -31,16 +32,19 @@ DCONF = os.path.join(W, "etc", "dovecot.conf")
 DCONF_BIG = os.path.join(W, "etc", "dovecot-big.conf")
 ICONF = os.path.join(W, "etc", "imapexec.conf")
 ICONF_BIG = os.path.join(W, "etc", "imapexec-big.conf")
+DCONF_ZLIB = os.path.join(W, "etc", "dovecot-zlib.conf")
 ERRLOG = open(os.path.join(W, "log", "stderr.log"), "ab")
 
 P = dict(r1_rounds=3, r2_noops=2000, r2_rounds=3, r3_rounds=3,
          r4_starts=40, r4_rounds=3, r5_calls=60, r5_ssh=5, r5_rounds=3,
          r6_mib=32, r6_rounds=2, r7_flood=3, r8_conns=200,
-         r9_calls=20, r9_rounds=3, r10_mib=32, r10_rounds=2) if QUICK else \
+         r9_calls=20, r9_rounds=3, r10_mib=32, r10_rounds=2,
+         r11_rounds=2, r11_conns=10) if QUICK else \
     dict(r1_rounds=7, r2_noops=10000, r2_rounds=5, r3_rounds=7,
          r4_starts=150, r4_rounds=5, r5_calls=300, r5_ssh=20, r5_rounds=5,
          r6_mib=256, r6_rounds=3, r7_flood=10, r8_conns=200,
-         r9_calls=100, r9_rounds=5, r10_mib=256, r10_rounds=3)
+         r9_calls=100, r9_rounds=5, r10_mib=256, r10_rounds=3,
+         r11_rounds=5, r11_conns=20)
 
 results = []          # one dict per table row
 extra = {}            # other facts for the report
@@ -790,6 +794,140 @@ def r8():
                        brss=sum(brss), bpss=sum(bpss))
 
 
+# --- R11: COMPRESS=DEFLATE ------------------------------------------------------
+
+def r11():
+    log("R11 COMPRESS: mbsync full sync, imapexec compressing vs Dovecot's imap_zlib")
+    dst = os.environ["BENCH_SHM"]
+    cpu = os.path.join(W, "log", "cpu11.txt")
+    wire = os.path.join(W, "log", "wire11.txt")
+    wrap = os.path.join(W, "bin", "cpuwrap")
+    count = os.path.join(W, "bin", "wirecount")
+    tunnels = {
+        # imapexec offers COMPRESS=DEFLATE (the default): mbsync takes it
+        "imapexec COMPRESS": cmd_filtered(),
+        # Dovecot with imap_zlib offers it itself: mbsync takes it
+        "dovecot imap_zlib": cmd_direct(DCONF_ZLIB),
+        # no compression anywhere: Dovecot's CPU without zlib
+        "dovecot plain": cmd_direct(),
+    }
+    rcs = {}
+    for name, argv in tunnels.items():
+        rc = os.path.join(W, "etc", "mbsyncrc11.%s" % name.replace(" ", "_"))
+        with open(rc, "w") as f:
+            f.write("FSync no\n\nIMAPStore src\nTunnel \"%s\"\n\n"
+                    "MaildirStore dst\nPath %s/\nInbox %s/INBOX\n"
+                    "SubFolders Verbatim\n\nChannel c\nFar :src:\n"
+                    "Near :dst:\nPatterns *\nCreate Near\nSync Pull\n"
+                    "SyncState *\n" % (shlex.join([count, wire, wrap, cpu] +
+                                                   argv), dst, dst))
+        rcs[name] = rc
+    own = {name: [] for name in tunnels}
+    down = {name: [] for name in tunnels}
+    up = {name: [] for name in tunnels}
+
+    def run(name):
+        def fn():
+            subprocess.run(["rm", "-rf", dst], check=True)
+            os.mkdir(dst)
+            for f in (cpu, wire):
+                try:
+                    os.unlink(f)
+                except FileNotFoundError:
+                    pass
+            t = time.perf_counter()
+            subprocess.run(["mbsync", "-q", "-c", rcs[name], "-a"],
+                           check=True, stderr=ERRLOG)
+            dt = time.perf_counter() - t
+            with open(cpu) as f:
+                o, _ = f.read().split()
+            with open(wire) as f:
+                u, d = f.read().split()
+            own[name].append(int(o) / 1e9)
+            up[name].append(int(u))
+            down[name].append(int(d))
+            return dt
+        return fn
+    rounds(P["r11_rounds"], [(n, run(n)) for n in tunnels])
+    ie, dz, dp = "imapexec COMPRESS", "dovecot imap_zlib", "dovecot plain"
+    for d in (own, up, down):
+        for k in d:
+            del d[k][0]            # the warm-up round
+    add("R11", "wire bytes to client, imapexec/Dovecot", "B", ie, down[ie],
+        dz, down[dz], 1.02, "<=")
+    add("R11", "wire bytes from client, imapexec/Dovecot", "B", ie, up[ie],
+        dz, up[dz])
+    add("R11", "compression ratio (plain/compressed)", "B", dp, down[dp],
+        ie, down[ie], note="Dovecot's own: %.2f" %
+        (statistics.median(down[dp]) / statistics.median(down[dz])))
+    # Dovecot's zlib cost: its CPU with imap_zlib minus without.
+    zcost = [max(z - p, 1e-6) for z, p in zip(own[dz], own[dp])]
+    add("R11", "imapexec CPU / Dovecot's zlib CPU", "s", "imapexec own CPU",
+        own[ie], "Dovecot zlib cost", zcost, 1.2, "<=")
+    r11_rss()
+
+
+def zconn(argv, compress):
+    """A connection that selects INBOX and fetches 50 messages whole, with
+    COMPRESS negotiated first if ${compress}; left open."""
+    c = Conn(argv)
+    c.greeting()
+    if compress:
+        c.cmd("COMPRESS DEFLATE")
+        d = zlib.compressobj(wbits=-15)
+        i = zlib.decompressobj(wbits=-15)
+        raw = c.s
+        rest = bytes(c.buf)
+        c.buf = bytearray(i.decompress(rest))
+
+        class Z:
+            pend = b""
+
+            def recv(self, n):
+                while not self.pend:
+                    b = raw.recv(1 << 16)
+                    if not b:
+                        return b
+                    self.pend = i.decompress(b)
+                p, self.pend = self.pend[:n], self.pend[n:]
+                return p
+
+            def recv_into(self, buf, n):
+                p = self.recv(n)
+                buf[:len(p)] = p
+                return len(p)
+
+            def sendall(self, b):
+                raw.sendall(d.compress(b) + d.flush(zlib.Z_SYNC_FLUSH))
+
+            def close(self):
+                raw.close()
+        c.s = Z()
+    c.cmd("SELECT INBOX")
+    c.cmd("FETCH 1:50 BODY.PEEK[]")
+    c.cmd("NOOP")
+    return c
+
+
+def r11_rss():
+    n = P["r11_conns"]
+    log("R11 RSS per connection after a 50-message FETCH, %d each" % n)
+    res = {}
+    for compress in (False, True):
+        conns = [zconn(cmd_filtered(), compress) for _ in range(n)]
+        time.sleep(0.3)
+        res[compress] = ([status_kb(c.pid, "VmRSS") for c in conns],
+                         [status_kb(c.pid, "RssAnon") for c in conns],
+                         [pss_kb(c.pid) for c in conns])
+        for c in conns:
+            c.close()
+    for k, what in ((0, "VmRSS"), (1, "RssAnon"), (2, "PSS")):
+        z = statistics.median(res[True][k])
+        p = statistics.median(res[False][k])
+        value("R11", "%s per compressed connection" % what, "KiB", z,
+              note="%.0f KiB without COMPRESS: +%.0f KiB" % (p, z - p))
+
+
 # --- report -----------------------------------------------------------------
 
 def fmt(v):
@@ -818,7 +956,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     steps = [("R1", r1), ("R2", r2), ("R3", r3), ("R4", r4), ("R5", None),
              ("R6", None), ("R7", r7), ("R8", r8), ("R9", None),
-             ("R10", None)]
+             ("R10", None), ("R11", r11)]
     sshd = None
     extra["load_start"] = open("/proc/loadavg").read().split()[0]
     try:

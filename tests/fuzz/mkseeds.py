@@ -12,6 +12,7 @@ import os
 import re
 import struct
 import sys
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
@@ -177,6 +178,35 @@ services = (
     }
     for name, data in cf.items():
         write("config", name, data)
+
+    # COMPRESS: the client's raw DEFLATE streams (fuzz_inflate.c: a
+    # 4-byte schedule seed, a buffer-size byte, the stream).
+    def deflate(parts, level=6, flush=zlib.Z_SYNC_FLUSH):
+        z = zlib.compressobj(level, zlib.DEFLATED, -15)
+        out = b"".join(z.compress(p) + z.flush(zlib.Z_SYNC_FLUSH) for p in parts)
+        return out + (z.flush(flush) if flush != zlib.Z_SYNC_FLUSH else b"")
+
+    for f in sorted(os.listdir(sessions)):
+        if f.endswith(".txt"):
+            data = session_bytes(os.path.join(sessions, f))
+            lines = data.split(b"\r\n")
+            parts = [ln + b"\r\n" for ln in lines[:-1]] + [lines[-1]]
+            write("inflate", "session-" + f[:-4],
+                  struct.pack("<IB", 0x600dcafe, 3) + deflate(parts))
+    hello = [b"a NOOP\r\n", b"b EXECUTE mark {3}\r\nabc\r\n", b"c LOGOUT\r\n"]
+    zs = {
+        "stored": struct.pack("<IB", 1, 0) + deflate(hello, level=0),
+        "best": struct.pack("<IB", 2, 63) + deflate(hello, level=9),
+        "final-block": struct.pack("<IB", 3, 5) + deflate(hello, flush=zlib.Z_FINISH),
+        "after-end": struct.pack("<IB", 4, 9) + deflate(hello, flush=zlib.Z_FINISH) + b"x NOOP\r\n",
+        "garbage": struct.pack("<IB", 5, 1) + deflate(hello[:1]) + b"\xff\xfe garbage",
+        "truncated": struct.pack("<IB", 6, 2) + deflate(hello)[:17],
+        "bomb": struct.pack("<IB", 7, 0) + deflate([b"a APPEND x {2000000+}\r\n", b"x" * 2000000]),
+        "literal": struct.pack("<IB", 8, 4) + deflate([b"a APPEND INBOX {5}\r\n", b"hello\r\n"]),
+        "empty-flushes": struct.pack("<IB", 9, 6) + deflate([b"", b"", b"a NOOP\r\n", b""]),
+    }
+    for name, data in zs.items():
+        write("inflate", name, data)
 
 
 if __name__ == "__main__":

@@ -12,5 +12,6 @@ fuzz_sources() {
 	xinput) echo "src/lex.c src/xinput.c" ;;
 	config) echo "src/config.c src/sock.c src/util.c" ;;
 	resp) echo "src/lex.c src/run/resp.c" ;;
+	inflate) echo "$FUZZ_SCAN src/buf.c src/zio.c" ;;
 	esac
 }

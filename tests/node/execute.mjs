@@ -83,6 +83,10 @@ try {
     if (!client.authenticated || !client.capabilities.has('EXECUTE')) {
         throw new Error('no PREAUTH session with EXECUTE: capabilities ' + [...client.capabilities.keys()].join(' '));
     }
+    // imapflow compresses whenever COMPRESS=DEFLATE is offered (unless
+    // disableCompression); the tests ask which way it went.
+    if (process.env.EXECUTE_MJS_SHOW_COMPRESSION)
+        console.error('compression ' + (client._deflate ? 'on' : 'off'));
     const services = await listServices();
     if (!service) {
         for (const s of services) console.log(`${s.name}\t(${s.flags.join(' ')})\t${s.description}`);

@@ -22,6 +22,10 @@
  *  - fast: the client reads all there is whenever the peers act; most of
  *    a literal's octets must then go by splice(2) (counted), not through
  *    the buffers.
+ *  - compressed random, compressed fast: the same with COMPRESS=DEFLATE on
+ *    (src/zio.c between the client's descriptors and the buffers); the
+ *    client inflates what it reads, must get every byte, and nothing may
+ *    be spliced past the compressor.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +46,7 @@ static ssize_t harness_splice(int, loff_t *, int, loff_t *, size_t,
 #undef splice
 #include "../../src/buf.c"
 #include "../../src/util.c"
+#include "../../src/zio.c"
 
 #include <sys/types.h>
 
@@ -75,7 +80,8 @@ void fatal(const char *f, ...) { fprintf(stderr, "fatal: %s\n", f); exit(2); }
 void close_fd(int *fdp) { if (*fdp >= 0) (void)close(*fdp); *fdp = -1; }
 
 enum sched {
-	SCHED_WAKEUP, SCHED_RANDOM, SCHED_GONE, SCHED_APPEND, SCHED_FAST
+	SCHED_WAKEUP, SCHED_RANDOM, SCHED_GONE, SCHED_APPEND, SCHED_FAST,
+	SCHED_ZRANDOM, SCHED_ZFAST	/* RANDOM, FAST with COMPRESS on */
 };
 
 /* The peers' ends and their scripts. */
@@ -94,6 +100,9 @@ static struct world {
 	unsigned long	 seed;
 	unsigned long	 polls;
 	int		 deadlock;
+	int		 zip;		/* COMPRESS: the client inflates */
+	z_stream	 inf;
+	int		 zerr;		/* what came did not inflate */
 } W;
 
 /*
@@ -116,14 +125,33 @@ rnd(void)
 static void
 client_read(size_t max)
 {
+	static uint8_t raw[65536];
 	ssize_t n;
+	int rc;
 
 	while (W.cl_r >= 0 && max > 0) {
-		n = read(W.cl_r, W.got + W.gotlen, max < 65536 ? max : 65536);
-		if (n <= 0)
+		if (!W.zip) {
+			n = read(W.cl_r, W.got + W.gotlen,
+			    max < 65536 ? max : 65536);
+			if (n <= 0)
+				break;
+			W.gotlen += (size_t)n;
+			max -= (size_t)n;
+			continue;
+		}
+		if ((n = read(W.cl_r, raw, max < sizeof(raw) ? max :
+		    sizeof(raw))) <= 0)
 			break;
-		W.gotlen += (size_t)n;
 		max -= (size_t)n;
+		/* W.got has room for all the backend sent, and no more. */
+		W.inf.next_in = raw;
+		W.inf.avail_in = (uInt)n;
+		W.inf.next_out = W.got + W.gotlen;
+		W.inf.avail_out = (uInt)(W.outlen + 32 - W.gotlen);
+		rc = inflate(&W.inf, Z_SYNC_FLUSH);
+		W.gotlen = (size_t)(W.inf.next_out - W.got);
+		if ((rc != Z_OK && rc != Z_BUF_ERROR) || W.inf.avail_in > 0)
+			W.zerr = 1;
 	}
 }
 
@@ -212,9 +240,11 @@ harness_poll(struct pollfd *p, nfds_t n, int timeout)
 	backend_act();
 	if (W.sched == SCHED_GONE)
 		client_send();
-	else if (W.sched == SCHED_RANDOM && rnd() % 3 == 0)
+	else if ((W.sched == SCHED_RANDOM || W.sched == SCHED_ZRANDOM) &&
+	    rnd() % 3 == 0)
 		client_read(1 + rnd() % (3 * CONN_BUFSZ));
-	else if (W.sched == SCHED_FAST || W.sched == SCHED_APPEND)
+	else if (W.sched == SCHED_FAST || W.sched == SCHED_APPEND ||
+	    W.sched == SCHED_ZFAST)
 		client_read(SIZE_MAX);
 	if ((r = ready(p, n)) == 0 && timeout != 0) {
 		/* Nothing ready: let the peers do all they can. */
@@ -306,9 +336,18 @@ run(enum sched sched, unsigned long seed, size_t size)
 	memcpy(out, head, hl);
 	for (i = 0; i < size; i++)
 		out[hl + i] = (uint8_t)"0123456789abcdef\r\n"[i % 18];
+	/* Compressed random: octets that do not compress, so that every
+	 * buffer on the way fills (compressed fast keeps the ones that do:
+	 * then the buffers drain, where splice(2) would be tempted). */
+	W.seed = seed;
+	for (i = 0; sched == SCHED_ZRANDOM && i < size; i++)
+		out[hl + i] = (uint8_t)(rnd() >> 24);
 	memcpy(out + hl + size, ")\r\nf OK done\r\n", 14);
 
 	W.sched = sched;
+	W.zip = sched == SCHED_ZRANDOM || sched == SCHED_ZFAST;
+	if (W.zip && inflateInit2(&W.inf, -15) != Z_OK)
+		exit(2);
 	W.seed = seed;
 	W.out = out;
 	W.outlen = hl + size + 14;
@@ -358,6 +397,9 @@ run(enum sched sched, unsigned long seed, size_t size)
 	    buf_init(&c.b_in, CONN_BUFSZ) || buf_init(&c.c_out, CONN_BUFSZ))
 		exit(2);
 	scan_init(&c.scan);
+	/* COMPRESS on from the first byte (the OK is not part of this). */
+	if (W.zip && (c.z = zio_start(&c.c_in, &c.c_out, "")) == NULL)
+		exit(2);
 	if (sched != SCHED_GONE) {
 		(void)close(W.cl_w);	/* the client sends nothing */
 		W.cl_w = -1;
@@ -378,9 +420,14 @@ run(enum sched sched, unsigned long seed, size_t size)
 			fprintf(stderr, "gone: hang-up not seen\n");
 			fail = 1;
 		}
-	} else if (W.gotlen != W.outlen || memcmp(W.got, out, W.outlen)) {
-		fprintf(stderr, "client got %zu bytes, backend sent %zu\n",
-		    W.gotlen, W.outlen);
+	} else if (W.gotlen != W.outlen || memcmp(W.got, out, W.outlen) ||
+	    W.zerr) {
+		fprintf(stderr, "client got %zu bytes, backend sent %zu%s\n",
+		    W.gotlen, W.outlen, W.zerr ? ", did not inflate" : "");
+		fail = 1;
+	} else if (W.zip && W.spliced > 0) {
+		fprintf(stderr, "compressed: %zu bytes spliced past deflate\n",
+		    W.spliced);
 		fail = 1;
 	} else if (sched == SCHED_FAST && W.spliced < size / 2) {
 		fprintf(stderr, "fast: only %zu bytes spliced\n", W.spliced);
@@ -392,8 +439,9 @@ run(enum sched sched, unsigned long seed, size_t size)
 	printf("%s %s seed=%lu size=%zu polls=%lu spliced=%zu\n",
 	    fail ? "FAIL" : "ok", sched == SCHED_WAKEUP ? "wake-up" :
 	    sched == SCHED_RANDOM ? "random" : sched == SCHED_GONE ? "gone" :
-	    sched == SCHED_FAST ? "fast" : "append", seed, size, W.polls,
-	    W.spliced);
+	    sched == SCHED_FAST ? "fast" : sched == SCHED_APPEND ? "append" :
+	    sched == SCHED_ZRANDOM ? "compressed random" : "compressed fast",
+	    seed, size, W.polls, W.spliced);
 
 	close_fd(&c.cl_in);
 	close_fd(&c.cl_out);
@@ -407,6 +455,9 @@ run(enum sched sched, unsigned long seed, size_t size)
 	buf_free(&c.b_out);
 	buf_free(&c.b_in);
 	buf_free(&c.c_out);
+	zio_free(c.z);
+	if (W.zip)
+		(void)inflateEnd(&W.inf);
 	free(out);
 	free(W.got);
 	return (fail);
@@ -427,7 +478,11 @@ main(int argc, char **argv)
 	failed += run(SCHED_GONE, 1, 0);
 	failed += run(SCHED_APPEND, seed, 1024 * 1024);
 	failed += run(SCHED_FAST, seed, 1024 * 1024);
-	passed = 24 - failed;
+	for (k = 0; k < 6; k++)
+		failed += run(SCHED_ZRANDOM, seed + k,
+		    300000 + (seed + k) % 4096);
+	failed += run(SCHED_ZFAST, seed, 1024 * 1024);
+	passed = 31 - failed;
 	printf("test_relay: %d passed, %d failed\n", passed, failed);
 	return (failed > 0);
 }
