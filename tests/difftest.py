@@ -118,15 +118,10 @@ class Gen:
         self.hostile = hostile   # hidden commands and size boundaries too
 
     def tag(self, kind="c"):
-        # Now and then an ordinary command reuses the previous tag (while
-        # it may still be outstanding); markers keep their unique tags.
-        if kind == "c" and self.n and self.r.random() < 0.03 and \
-                getattr(self, "last", None):
-            return self.last
         self.n += 1
         t = b"s%d%s%d" % (self.sid, kind.encode(), self.n)
         if kind == "c":
-            self.last = t
+            self.prev, self.last = getattr(self, "last", None), t
         return t
 
     def eol(self):
@@ -237,6 +232,11 @@ class Gen:
             return self.hidden_command(t)
         if self.hostile and k < 0.11:
             return self.size_boundary(t)
+        if self.hostile and k < 0.13 and self.prev:
+            # A tag reused, maybe while the command that had it is still
+            # outstanding: a command without waits, so that the client's
+            # decisions never hang on which answer comes first.
+            return [(self.prev + r.choice([b" NOOP", b" FETCH 1 (FLAGS)", b" CHECK"]) + eol,)], 1
         if self.hostile:
             k = r.random()
         if k < 0.16:
@@ -358,7 +358,8 @@ class Conn:
         self.eof = False
         self.wclosed = False
         self.plus = 0           # continuation requests seen
-        self.tagged = {}        # tag -> (status, line)
+        self.tagged = {}        # tag -> (status, line) of its first answer
+        self.tagn = {}          # tag -> tagged responses so far (reused tags)
         self.order = []         # tags in the order answered
         self.mark = 0
 
@@ -372,6 +373,7 @@ class Conn:
             m = TAGGED.match(line)
             if m and not line.startswith(b"* "):
                 tag = m.group(1)
+                self.tagn[tag] = self.tagn.get(tag, 0) + 1
                 if tag not in self.tagged:
                     self.tagged[tag] = (m.group(2).upper(), line)
                     self.order.append(tag)
@@ -447,16 +449,21 @@ def run_stream(conn, cmds, barrier):
     decisions = []
     used = conn.plus
     for cmd in cmds:
+        # A wait is for an answer that comes after the command was sent:
+        # with a reused tag, an earlier command's answer does not count.
+        snap = dict(conn.tagn)
         for part in cmd:
             if len(part) == 1:
                 conn.send(part[0])
                 continue
             kind, tag = part
             want = used + 1
+            def answered():
+                return conn.tagn.get(tag, 0) > snap.get(tag, 0)
             if kind == "plus":
                 # "+" decides; the tagged response only if no "+" came.
                 conn.until(lambda: conn.plus >= want, WAIT)
-            got = conn.until(lambda: conn.plus >= want or tag in conn.tagged, WAIT)
+            got = conn.until(lambda: conn.plus >= want or answered(), WAIT)
             if not got:
                 decisions.append((tag, "timeout"))
                 return decisions, False
