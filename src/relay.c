@@ -382,6 +382,16 @@ progress(struct conn *c)
 	if (c->be.in >= 0 && c->b_out.len == 0 && c->cmd == NULL &&
 	    (c->closing || (c->cl_eof && c->c_in.len == 0)))
 		close_fd(&c->be.in);
+	/*
+	 * The backend's output has ended: it can never answer again, so its
+	 * input is closed too, and relay_run() gives it its grace to exit
+	 * (a backend running on without output would hold the client for
+	 * good).
+	 */
+	if (c->be.in >= 0 && c->be_eof && c->cmd == NULL) {
+		buf_consume(&c->b_out, c->b_out.len);
+		close_fd(&c->be.in);
+	}
 }
 
 /*
@@ -441,8 +451,9 @@ could_move(const struct conn *c)
 	}
 
 	/* The end of the backend's input: as progress(). */
-	return (c->be.in >= 0 && c->b_out.len == 0 && c->cmd == NULL &&
-	    (c->closing || (c->cl_eof && c->c_in.len == 0)));
+	return (c->be.in >= 0 && c->cmd == NULL && (c->be_eof ||
+	    (c->b_out.len == 0 &&
+	    (c->closing || (c->cl_eof && c->c_in.len == 0)))));
 }
 
 /*
@@ -634,9 +645,10 @@ relay_run(struct conn *c)
 		if (finished(c))
 			break;
 
-		/* Give a backend whose client is gone a while to exit. */
+		/* A backend whose client or output is gone has time to exit. */
 		now = now_ms();
-		if (c->cl_gone && c->be.pid > 0 && deadline < 0)
+		if ((c->cl_gone || (c->be_eof && c->be.in < 0)) &&
+		    c->be.pid > 0 && deadline < 0)
 			deadline = now + BACKEND_GRACE_MS;
 		if (deadline >= 0 && now >= deadline && c->be.pid > 0) {
 			log_warnx("backend did not exit; killing it");

@@ -165,3 +165,9 @@ fault() {
 @test "fault: client closes both directions while the backend is deaf: hang-up seen, backend ended after its grace" {
 	fault client-vanishes-in-stall "$EX_SERVICES/fakeimap.py" deaf
 }
+
+# Issue 10: the backend's output ends but the backend runs on: no byte can
+# reach the client again, so the relay hands the backend its grace.
+@test "fault: backend closes its output but runs on, client waits: backend ended after its grace, imapexec exits" {
+	fault backend-mute "$EX_SERVICES/fakeimap.py" mute
+}

@@ -451,6 +451,22 @@ def sc_client_vanishes_in_stall(s):
     print("client gone during a stall: imapexec exit %d" % s.c.p.returncode)
 
 
+def sc_backend_mute(s):
+    """Issue 10: the backend closes its output but runs on, deaf to the
+    end of its input.  No byte can reach the client any more: imapexec
+    must close the backend's input, give it its grace period and end,
+    although the client stays connected and waits."""
+    s.c.send(b"m MUTE\r\n")
+    end = time.monotonic() + DEADLINE
+    while s.c.p.poll() is None:
+        if time.monotonic() > end:
+            os.kill(s.backend, signal.SIGKILL)      # leave nothing behind
+            raise Fail("imapexec did not end after the backend's output did")
+        s.c.pump(0.1)
+    until(lambda: state(s.backend) is None, "the backend to go", 10)
+    print("backend muted: imapexec exit %d" % s.c.p.returncode)
+
+
 SCENARIOS = {k[3:].replace("_", "-"): v for k, v in globals().items()
              if k.startswith("sc_")}
 
