@@ -171,3 +171,11 @@ fault() {
 @test "fault: backend closes its output but runs on, client waits: backend ended after its grace, imapexec exits" {
 	fault backend-mute "$EX_SERVICES/fakeimap.py" mute
 }
+
+# Issue 10: the relay holding the backend's output for a client that reads
+# nothing is no fault of the backend: the probe of an EXECUTE behind it
+# must not time out (probe_timeout = 1 here; the client pauses 3 s).
+@test "fault: EXECUTE pipelined behind a long answer, client reads nothing past probe_timeout: not failed closed" {
+	echo 'probe_timeout = 1;' >>"$T/imapexec.conf"
+	fault probe-behind-slow-client "$EX_SERVICES/fakeimap.py" longok
+}

@@ -451,6 +451,23 @@ def sc_client_vanishes_in_stall(s):
     print("client gone during a stall: imapexec exit %d" % s.c.p.returncode)
 
 
+def sc_probe_behind_slow_client(s):
+    """Issue 10: the client pipelines an EXECUTE behind a FETCH whose
+    tagged answer is long, and reads nothing for longer than probe_timeout
+    (1 s).  The relay holds the backend's output for the client; that is
+    no fault of the backend, so the probe must not time out and fail the
+    connection closed: the EXECUTE runs once the client reads."""
+    s.c.reading = False
+    s.c.send(b"f FETCH 1 BODY[]\r\nx EXECUTE args hello\r\n")
+    time.sleep(3)       # the stimulus: a client that reads nothing a while
+    s.c.reading = True
+    m = s.c.expect(rb"^x (OK|NO|BAD)[^\r]*")
+    if not m.group(0).startswith(b"x OK"):
+        raise Fail("EXECUTE behind a slow client: %r" % m.group(0))
+    print("probe behind a slow client: %r" % m.group(0))
+    s.logout()
+
+
 def sc_backend_mute(s):
     """Issue 10: the backend closes its output but runs on, deaf to the
     end of its input.  No byte can reach the client any more: imapexec
