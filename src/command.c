@@ -194,6 +194,16 @@ gate(struct conn *c, struct command *k)
 			k->gate = GATE_OPEN;
 			return (1);
 		}
+		/*
+		 * While bytes wait for the client, the answer may wait behind
+		 * them: a slow client is no fault of the backend, so the
+		 * probe's time starts again (issue 10).
+		 */
+		if (c->c_out.len > 0 && !c->be_eof) {
+			k->deadline = now_ms() +
+			    (int64_t)c->cf->probe_timeout * 1000;
+			return (0);
+		}
 		if (c->be_eof)
 			scan_fail(&c->scan, "the backend closed its output "
 			    "before it answered the probe");

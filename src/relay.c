@@ -447,6 +447,16 @@ progress(struct conn *c)
 	if (c->be.in >= 0 && c->b_out.len == 0 && c->cmd == NULL &&
 	    (c->closing || (c->cl_eof && c->c_in.len == 0)))
 		backend_close_in(c);
+	/*
+	 * The backend's output has ended: it can never answer again, so its
+	 * input is closed too, and relay_run() gives it its grace to exit
+	 * (a backend running on without output would hold the client for
+	 * good).
+	 */
+	if (c->be.in >= 0 && c->be_eof && c->cmd == NULL) {
+		buf_consume(&c->b_out, c->b_out.len);
+		backend_close_in(c);
+	}
 }
 
 /*
@@ -513,8 +523,9 @@ could_move(const struct conn *c)
 		return (1);
 
 	/* The end of the backend's input: as progress(). */
-	return (c->be.in >= 0 && c->b_out.len == 0 && c->cmd == NULL &&
-	    (c->closing || (c->cl_eof && c->c_in.len == 0)));
+	return (c->be.in >= 0 && c->cmd == NULL && (c->be_eof ||
+	    (c->b_out.len == 0 &&
+	    (c->closing || (c->cl_eof && c->c_in.len == 0)))));
 }
 
 /*
@@ -736,11 +747,12 @@ relay_run(struct conn *c)
 			break;
 
 		/*
-		 * Give a backend whose client is gone a while to exit; in
-		 * post-login mode imap is no child of ours: stop reading it.
+		 * A backend whose client or output is gone has time to exit;
+		 * in post-login mode imap is no child of ours: stop reading it.
 		 */
 		now = now_ms();
-		if (c->cl_gone && deadline < 0 && (c->be.pid > 0 ||
+		if ((c->cl_gone || (c->be_eof && c->be.in < 0)) &&
+		    deadline < 0 && (c->be.pid > 0 ||
 		    (c->be_sock && !c->be_eof)))
 			deadline = now + BACKEND_GRACE_MS;
 		if (deadline >= 0 && now >= deadline && c->be.pid > 0) {

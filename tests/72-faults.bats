@@ -165,3 +165,17 @@ fault() {
 @test "fault: client closes both directions while the backend is deaf: hang-up seen, backend ended after its grace" {
 	fault client-vanishes-in-stall "$EX_SERVICES/fakeimap.py" deaf
 }
+
+# Issue 10: the backend's output ends but the backend runs on: no byte can
+# reach the client again, so the relay hands the backend its grace.
+@test "fault: backend closes its output but runs on, client waits: backend ended after its grace, imapexec exits" {
+	fault backend-mute "$EX_SERVICES/fakeimap.py" mute
+}
+
+# Issue 10: the relay holding the backend's output for a client that reads
+# nothing is no fault of the backend: the probe of an EXECUTE behind it
+# must not time out (probe_timeout = 1 here; the client pauses 3 s).
+@test "fault: EXECUTE pipelined behind a long answer, client reads nothing past probe_timeout: not failed closed" {
+	echo 'probe_timeout = 1;' >>"$T/imapexec.conf"
+	fault probe-behind-slow-client "$EX_SERVICES/fakeimap.py" longok
+}

@@ -451,6 +451,39 @@ def sc_client_vanishes_in_stall(s):
     print("client gone during a stall: imapexec exit %d" % s.c.p.returncode)
 
 
+def sc_probe_behind_slow_client(s):
+    """Issue 10: the client pipelines an EXECUTE behind a FETCH whose
+    tagged answer is long, and reads nothing for longer than probe_timeout
+    (1 s).  The relay holds the backend's output for the client; that is
+    no fault of the backend, so the probe must not time out and fail the
+    connection closed: the EXECUTE runs once the client reads."""
+    s.c.reading = False
+    s.c.send(b"f FETCH 1 BODY[]\r\nx EXECUTE args hello\r\n")
+    time.sleep(3)       # the stimulus: a client that reads nothing a while
+    s.c.reading = True
+    m = s.c.expect(rb"^x (OK|NO|BAD)[^\r]*")
+    if not m.group(0).startswith(b"x OK"):
+        raise Fail("EXECUTE behind a slow client: %r" % m.group(0))
+    print("probe behind a slow client: %r" % m.group(0))
+    s.logout()
+
+
+def sc_backend_mute(s):
+    """Issue 10: the backend closes its output but runs on, deaf to the
+    end of its input.  No byte can reach the client any more: imapexec
+    must close the backend's input, give it its grace period and end,
+    although the client stays connected and waits."""
+    s.c.send(b"m MUTE\r\n")
+    end = time.monotonic() + DEADLINE
+    while s.c.p.poll() is None:
+        if time.monotonic() > end:
+            os.kill(s.backend, signal.SIGKILL)      # leave nothing behind
+            raise Fail("imapexec did not end after the backend's output did")
+        s.c.pump(0.1)
+    until(lambda: state(s.backend) is None, "the backend to go", 10)
+    print("backend muted: imapexec exit %d" % s.c.p.returncode)
+
+
 SCENARIOS = {k[3:].replace("_", "-"): v for k, v in globals().items()
              if k.startswith("sc_")}
 

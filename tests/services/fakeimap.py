@@ -6,6 +6,8 @@
 #   line-die     on FETCH: send half a response line and exit
 #   exit-on-noop on the second NOOP: exit without a word
 #   deaf         on DEAF: read and write nothing more, ever
+#   longok       on FETCH: a literal, then a tagged OK of 300 KB of text
+#   mute         on MUTE: close stdout, then run on, deaf to its input's end
 #   okgreet      greet "* OK" (not PREAUTH), answer LOGIN with NO
 #   okgreet-in   greet "* OK", answer LOGIN with OK
 # It reads line by line and parses no arguments (literals included).
@@ -32,6 +34,15 @@ for line in sys.stdin.buffer:
     if cmd == b"FETCH" and mode == "line-die":
         out.write(b"* 1 FETCH (FLAGS (\\Se")
         sys.exit(3)
+    if cmd == b"FETCH" and mode == "longok":
+        out.write(b"* 1 FETCH (BODY[] {5}\r\nhello)\r\n" + tag + b" OK " +
+                  b"y" * 300000 + b"\r\n")
+        continue
+    if cmd == b"MUTE" and mode == "mute":
+        out.close()
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        while True:
+            time.sleep(3600)
     if cmd == b"DEAF" and mode == "deaf":
         while True:
             time.sleep(3600)
