@@ -72,6 +72,8 @@ struct command {
 	char		 arg[16];	/* COMPRESS's arguments, bounded */
 	size_t		 arglen;	/* sizeof(arg) once too long */
 	int		 deflate;	/* COMPRESS accepted: turn it on */
+	int		 closed;	/* a refusal after failing closed, proven
+					   a command to the backend: not passed */
 };
 
 static void	reply(struct command *, const char *, ...)
@@ -96,7 +98,7 @@ command_begin(struct conn *c, enum scan_cmd cmd, const uint8_t *head,
 		return (-1);
 	k->cmd = cmd;
 	k->reading = 1;
-	k->gate = c->scan.failed != NULL ? GATE_REFUSE : GATE_PROBE;
+	k->gate = GATE_PROBE;	/* gate() refuses at once if it may not */
 	memcpy(k->head, head, headlen);
 	k->headlen = headlen;
 	memcpy(k->tag, head, taglen);
@@ -150,6 +152,27 @@ command_tell_failed(struct conn *c)
 }
 
 /*
+ * probe_helps(c, k):
+ * Return nonzero if own command ${k} of ${c}, on a connection that has
+ * failed closed, may still probe (or wait for its probe's answer).
+ * EXECUTE never may.  The refusal of COMPRESS or STARTTLS does: the
+ * backend (Dovecot with imap_zlib, say) would act on that line if it is a
+ * command there, and the client, told NO, would not follow it.  Proof of a
+ * command boundary, then, means its line is consumed here; without proof
+ * (an earlier probe still unanswered, commands outstanding, no answer) it
+ * is passed on, as what the backend may take for data.
+ */
+static int
+probe_helps(const struct conn *c, const struct command *k)
+{
+	if (k->cmd == CMD_EXECUTE)
+		return (0);
+	if (k->gate == GATE_PROBE)
+		return (c->scan.tags.count == 0 && c->scan.probe != PROBE_SENT);
+	return (c->scan.probe == PROBE_SENT || c->scan.probe == PROBE_OK);
+}
+
+/*
  * gate(c, k):
  * Move own command ${k} of ${c} towards acting or refusal: send the probe,
  * take its answer, or time it out.  Return nonzero if anything changed.
@@ -162,7 +185,8 @@ gate(struct conn *c, struct command *k)
 	uint8_t rnd[SCAN_PROBE_TAGLEN / 2];
 	size_t i;
 
-	if (c->scan.failed != NULL && k->gate != GATE_REFUSE) {
+	if (c->scan.failed != NULL && k->gate <= GATE_WAIT &&
+	    !probe_helps(c, k)) {
 		k->gate = GATE_REFUSE;
 		return (1);
 	}
@@ -192,6 +216,9 @@ gate(struct conn *c, struct command *k)
 		if (c->scan.probe == PROBE_OK) {
 			c->scan.probe = PROBE_NONE;
 			k->gate = GATE_OPEN;
+			/* Failed closed: only a refusal gets here. */
+			k->closed = c->scan.failed != NULL;
+			DASSERT(!k->closed || k->cmd != CMD_EXECUTE);
 			return (1);
 		}
 		/*
@@ -210,7 +237,10 @@ gate(struct conn *c, struct command *k)
 		else if (now_ms() >= k->deadline)
 			scan_fail(&c->scan, "no answer to the probe within "
 			    "probe_timeout");
-		return (c->scan.failed != NULL);
+		else
+			return (0);
+		k->gate = GATE_REFUSE;
+		return (1);
 	default:
 		return (0);
 	}
@@ -270,7 +300,7 @@ refuse_early(struct conn *c, struct command *k)
 {
 	switch (k->cmd) {
 	case CMD_COMPRESS:
-		if (c->cf->compress)
+		if (c->cf->compress && !k->closed)
 			return (0);
 		reply(k, "NO [CANNOT] COMPRESS is not available here");
 		return (1);
@@ -510,7 +540,8 @@ command_feed(struct conn *c, const struct scan_act *act, const uint8_t *p)
 {
 	struct command *k = c->cmd;
 
-	if (k->x == NULL && k->cmd == CMD_COMPRESS && c->cf->compress) {
+	if (k->x == NULL && k->cmd == CMD_COMPRESS && c->cf->compress &&
+	    !k->closed) {
 		compress_feed(c, k, act, p);
 		return;
 	}

@@ -242,3 +242,60 @@ okgreet() {
 	ex_no_marker
 	grep -a -q -E '^c (BAD|NO) ' "$T/filtered.out"
 }
+
+# With Dovecot's imap_zlib plugin the backend knows COMPRESS itself.  A
+# COMPRESS refused after failing closed must not be passed on to it: the
+# backend would answer OK (dropped) and compress, while the client, told
+# NO, goes on in plain text: the session would end.
+# shellcheck disable=SC2016 # $mail_plugins is for Dovecot
+@test "failed closed: COMPRESS refused is not turned on in an imap_zlib backend" {
+	# shellcheck disable=SC2034 # used by imx_session in helper.bash
+	IMX_DOVECOT_EXTRA=('mail_plugins = $mail_plugins zlib'
+		'protocol imap {' '  mail_plugins = $mail_plugins imap_zlib' '}')
+	cat >"$T/s.txt" <<-'EOF2'
+		>> z NOOP {8+}\r\na NOOP\r\n\r\n
+		wait a OK
+		wait z OK
+		> d COMPRESS DEFLATE
+		wait d NO
+		> e NOOP
+		wait e OK
+		> f LOGOUT
+		wait f OK
+	EOF2
+	ex_run "$T/s.txt"
+	ex_has '^d NO \[CANNOT\]'
+	ex_has '^e OK'
+	assert_failed_closed_once
+	imx_assert_no_leftovers
+}
+
+@test "failed closed: a COMPRESS the backend takes for data is still passed on" {
+	# Failed closed first; then a hidden APPEND {67+} swallows CRLF (2
+	# octets), the probe for COMPRESS (39), which goes unanswered, the
+	# COMPRESS line (20) and "tail" (6): without proof the line is data.
+	cat >"$T/s.txt" <<-'EOF2'
+		>> z NOOP {8+}\r\na NOOP\r\n\r\n
+		wait a OK
+		wait z OK
+		>> y NOOP {22+}\r\nq APPEND INBOX {67+}\r\n\r\n
+		wait y OK
+		> d COMPRESS DEFLATE
+		wait d NO
+		> tail
+		>
+		wait q OK
+		> e SELECT INBOX
+		wait e OK
+		> f FETCH * BODY[]
+		wait f OK
+	EOF2
+	ex_run "$T/s.txt"
+	ex_has '^d NO \[CANNOT\]'
+	fetched_body >"$T/body"
+	grep -a -q -E '^[0-9a-f]{32} NOOP'$'\r''$' "$T/body"
+	[ "$(tail -c 26 "$T/body" | od -c)" = "$(printf 'd COMPRESS DEFLATE\r\ntail\r\n' | od -c)" ]
+	[ "$(wc -c <"$T/body")" -eq 67 ]
+	assert_failed_closed_once
+	imx_assert_no_leftovers
+}
