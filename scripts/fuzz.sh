@@ -38,6 +38,11 @@ FLAGS="-std=c11 -D_GNU_SOURCE -DVERSION=\"fuzz\" -DCONFIG_FILE=\"/nonexistent\"
 # A leak inside libconfig itself (tests/fuzz/lsan.supp) is not ours.
 LSAN_OPTIONS=suppressions=$top/tests/fuzz/lsan.supp
 export LSAN_OPTIONS
+# The fuzzers report on their own stderr (their logs), never into a
+# sanitizer log directory that a caller (make check) may have set.
+ASAN_OPTIONS=detect_leaks=1
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export ASAN_OPTIONS UBSAN_OPTIONS
 LIBCONFIG=$(pkg-config --cflags --libs libbsd-overlay libconfig zlib 2>/dev/null || echo "-lbsd -lconfig -lz")
 
 # fuzz_sources TARGET: the src/ files TARGET links with.
