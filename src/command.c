@@ -251,12 +251,25 @@ gate(struct conn *c, struct command *k)
  * Own command ${k} of ${c} has failed closed: pass "tag name" on to the
  * backend (the rest of the line follows through the scanner) and answer
  * it here.  Return nonzero if that was done, 0 if there is no room yet.
+ *
+ * COMPRESS and STARTTLS would change the framing of the backend's stream
+ * if it knew them (Dovecot's imap_zlib does COMPRESS), and the client,
+ * told NO, would get its compressed bytes as plain ones: their name goes
+ * on with its first letter made an X, an unknown command of the same
+ * length (should the backend take the line for literal data, its octet
+ * count stays right).
  */
 static int
 refuse_closed(struct conn *c, struct command *k)
 {
+	size_t taglen = strlen(k->tag);
+
 	if (c->be.in >= 0 && buf_room(&c->b_out) < k->headlen)
 		return (0);
+	/* Invariant: head is "tag SP name", the name not empty. */
+	DASSERT(taglen + 1 < k->headlen && k->head[taglen] == ' ');
+	if (k->cmd != CMD_EXECUTE)
+		k->head[taglen + 1] = 'X';
 	if (c->be.in >= 0)
 		(void)buf_add(&c->b_out, k->head, k->headlen);
 	scan_client_disown(&c->scan, (const uint8_t *)k->tag,

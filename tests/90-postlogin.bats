@@ -72,6 +72,19 @@ pl_same() {
 	grep -a -q '^\* EXECUTE SERVICE whoami ' "$T/post.out"
 }
 
+@test "post-login: COMPRESS DEFLATE through imap-login's TLS, then EXECUTE, compressed" {
+	pl_skip
+	pl_fresh
+	timeout 60 "$PYTHON" "$REPO/tests/plraw.py" compress "$PL_P_IMAPS" \
+		"$DD_USER" "$PL_DIR/pass1" "$DD_CA" whoami >"$T/z.out" || {
+		head -c 3000 "$T/z.out"; false; }
+	grep -a -q '^z OK DEFLATE active' "$T/z.out"
+	grep -a -q '^\* CAPABILITY .* EXECUTE COMPRESS=DEFLATE' "$T/z.out"
+	grep -a -q '^\* EXECUTE (TAG "x") EXIT 0' "$T/z.out"
+	grep -a -q '^x OK' "$T/z.out"
+	grep -a -q '^l OK' "$T/z.out"
+}
+
 # pl_smuggle SIZE: LOGIN + APPEND of a message with SIZE octets of filler
 # and then an EXECUTE line, in one write: nothing runs and the message is
 # stored as sent.

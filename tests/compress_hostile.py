@@ -88,16 +88,21 @@ def main():
                         pre.clear()
                 cond.notify_all()
 
+    def sample():
+        # CMD's pid runs setpriv and env before imapexec: a short session
+        # may end between two samples, so sample() is also called at
+        # points where imapexec is surely running (it just answered).
+        try:
+            with open("/proc/%d/status" % proc.pid) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        state["maxrss"] = max(state["maxrss"], int(line.split()[1]))
+        except OSError:
+            return False
+        return True
+
     def sampler():
-        path = "/proc/%d/status" % proc.pid
-        while not state.get("reaped"):
-            try:
-                with open(path) as f:
-                    for line in f:
-                        if line.startswith("VmRSS:"):
-                            state["maxrss"] = max(state["maxrss"], int(line.split()[1]))
-            except OSError:
-                return
+        while not state.get("reaped") and sample():
             time.sleep(0.05)
 
     def wait_for(rx):
@@ -139,6 +144,7 @@ def main():
                  z.compress(b"e1 NOOP\r\ne2 NOOP\r\n") + z.flush(zlib.Z_SYNC_FLUSH))
             ours.shutdown(socket.SHUT_WR)
             wait_for(rb"(?m)^e2 OK")
+            sample()
             wait_eof()
             raise StopIteration
         send(b"zc COMPRESS DEFLATE\r\n")
@@ -146,6 +152,7 @@ def main():
         z = zlib.compressobj(wbits=-15)
         send(z.compress(b"n1 NOOP\r\n") + z.flush(zlib.Z_SYNC_FLUSH))
         wait_for(rb"(?m)^n1 OK")
+        sample()
         if a.mode == "garbage":
             send(b"\xff\xfe garbage, not DEFLATE\r\nn2 NOOP\r\n")
             wait_eof()

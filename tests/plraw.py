@@ -8,12 +8,17 @@
         LOGIN, NOOP; then touch STATEDIR/ready and wait: if STATEDIR/close
         appears, close the connection (exit 0); if the server closes first,
         touch STATEDIR/eof (exit 0).  At most 30 s.
+    plraw.py compress PORT USER PASSFILE CAFILE SERVICE
+        LOGIN, then COMPRESS DEFLATE; once it is OK, compressed (raw
+        DEFLATE, wbits -15): CAPABILITY, EXECUTE SERVICE, LOGOUT.  Prints
+        what the server sent, inflated after the COMPRESS OK.
 """
 import os
 import socket
 import ssl
 import sys
 import time
+import zlib
 
 
 def quoted(s):
@@ -36,6 +41,26 @@ def read_until(s, marker):
     return got
 
 
+def compress(s, login, service):
+    s.sendall(login)
+    got = read_until(s, b"a OK")
+    s.sendall(b"z COMPRESS DEFLATE\r\n")
+    got += read_until(s, b"z OK DEFLATE active\r\n")
+    head, _, rest = got.partition(b"z OK DEFLATE active\r\n")
+    sys.stdout.buffer.write(head + b"z OK DEFLATE active\r\n")
+    z = zlib.compressobj(wbits=-15)
+    inf = zlib.decompressobj(wbits=-15)
+    s.sendall(z.compress(b"c CAPABILITY\r\nx EXECUTE %s\r\nl LOGOUT\r\n" %
+                         service.encode()) + z.flush(zlib.Z_SYNC_FLUSH))
+    out = inf.decompress(rest)
+    while b"\nl OK" not in out:
+        d = s.recv(65536)
+        if not d:
+            break
+        out += inf.decompress(d)
+    sys.stdout.buffer.write(out)
+
+
 def main():
     what, port, user, passfile, cafile, arg = sys.argv[1:7]
     pw = open(passfile).read().rstrip("\n")
@@ -47,6 +72,9 @@ def main():
         s.sendall(login + b"b APPEND INBOX {%d+}\r\n" % len(msg) + msg +
                   b"\r\nc LOGOUT\r\n")
         sys.stdout.buffer.write(read_until(s, b"c OK"))
+        return
+    if what == "compress":
+        compress(s, login, arg)
         return
     s.sendall(login)
     read_until(s, b"a OK")
