@@ -270,10 +270,11 @@ okgreet() {
 	imx_assert_no_leftovers
 }
 
-@test "failed closed: a COMPRESS the backend takes for data is still passed on" {
+@test "failed closed: a COMPRESS the backend takes for data is still passed on, as XOMPRESS" {
 	# Failed closed first; then a hidden APPEND {67+} swallows CRLF (2
 	# octets), the probe for COMPRESS (39), which goes unanswered, the
-	# COMPRESS line (20) and "tail" (6): without proof the line is data.
+	# COMPRESS line (20) and "tail" (6): without proof the line is data,
+	# relayed with its name's first letter made an X (the same length).
 	cat >"$T/s.txt" <<-'EOF2'
 		>> z NOOP {8+}\r\na NOOP\r\n\r\n
 		wait a OK
@@ -294,7 +295,7 @@ okgreet() {
 	ex_has '^d NO \[CANNOT\]'
 	fetched_body >"$T/body"
 	grep -a -q -E '^[0-9a-f]{32} NOOP'$'\r''$' "$T/body"
-	[ "$(tail -c 26 "$T/body" | od -c)" = "$(printf 'd COMPRESS DEFLATE\r\ntail\r\n' | od -c)" ]
+	[ "$(tail -c 26 "$T/body" | od -c)" = "$(printf 'd XOMPRESS DEFLATE\r\ntail\r\n' | od -c)" ]
 	[ "$(wc -c <"$T/body")" -eq 67 ]
 	assert_failed_closed_once
 	imx_assert_no_leftovers
