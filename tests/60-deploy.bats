@@ -33,6 +33,7 @@ installed_files() { (cd "$1" && find . ! -type d | sort); }
 		./usr/local/libexec/imapexec/voicemail
 		./usr/local/libexec/imapexec/whitelist
 		./usr/local/sbin/imapexec
+		./usr/local/share/doc/imapexec/examples/dovecot/90-imapexec-postlogin.conf
 		./usr/local/share/doc/imapexec/examples/imapexec.conf
 		./usr/local/share/doc/imapexec/examples/ssh/authorized_keys
 		./usr/local/share/doc/imapexec/examples/ssh/mbsyncrc
@@ -65,6 +66,7 @@ installed_files() { (cd "$1" && find . ! -type d | sort); }
 		./usr/libexec/imapexec/voicemail
 		./usr/libexec/imapexec/whitelist
 		./usr/sbin/imapexec
+		./usr/share/doc/imapexec/examples/dovecot/90-imapexec-postlogin.conf
 		./usr/share/doc/imapexec/examples/imapexec.conf
 		./usr/share/doc/imapexec/examples/ssh/authorized_keys
 		./usr/share/doc/imapexec/examples/ssh/mbsyncrc
