@@ -51,6 +51,10 @@ struct conn {
 	int		 nosplice;	/* splice(2) does not work here */
 	int		 closing;	/* the session is being closed */
 
+	int		 held;		/* the client is held for the backend */
+	int64_t		 held_since;	/* ... since then (ms, monotonic), with
+					   nothing from the backend since */
+
 	struct command	*cmd;		/* imapexec's own command, or NULL */
 	struct zio	*z;		/* COMPRESS=DEFLATE to the client, or NULL */
 };
