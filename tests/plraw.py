@@ -8,6 +8,10 @@
         LOGIN, NOOP; then touch STATEDIR/ready and wait: if STATEDIR/close
         appears, close the connection (exit 0); if the server closes first,
         touch STATEDIR/eof (exit 0).  At most 30 s.
+    plraw.py idle PORT USER PASSFILE CAFILE STATEDIR
+        LOGIN, IDLE; touch STATEDIR/ready once idling, wait (at most 30 s)
+        for STATEDIR/done, then DONE, `x EXECUTE whoami`, LOGOUT.  Prints
+        what the server sent.
 """
 import os
 import socket
@@ -50,6 +54,22 @@ def main():
         return
     s.sendall(login)
     read_until(s, b"a OK")
+    if what == "idle":
+        s.sendall(b"i IDLE\r\n")
+        got = read_until(s, b"+ idling")
+        open(os.path.join(arg, "ready"), "w").close()
+        end = time.time() + 30
+        while time.time() < end and \
+                not os.path.exists(os.path.join(arg, "done")):
+            time.sleep(0.1)
+        s.sendall(b"DONE\r\n")
+        got += read_until(s, b"i OK")
+        s.sendall(b"x EXECUTE whoami\r\n")
+        got += read_until(s, b"x OK")
+        s.sendall(b"z LOGOUT\r\n")
+        got += read_until(s, b"z OK")
+        sys.stdout.buffer.write(got)
+        return
     s.sendall(b"n NOOP\r\n")
     read_until(s, b"n OK")
     open(os.path.join(arg, "ready"), "w").close()
