@@ -165,3 +165,44 @@ pl_log_clean() {
 	wait "$PL_HOLD"
 	imx_wait_for pl_gone
 }
+
+# pl_run_bin: imapexec-run beside $IMAPEXEC (the ASan build pairs with the
+# ASan build), or $IMAPEXEC_RUN.
+pl_run_bin() {
+	echo "${IMAPEXEC_RUN:-$(dirname "$IMAPEXEC")/imapexec-run}"
+}
+
+@test "post-login: imapexec-run over imaps:// with -p runs a service end to end" {
+	pl_skip
+	pl_fresh
+	run --separate-stderr timeout 60 "$(pl_run_bin)" -C "$DD_CA" \
+		-p "cat $PL_DIR/pass2" \
+		"imaps://$PL_USER2@127.0.0.1:$PL_P_IMAPS" whoami
+	echo "$output"; echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$output" = "uid=$(id -u "$PL_USER2") home=$PL_DIR/post/home/$PL_USER2 user=$PL_USER2 addr=127.0.0.1 pwd=$PL_DIR/post/home/$PL_USER2" ]
+	# a service for the other user only: 127, as no such service
+	run -127 --separate-stderr timeout 60 "$(pl_run_bin)" -C "$DD_CA" \
+		-p "cat $PL_DIR/pass2" \
+		"imaps://$PL_USER2@127.0.0.1:$PL_P_IMAPS" onlyone
+	echo "$output"; echo "$stderr"
+	[ -z "$output" ]
+	[[ "$stderr" == *"onlyone: No such service"* ]]
+}
+
+@test "post-login: imapexec-run over imap:// (STARTTLS) with the password from ~/.netrc" {
+	pl_skip
+	pl_fresh
+	mkdir -p "$T/nh"
+	esc=${DD_PASS//\\/\\\\}
+	esc=${esc//\"/\\\"}
+	printf 'machine 127.0.0.1 login %s password "%s"\n' "$DD_USER" "$esc" \
+		>"$T/nh/.netrc"
+	chmod 600 "$T/nh/.netrc"
+	HOME=$T/nh run --separate-stderr timeout 60 "$(pl_run_bin)" -v \
+		-C "$DD_CA" "imap://127.0.0.1:$PL_P_IMAP" onlyone
+	echo "$output"; echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$output" = "only" ]
+	[[ "$stderr" == *"C: s STARTTLS"* ]]
+}
