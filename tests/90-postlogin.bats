@@ -116,21 +116,40 @@ pl_smuggle() {
 	pl_smuggle 200000 base64
 }
 
-# pl_hold: a session of user 2 over imaps held open by plraw.py hold, in
+# pl_hold [send]: a session of user 2 over imaps held open by plraw.py
+# hold (or send: with the bytes of $T/h/send sent after the login), in
 # the background (PL_HOLD its pid, state in $T/h); waits until logged in.
 pl_hold() {
 	mkdir -p "$T/h"
-	timeout 60 "$PYTHON" "$REPO/tests/plraw.py" hold "$PL_P_IMAPS" \
+	timeout 60 "$PYTHON" "$REPO/tests/plraw.py" "${1:-hold}" "$PL_P_IMAPS" \
 		"$PL_USER2" "$PL_DIR/pass2" "$DD_CA" "$T/h" 3>&- &
 	PL_HOLD=$!
 	imx_wait_for test -e "$T/h/ready"
 }
 
-# pl_gone: no imapexec and no imap of user 2 is left.
+# pl_gone: no imapexec, no imap and no service of user 2 is left.
 pl_gone() {
 	! pgrep -f -- "-P -c $PL_DIR/imapexec.conf" >/dev/null &&
-		! pgrep -u "$PL_USER2" >/dev/null
+		! pgrep -u "$PL_USER2" >/dev/null &&
+		! pgrep -f "sleep 4242" >/dev/null
 }
+
+# pl_drop WHAT: user 2 logs in, sends $T/h/send, then hangs up once
+# pl_at_$WHAT holds: nothing is left behind, Dovecot logs no error.
+pl_drop() {
+	pl_skip
+	pl_fresh
+	: >"$PL_DIR/post/dovecot.log"
+	pl_hold send
+	imx_wait_for "pl_at_$1"
+	touch "$T/h/close"
+	wait "$PL_HOLD"
+	imx_wait_for pl_gone
+	pl_log_clean
+}
+
+pl_at_now() { true; }
+pl_at_sleeping() { pgrep -u "$PL_USER2" -f "sleep 4242" >/dev/null; }
 
 # pl_log_clean: no error-level line in the post daemon's log.
 pl_log_clean() {
@@ -205,4 +224,56 @@ pl_run_bin() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "only" ]
 	[[ "$stderr" == *"C: s STARTTLS"* ]]
+}
+
+@test "post-login: hang up inside a literal: nothing left, no error" {
+	printf 'b APPEND INBOX {100000+}\r\nSubject: cut\r\n\r\nsome' >"$T/h.send"
+	mkdir -p "$T/h" && mv "$T/h.send" "$T/h/send"
+	pl_drop now
+}
+
+@test "post-login: hang up right behind an EXECUTE (its probe): nothing left, no error" {
+	mkdir -p "$T/h" && printf 'x EXECUTE whoami\r\n' >"$T/h/send"
+	pl_drop now
+}
+
+@test "post-login: hang up while a service runs: service killed, nothing left, no error" {
+	mkdir -p "$T/h" && printf 'x EXECUTE sleeper\r\n' >"$T/h/send"
+	pl_drop sleeping
+}
+
+@test "post-login: a running service has fds 0, 1, 2 only; imapexec holds no fd 3 of script-login" {
+	pl_skip
+	pl_fresh
+	mkdir -p "$T/h" && printf 'x EXECUTE sleeper\r\n' >"$T/h/send"
+	pl_hold send
+	imx_wait_for pl_at_sleeping
+	p=$(pgrep -u "$PL_USER2" -f "sleep 4242")
+	ls -l "/proc/$p/fd"
+	[ "$(ls "/proc/$p/fd" | sort -n | tr '\n' ' ')" = "0 1 2 " ]
+	i=$(pgrep -f -- "-P -c $PL_DIR/imapexec.conf")
+	ls -l "/proc/$i/fd"
+	# the client (0, 1), the log (2), nothing of the hand-off
+	! ls -l "/proc/$i/fd" | grep -q ' 3 -> '
+	touch "$T/h/close"
+	wait "$PL_HOLD"
+	imx_wait_for pl_gone
+}
+
+@test "post-login: a user whose home is missing: the service runs in /, as in the other modes" {
+	pl_skip
+	pl_fresh
+	: >"$PL_DIR/post/dovecot.log"
+	rm -rf "$PL_DIR/post/home.away"
+	mv "$PL_DIR/post/home/$PL_USER2" "$PL_DIR/post/home.away"
+	run --separate-stderr timeout 60 "$(pl_run_bin)" -C "$DD_CA" \
+		-p "cat $PL_DIR/pass2" \
+		"imaps://$PL_USER2@127.0.0.1:$PL_P_IMAPS" whoami
+	rm -rf "$PL_DIR/post/home/$PL_USER2"
+	mv "$PL_DIR/post/home.away" "$PL_DIR/post/home/$PL_USER2"
+	echo "$output"; echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$output" = "uid=$(id -u "$PL_USER2") home=$PL_DIR/post/home/$PL_USER2 user=$PL_USER2 addr=127.0.0.1 pwd=/" ]
+	imx_wait_for pl_gone
+	pl_log_clean
 }

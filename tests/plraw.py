@@ -8,6 +8,9 @@
         LOGIN, NOOP; then touch STATEDIR/ready and wait: if STATEDIR/close
         appears, close the connection (exit 0); if the server closes first,
         touch STATEDIR/eof (exit 0).  At most 30 s.
+    plraw.py send PORT USER PASSFILE CAFILE STATEDIR
+        As hold, but right after the login sends the bytes of
+        STATEDIR/send, unanswered, before it touches STATEDIR/ready.
     plraw.py idle PORT USER PASSFILE CAFILE STATEDIR
         LOGIN, IDLE; touch STATEDIR/ready once idling, wait (at most 30 s)
         for STATEDIR/done, then DONE, `x EXECUTE whoami`, LOGOUT.  Prints
@@ -70,8 +73,11 @@ def main():
         got += read_until(s, b"z OK")
         sys.stdout.buffer.write(got)
         return
-    s.sendall(b"n NOOP\r\n")
-    read_until(s, b"n OK")
+    if what == "send":
+        s.sendall(open(os.path.join(arg, "send"), "rb").read())
+    else:
+        s.sendall(b"n NOOP\r\n")
+        read_until(s, b"n OK")
     open(os.path.join(arg, "ready"), "w").close()
     s.settimeout(0.1)
     end = time.time() + 30

@@ -38,6 +38,8 @@ pl_setup_file() {
 		  { name = "onlyone"; description = "for $DD_USER alone";
 		    users = [ "$DD_USER" ];
 		    exec = [ "/bin/echo", "only" ]; },
+		  { name = "sleeper"; description = "sleeps";
+		    exec = [ "/bin/sleep", "4242" ]; },
 		  { name = "mark"; description = "leaves a mark";
 		    exec = [ "/usr/bin/touch", "$PL_DIR/spool/ran" ]; }
 		);
