@@ -277,3 +277,17 @@ pl_run_bin() {
 	imx_wait_for pl_gone
 	pl_log_clean
 }
+
+@test "post-login: COMPRESS=DEFLATE negotiated through imapexec, EXECUTE runs compressed" {
+	pl_skip
+	pl_fresh
+	run timeout 60 "$PYTHON" "$REPO/tests/plraw.py" compress \
+		"$PL_P_IMAPS" "$PL_USER2" "$PL_DIR/pass2" "$DD_CA" -
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"c OK DEFLATE active"* ]]
+	[[ "$output" == *"OUT \"uid=$(id -u "$PL_USER2") home=$PL_DIR/post/home/$PL_USER2 user=$PL_USER2"* ]]
+	[[ "$output" == *"x OK whoami completed"* ]]
+	[[ "$output" == *"z OK Logout completed"* ]]
+	imx_wait_for pl_gone
+}

@@ -11,6 +11,9 @@
     plraw.py send PORT USER PASSFILE CAFILE STATEDIR
         As hold, but right after the login sends the bytes of
         STATEDIR/send, unanswered, before it touches STATEDIR/ready.
+    plraw.py compress PORT USER PASSFILE CAFILE -
+        LOGIN, COMPRESS DEFLATE, then compressed: `x EXECUTE whoami`,
+        LOGOUT.  Prints what the server sent, inflated.
     plraw.py idle PORT USER PASSFILE CAFILE STATEDIR
         LOGIN, IDLE; touch STATEDIR/ready once idling, wait (at most 30 s)
         for STATEDIR/done, then DONE, `x EXECUTE whoami`, LOGOUT.  Prints
@@ -21,6 +24,7 @@ import socket
 import ssl
 import sys
 import time
+import zlib
 
 
 def quoted(s):
@@ -57,6 +61,21 @@ def main():
         return
     s.sendall(login)
     read_until(s, b"a OK")
+    if what == "compress":
+        s.sendall(b"c COMPRESS DEFLATE\r\n")
+        got = read_until(s, b"c OK")
+        if not got.endswith(b"\r\n") or b"c OK" not in got:
+            sys.exit("COMPRESS refused: %r" % got)
+        z, inf = zlib.compressobj(wbits=-15), zlib.decompressobj(wbits=-15)
+        s.sendall(z.compress(b"x EXECUTE whoami\r\nz LOGOUT\r\n") +
+                  z.flush(zlib.Z_SYNC_FLUSH))
+        while b"z OK" not in got:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += inf.decompress(d)
+        sys.stdout.buffer.write(got)
+        return
     if what == "idle":
         s.sendall(b"i IDLE\r\n")
         got = read_until(s, b"+ idling")
