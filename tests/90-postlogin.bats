@@ -291,3 +291,75 @@ pl_run_bin() {
 	[[ "$output" == *"z OK Logout completed"* ]]
 	imx_wait_for pl_gone
 }
+
+# pl_mbsync MODE [DEBUGFLAGS]: mbsync with User/PassCmd over imaps against
+# daemon MODE, into $T/MODE/Mail (config $T/MODE/mbsyncrc, log
+# $T/MODE/mbsync.log).
+pl_mbsync() {
+	mkdir -p "$T/$1/Mail"
+	cat >"$T/$1/mbsyncrc" <<-RC
+		FSync no
+		IMAPAccount mail
+		Host localhost
+		Port $(pl_port "$1" ssl)
+		User $DD_USER
+		PassCmd "cat $PL_DIR/pass1"
+		SSLType IMAPS
+		CertificateFile $DD_CA
+		Timeout 300
+
+		IMAPStore mail-remote
+		Account mail
+
+		MaildirStore mail-local
+		Path $T/$1/Mail/
+		Inbox $T/$1/Mail/INBOX
+		SubFolders Verbatim
+
+		Channel mail
+		Far :mail-remote:
+		Near :mail-local:
+		Patterns *
+		Create Both
+		Expunge Both
+		SyncState *
+	RC
+	HOME=$T/$1 timeout 600 mbsync ${2:+-D$2} -c "$T/$1/mbsyncrc" -a \
+		>>"$T/$1/mbsync.log" 2>&1 || {
+		tail -n 20 "$T/$1/mbsync.log"
+		return 1
+	}
+}
+
+@test "post-login: mbsync with User/Pass over TLS: full sync equals the sync without the script, then two-way changes too" {
+	pl_skip
+	command -v mbsync >/dev/null || skip "no mbsync"
+	local md=$REPO/tests/deploy/mdcompare.py d n
+	"$PYTHON" "$REPO/tests/deploy/mkmaildir.py" "$T/gen" 600 --seed 7 >/dev/null
+	for d in direct post; do
+		rm -rf "$PL_DIR/$d/home/$DD_USER/Maildir"
+		cp -a "$T/gen" "$PL_DIR/$d/home/$DD_USER/Maildir"
+		chown -R "$IMX_USER:" "$PL_DIR/$d/home/$DD_USER/Maildir"
+		pl_mbsync "$d" n
+	done
+	"$PYTHON" "$md" same "$T/direct/Mail" "$T/post/Mail"
+	[ "$("$PYTHON" "$md" count "$T/post/Mail")" -eq 600 ]
+	# through imapexec: EXECUTE offered, and mbsync compresses
+	grep -a -q 'OK \[CAPABILITY .* EXECUTE COMPRESS=DEFLATE\] Logged in' \
+		"$T/post/mbsync.log"
+	grep -a -q 'COMPRESS DEFLATE' "$T/post/mbsync.log"
+	! grep -a -q 'EXECUTE' "$T/direct/mbsync.log"
+	# the same changes on both servers and both local copies
+	for d in direct post; do
+		"$PYTHON" "$md" change "$PL_DIR/$d/home/$DD_USER/Maildir" 11 >/dev/null
+		chown -R "$IMX_USER:" "$PL_DIR/$d/home/$DD_USER/Maildir"
+		"$PYTHON" "$md" change "$T/$d/Mail" 12 >/dev/null
+		pl_mbsync "$d"
+	done
+	"$PYTHON" "$md" same "$T/direct/Mail" "$T/post/Mail"
+	"$PYTHON" "$md" same "$PL_DIR/direct/home/$DD_USER/Maildir" \
+		"$PL_DIR/post/home/$DD_USER/Maildir"
+	n=$("$PYTHON" "$md" count "$T/post/Mail")
+	[ "$n" -lt 600 ] && [ "$n" -gt 540 ]
+	[ "$(grep -rl 'Message-ID: <new\.1[12]\.' "$T/post/Mail" | wc -l)" -eq 8 ]
+}
