@@ -363,3 +363,26 @@ pl_mbsync() {
 	[ "$n" -lt 600 ] && [ "$n" -gt 540 ]
 	[ "$(grep -rl 'Message-ID: <new\.1[12]\.' "$T/post/Mail" | wc -l)" -eq 8 ]
 }
+
+@test "post-login: imapflow over TLS with a password discovers and runs a service" {
+	pl_skip
+	command -v node >/dev/null && command -v npm >/dev/null || skip "no node"
+	local nd=$REPO/tests/node
+	if [ ! -d "$nd/node_modules/imapflow" ] ||
+		[ "$nd/package-lock.json" -nt "$nd/node_modules/.package-lock.json" ]; then
+		(cd "$nd" && npm ci --no-audit --no-fund --loglevel=error) >&2
+	fi
+	pl_fresh
+	export EXECUTE_MJS_USER=$PL_USER2 EXECUTE_MJS_PASSFILE=$PL_DIR/pass2 \
+		EXECUTE_MJS_CA=$DD_CA EXECUTE_MJS_SHOW_COMPRESSION=1
+	timeout 60 node "$nd/execute.mjs" 127.0.0.1 "$PL_P_IMAPS" \
+		>"$T/list.out" 2>"$T/list.err" || { cat "$T/list.out" "$T/list.err"; false; }
+	cat "$T/list.out"
+	grep -q "$(printf '^whoami\t()\twho runs$')" "$T/list.out"
+	! grep -q '^onlyone' "$T/list.out"
+	timeout 60 node "$nd/execute.mjs" 127.0.0.1 "$PL_P_IMAPS" whoami \
+		>"$T/run.out" 2>"$T/run.err" || { cat "$T/run.out" "$T/run.err"; false; }
+	grep -qx 'compression on' "$T/run.err"
+	[ "$(cat "$T/run.out")" = "uid=$(id -u "$PL_USER2") home=$PL_DIR/post/home/$PL_USER2 user=$PL_USER2 addr=127.0.0.1 pwd=$PL_DIR/post/home/$PL_USER2" ]
+	imx_wait_for pl_gone
+}
