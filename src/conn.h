@@ -82,8 +82,8 @@ int	conn_printf(struct conn *, const char *, ...)
 
 /*
  * relay_signals():
- * Catch SIGCHLD, SIGTERM, SIGINT and SIGHUP through a self-pipe, and
- * ignore SIGPIPE.  Return 0, or -1 with errno set.  Call it once, before
+ * Catch SIGCHLD, SIGTERM, SIGINT, SIGHUP and SIGQUIT through a self-pipe,
+ * and ignore SIGPIPE.  Return 0, or -1 with errno set.  Call it once, before
  * anything is spawned.
  */
 int	relay_signals(void);

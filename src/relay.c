@@ -53,8 +53,10 @@ on_signal(int sig)
 
 /*
  * relay_signals():
- * Catch SIGCHLD, SIGTERM, SIGINT and SIGHUP through a self-pipe, and
- * ignore SIGPIPE.  Return 0, or -1 with errno set.
+ * Catch SIGCHLD, SIGTERM, SIGINT, SIGHUP and SIGQUIT (Dovecot's master
+ * ends its service processes, the post-login script's too, with it)
+ * through a self-pipe, and ignore SIGPIPE.  Return 0, or -1 with errno
+ * set.
  */
 int
 relay_signals(void)
@@ -70,7 +72,8 @@ relay_signals(void)
 	if (sigaction(SIGCHLD, &sa, NULL) == -1 ||
 	    sigaction(SIGTERM, &sa, NULL) == -1 ||
 	    sigaction(SIGINT, &sa, NULL) == -1 ||
-	    sigaction(SIGHUP, &sa, NULL) == -1)
+	    sigaction(SIGHUP, &sa, NULL) == -1 ||
+	    sigaction(SIGQUIT, &sa, NULL) == -1)
 		return (-1);
 	sa.sa_handler = SIG_IGN;
 	sa.sa_flags = 0;

@@ -66,7 +66,7 @@ static void __attribute__((noreturn))
 child(const struct spawn_req *req, const int fds[3], int report)
 {
 	static const int caught[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP,
-	    SIGPIPE };
+	    SIGQUIT, SIGPIPE };
 	struct rlimit rl;
 	sigset_t none;
 	int hi[4], i, e;

@@ -386,3 +386,31 @@ pl_mbsync() {
 	[ "$(cat "$T/run.out")" = "uid=$(id -u "$PL_USER2") home=$PL_DIR/post/home/$PL_USER2 user=$PL_USER2 addr=127.0.0.1 pwd=$PL_DIR/post/home/$PL_USER2" ]
 	imx_wait_for pl_gone
 }
+
+@test "post-login: SIGTERM to imapexec while a service runs: service killed, client sees the end, nothing left" {
+	pl_skip
+	pl_fresh
+	mkdir -p "$T/h" && printf 'x EXECUTE sleeper\r\n' >"$T/h/send"
+	pl_hold send
+	imx_wait_for pl_at_sleeping
+	pkill -TERM -f -- "-P -c $PL_DIR/imapexec.conf"
+	imx_wait_for test -e "$T/h/eof"
+	wait "$PL_HOLD"
+	imx_wait_for pl_gone
+}
+
+# Last: it stops the post daemon, whose master ends its service
+# processes with SIGQUIT.
+@test "post-login: SIGTERM to the whole Dovecot service while a service runs: nothing is left" {
+	pl_skip
+	pl_fresh
+	mkdir -p "$T/h" && printf 'x EXECUTE sleeper\r\n' >"$T/h/send"
+	pl_hold send
+	imx_wait_for pl_at_sleeping
+	DD_PID=$PL_P_PID
+	dd_stop
+	wait "$PL_HOLD" || true
+	imx_wait_for pl_gone
+	! pgrep -f "$PL_DIR/post/run" >/dev/null
+	! grep -a -E 'Fatal|Panic' "$PL_DIR/post/dovecot.log"
+}
