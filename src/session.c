@@ -369,6 +369,7 @@ session_start(struct conn *c, const struct service *sv, const char *tag,
 		req.dir = "/";
 	}
 	req.setsid = 1;
+	req.diekill = 1;
 	req.umask = 077;
 	for (i = 0; i < RL_COUNT; i++)
 		if (sv->rl_set[i]) {

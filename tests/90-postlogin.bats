@@ -399,6 +399,18 @@ pl_mbsync() {
 	imx_wait_for pl_gone
 }
 
+@test "post-login: imapexec killed (SIGKILL) while a service runs: nothing left" {
+	pl_skip
+	pl_fresh
+	mkdir -p "$T/h" && printf 'x EXECUTE sleeper\r\n' >"$T/h/send"
+	pl_hold send
+	imx_wait_for pl_at_sleeping
+	pkill -KILL -f -- "-P -c $PL_DIR/imapexec.conf"
+	imx_wait_for test -e "$T/h/eof"
+	wait "$PL_HOLD"
+	imx_wait_for pl_gone
+}
+
 # Last: it stops the post daemon, whose master ends its service
 # processes with SIGQUIT.
 @test "post-login: SIGTERM to the whole Dovecot service while a service runs: nothing is left" {
