@@ -411,12 +411,39 @@ pl_mbsync() {
 	imx_wait_for pl_gone
 }
 
+@test "post-login: USER and HOME with odd bytes, no IP: log lines stay whole, the service runs" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	local conf=$T/odd.conf
+	cat >"$conf" <<-'CONF'
+		services = (
+		  { name = "whoami"; description = "who runs";
+		    exec = [ "/bin/sh", "-c", "echo user=$IMAPEXEC_USER addr=$IMAPEXEC_REMOTE_ADDR pwd=$(pwd)" ]; }
+		);
+	CONF
+	chmod 755 "$T"; chmod 644 "$conf"
+	printf 'x EXECUTE whoami\r\nz LOGOUT\r\n' |
+		timeout 60 env -i PATH=/usr/bin:/bin USERDB_KEYS="USER HOME" \
+		USER=$'ev\x1bil\nimapexec: Info: forged' \
+		HOME=$'/nonexistent\nimapexec: Info: forged' \
+		setpriv --reuid="$IMX_USER" --regid="$IMX_USER" --clear-groups \
+		"$IMAPEXEC" -P -d -c "$conf" -- /usr/bin/python3 \
+		"$REPO/tests/plfake.py" 3</dev/null >"$T/out" 2>"$T/err"
+	cat -A "$T/out" "$T/err"
+	grep -a -q '^\* EXECUTE (TAG "x") EXIT 0' "$T/out"
+	grep -a -q '^z OK' "$T/out"
+	# every log line is one of imapexec's, none forged
+	! grep -a -v '^imapexec: [A-Z][a-z]*: ' "$T/err"
+	! grep -a -q 'forged' <(grep -a -v 'ev\\x1bil\\x0aimapexec: Info: forged\|nonexistent\\x0aimapexec: Info: forged' "$T/err")
+	grep -a -q 'Connect: user=<ev\\x1bil\\x0aimapexec: Info: forged>, rip=-' "$T/err"
+}
+
 # Last: it stops the post daemon, whose master ends its service
 # processes with SIGQUIT.
 @test "post-login: SIGTERM to the whole Dovecot service while a service runs: nothing is left" {
 	pl_skip
 	pl_fresh
 	mkdir -p "$T/h" && printf 'x EXECUTE sleeper\r\n' >"$T/h/send"
+	: >"$PL_DIR/post/dovecot.log"
 	pl_hold send
 	imx_wait_for pl_at_sleeping
 	DD_PID=$PL_P_PID
