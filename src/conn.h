@@ -51,6 +51,10 @@ struct conn {
 	int		 nosplice;	/* splice(2) does not work here */
 	int		 closing;	/* the session is being closed */
 
+	int		 held;		/* the client is held for the backend */
+	int64_t		 held_since;	/* ... since then (ms, monotonic), with
+					   nothing from the backend since */
+
 	struct command	*cmd;		/* imapexec's own command, or NULL */
 	struct zio	*z;		/* COMPRESS=DEFLATE to the client, or NULL */
 };
@@ -78,8 +82,8 @@ int	conn_printf(struct conn *, const char *, ...)
 
 /*
  * relay_signals():
- * Catch SIGCHLD, SIGTERM, SIGINT and SIGHUP through a self-pipe, and
- * ignore SIGPIPE.  Return 0, or -1 with errno set.  Call it once, before
+ * Catch SIGCHLD, SIGTERM, SIGINT, SIGHUP and SIGQUIT through a self-pipe,
+ * and ignore SIGPIPE.  Return 0, or -1 with errno set.  Call it once, before
  * anything is spawned.
  */
 int	relay_signals(void);

@@ -177,6 +177,7 @@ main(int argc, char *argv[])
 	struct spawn_req req;
 	const char *file = CONFIG_FILE;
 	char errbuf[1024], *user = NULL, *home = NULL;
+	char uesc[256], resc[4 * sizeof(c.rip) + 4];
 	struct sigaction oint;
 	struct passwd plpw;
 	const char *why;
@@ -289,8 +290,11 @@ main(int argc, char *argv[])
 	/* Post-login: the chain gets our environment, as script-login set. */
 	if (post ? postlogin_spawn(argv, &c.be) : spawn(&req, &c.be))
 		fatal("backend=<%s>", req.argv[0]);
-	log_debug("Connect: user=<%s>, rip=%s, backend=<%s>, pid=%d", user,
-	    c.rip[0] != '\0' ? c.rip : "-", req.argv[0], (int)c.be.pid);
+	/* In post-login mode USER and IP come from Dovecot: any bytes. */
+	(void)log_esc(uesc, sizeof(uesc), user, strlen(user));
+	(void)log_esc(resc, sizeof(resc), c.rip, strlen(c.rip));
+	log_debug("Connect: user=<%s>, rip=%s, backend=<%s>, pid=%d", uesc,
+	    resc[0] != '\0' ? resc : "-", req.argv[0], (int)c.be.pid);
 
 	/* The client's descriptors are put back as they were at the end. */
 	fl0 = fcntl(c.cl_in, F_GETFL);
@@ -302,7 +306,7 @@ main(int argc, char *argv[])
 	(void)fcntl(c.cl_in, F_SETFL, fl0);
 	(void)fcntl(c.cl_out, F_SETFL, fl1);
 
-	log_debug("Disconnected: user=<%s>, status=%d", user, status);
+	log_debug("Disconnected: user=<%s>, status=%d", uesc, status);
 	conn_free(&c);
 	env_free(&e);
 	config_free(&cf);

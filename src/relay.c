@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "command.h"
+#include "config.h"
 #include "conn.h"
 #include "dassert.h"
 #include "log.h"
@@ -52,8 +53,10 @@ on_signal(int sig)
 
 /*
  * relay_signals():
- * Catch SIGCHLD, SIGTERM, SIGINT and SIGHUP through a self-pipe, and
- * ignore SIGPIPE.  Return 0, or -1 with errno set.
+ * Catch SIGCHLD, SIGTERM, SIGINT, SIGHUP and SIGQUIT (Dovecot's master
+ * ends its service processes, the post-login script's too, with it)
+ * through a self-pipe, and ignore SIGPIPE.  Return 0, or -1 with errno
+ * set.
  */
 int
 relay_signals(void)
@@ -69,7 +72,8 @@ relay_signals(void)
 	if (sigaction(SIGCHLD, &sa, NULL) == -1 ||
 	    sigaction(SIGTERM, &sa, NULL) == -1 ||
 	    sigaction(SIGINT, &sa, NULL) == -1 ||
-	    sigaction(SIGHUP, &sa, NULL) == -1)
+	    sigaction(SIGHUP, &sa, NULL) == -1 ||
+	    sigaction(SIGQUIT, &sa, NULL) == -1)
 		return (-1);
 	sa.sa_handler = SIG_IGN;
 	sa.sa_flags = 0;
@@ -686,6 +690,7 @@ backend_io(struct conn *c, short rev_in, short rev_out)
 	}
 	if ((rev_in & (POLLIN | POLLERR | POLLHUP)) && !c->be_eof &&
 	    buf_room(&c->b_in) > 0) {
+		c->held = 0;	/* the backend speaks: see watch_held() */
 		if (splice_through(c) > 0)
 			return;
 		n = buf_read(&c->b_in, c->be.out);
@@ -696,6 +701,57 @@ backend_io(struct conn *c, short rev_in, short rev_out)
 			close_fd(&c->be.out);
 		}
 	}
+}
+
+/*
+ * client_held(c):
+ * Return nonzero if the scanner holds the client of ${c} until the backend
+ * answers (and nothing else stops its bytes).  Pure, as could_move().
+ */
+static int
+client_held(const struct conn *c)
+{
+	struct scan st;
+	struct scan_act act;
+
+	if (c->cmd != NULL || c->c_pass > 0 || c->closing)
+		return (0);
+	st = c->scan;
+	scan_client(&st, buf_head(&c->c_in), c->c_in.len, c->cl_eof, &act);
+	return (act.op == SCAN_WAIT);
+}
+
+/*
+ * watch_held(c, now):
+ * A client held for an answer the backend does not send while it waits
+ * for the client's next bytes is a deadlock: that is what a backend
+ * inside a literal or line imapexec did not see looks like (post-login
+ * mode: the head of an APPEND read by imap-login, the tail taken for
+ * commands).  So when the client of ${c} has been held for probe_timeout
+ * with nothing from the backend, fail closed: from then on the client is
+ * never held (scan_client.c).  Return the milliseconds until that is
+ * due, or -1.
+ */
+static int
+watch_held(struct conn *c, int64_t now)
+{
+	int64_t left;
+
+	if (!client_held(c)) {
+		c->held = 0;
+		return (-1);
+	}
+	if (!c->held) {
+		c->held = 1;
+		c->held_since = now;
+	}
+	left = c->held_since + (int64_t)c->cf->probe_timeout * 1000 - now;
+	if (left > 0)
+		return (left > INT32_MAX ? INT32_MAX : (int)left);
+	scan_fail(&c->scan, "the client was held for probe_timeout and the "
+	    "backend said nothing");
+	c->held = 0;
+	return (0);
 }
 
 /*
@@ -797,6 +853,10 @@ relay_run(struct conn *c)
 		    deadline > now ? (int)(deadline - now) : 0;
 		if (c->cmd != NULL && (i = command_timeout(c)) >= 0 &&
 		    (timeout < 0 || i < timeout))
+			timeout = i;
+		if ((i = watch_held(c, now)) == 0)
+			continue;	/* failed closed: the client moves */
+		if (i > 0 && (timeout < 0 || i < timeout))
 			timeout = i;
 
 		DASSERT(!could_move(c));

@@ -101,6 +101,32 @@ word_end(const uint8_t *p, size_t n, size_t max)
 }
 
 /*
+ * tags_room(st):
+ * Return nonzero if a command's tag may be recorded now.  Failed closed,
+ * there always is room: the oldest entry is forgotten to make it.  The
+ * scanner's picture of the client is no longer to be trusted then (in
+ * post-login mode the tail of a literal imap-login read the head of may
+ * come as thousands of "commands" that imap never answers), so holding
+ * the client until the backend completes one could wait forever while
+ * the backend waits for the client's next bytes.  Forgetting an entry
+ * costs nothing then: its answer is "not outstanding", which only fails
+ * closed again, and nothing acts on the pairing any more.
+ */
+static int
+tags_room(struct scan *st)
+{
+	uint8_t kind;
+
+	if (st->tags.count < TAGS_MAX)
+		return (1);
+	if (st->failed == NULL)
+		return (0);
+	(void)tags_pop(&st->tags, st->tags.hash[st->tags.head], &kind);
+	DASSERT(st->tags.count < TAGS_MAX);
+	return (1);
+}
+
+/*
  * line_start(st, p, n, eof, act):
  * Classify the command line that begins at ${p}.
  */
@@ -144,7 +170,7 @@ line_start(struct scan *st, const uint8_t *p, size_t n, int eof,
 		 * up at once: the caller refuses it and passes it on, which
 		 * needs room for its tag.
 		 */
-		if (st->failed != NULL ? st->tags.count == TAGS_MAX :
+		if (st->failed != NULL ? !tags_room(st) :
 		    !st->s_greeted || st->tags.count > 0) {
 			act->op = SCAN_WAIT;
 			return;
@@ -155,7 +181,7 @@ line_start(struct scan *st, const uint8_t *p, size_t n, int eof,
 		act->taglen = tlen;
 	} else {
 		st->c_hash = tag_hash_add(tag_hash_init(), p, tlen);
-		if (st->tags.count == TAGS_MAX) {
+		if (!tags_room(st)) {
 			act->op = SCAN_WAIT;
 			return;
 		}
@@ -201,7 +227,8 @@ hold(struct scan *st, int what)
 		scan_fail(st, "a tagged OK came before a literal was sent");
 	if (st->c_done)
 		st->c_state = C_LINE;	/* the command is over */
-	else if (st->c_plus) {
+	else if (st->c_plus || st->failed != NULL) {
+		/* Failed closed, never held: see tags_room(). */
 		st->c_plus = 0;
 		release(st, what);
 	} else {
@@ -318,7 +345,13 @@ scan_client(struct scan *st, const uint8_t *p, size_t n, int eof,
 			st->c_state = C_LINE;
 		break;
 	case C_HOLD:
-		act->op = SCAN_WAIT;
+		if (st->failed != NULL && st->c_hold != HOLD_OWN) {
+			/* Failed closed while held: let go (tags_room()). */
+			st->c_plus = 0;
+			release(st, st->c_hold);
+			scan_client(st, p, n, eof, act);
+		} else
+			act->op = SCAN_WAIT;
 		break;
 	}
 }

@@ -307,6 +307,7 @@ session_start(struct conn *c, const struct service *sv, const char *tag,
 	char **av = NULL;
 	int lres[RL_COUNT];
 	rlim_t lval[RL_COUNT];
+	char hesc[256];
 	size_t i, n, na;
 
 	*why = "Cannot start the service";
@@ -364,11 +365,14 @@ session_start(struct conn *c, const struct service *sv, const char *tag,
 	req.envp = e.v;
 	req.dir = c->home;
 	if (access(c->home, X_OK) == -1) {
+		/* The home may come from Dovecot's userdb: any bytes. */
 		log_warn("execute: service=<%s>: home=<%s>: running in /",
-		    sv->name, c->home);
+		    sv->name, log_esc(hesc, sizeof(hesc), c->home,
+		    strlen(c->home)));
 		req.dir = "/";
 	}
 	req.setsid = 1;
+	req.diekill = 1;
 	req.umask = 077;
 	for (i = 0; i < RL_COUNT; i++)
 		if (sv->rl_set[i]) {

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,16 +58,16 @@ close_fd(int *fdp)
 }
 
 /*
- * child(req, fds, report):
+ * child(req, fds, report, parent):
  * In the child: set up the process as ${req} asks, with ${fds}[0..2] as
- * stdin, stdout and stderr, then execute the program.  On failure write
- * errno to ${report} and exit.
+ * stdin, stdout and stderr, then execute the program; ${parent} is
+ * imapexec's pid.  On failure write errno to ${report} and exit.
  */
 static void __attribute__((noreturn))
-child(const struct spawn_req *req, const int fds[3], int report)
+child(const struct spawn_req *req, const int fds[3], int report, pid_t parent)
 {
 	static const int caught[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP,
-	    SIGPIPE };
+	    SIGQUIT, SIGPIPE };
 	struct rlimit rl;
 	sigset_t none;
 	int hi[4], i, e;
@@ -84,6 +85,17 @@ child(const struct spawn_req *req, const int fds[3], int report)
 		goto fail;
 	if (req->setsid && setsid() == -1)
 		goto fail;
+	/*
+	 * A service outlives a SIGKILLed imapexec otherwise (it has its own
+	 * session: nothing else reaches it).  If ${parent} is gone already,
+	 * the signal would never come: give up.
+	 */
+	if (req->diekill && prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		goto fail;
+	if (req->diekill && getppid() != parent) {
+		errno = ESRCH;
+		goto fail;
+	}
 	/*
 	 * Lift the four descriptors clear of 0..3 first, so that placing
 	 * one cannot overwrite another; the report pipe ends up at 3.
@@ -133,7 +145,7 @@ spawn(const struct spawn_req *req, struct spawn_proc *proc)
 	int report[2] = { -1, -1 }, fds[3], e = 0;
 	sigset_t all, old;
 	ssize_t n;
-	pid_t pid;
+	pid_t pid, self;
 
 	proc->pid = -1;
 	proc->in = proc->out = proc->err = -1;
@@ -152,8 +164,9 @@ spawn(const struct spawn_req *req, struct spawn_proc *proc)
 	sigfillset(&all);
 	if (sigprocmask(SIG_SETMASK, &all, &old) == -1)
 		goto fail;
+	self = getpid();
 	if ((pid = vfork()) == 0)
-		child(req, fds, report[1]);
+		child(req, fds, report[1], self);
 	e = errno;
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid == -1) {

@@ -12,6 +12,8 @@ struct spawn_req {
 	char *const	*envp;		/* the whole environment */
 	const char	*dir;		/* working directory, or NULL */
 	int		 setsid;	/* start a new session (and group) */
+	int		 diekill;	/* SIGKILL it if imapexec dies first
+					   (PR_SET_PDEATHSIG) */
 	int		 umask;		/* file mode mask, or -1 to keep */
 	int		 nlimits;	/* entries in the next two arrays */
 	const int	*limit_res;	/* RLIMIT_* */

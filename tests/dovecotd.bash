@@ -125,6 +125,10 @@ dd_start() {
 }
 
 dd_postlogin_conf() {
+	# The sanitizer build's settings reach imapexec through Dovecot.
+	[ -z "${ASAN_OPTIONS:-}${UBSAN_OPTIONS:-}" ] ||
+		echo "import_environment = TZ CORE_OUTOFMEM CORE_ERROR" \
+			"LISTEN_PID LISTEN_FDS ASAN_OPTIONS UBSAN_OPTIONS"
 	echo "service imap {"
 	echo "  executable = imap imapexec-postlogin"
 	echo "}"

@@ -8,10 +8,16 @@
         LOGIN, NOOP; then touch STATEDIR/ready and wait: if STATEDIR/close
         appears, close the connection (exit 0); if the server closes first,
         touch STATEDIR/eof (exit 0).  At most 30 s.
-    plraw.py compress PORT USER PASSFILE CAFILE SERVICE
-        LOGIN, then COMPRESS DEFLATE; once it is OK, compressed (raw
-        DEFLATE, wbits -15): CAPABILITY, EXECUTE SERVICE, LOGOUT.  Prints
-        what the server sent, inflated after the COMPRESS OK.
+    plraw.py send PORT USER PASSFILE CAFILE STATEDIR
+        As hold, but right after the login sends the bytes of
+        STATEDIR/send, unanswered, before it touches STATEDIR/ready.
+    plraw.py compress PORT USER PASSFILE CAFILE -
+        LOGIN, COMPRESS DEFLATE, then compressed: `x EXECUTE whoami`,
+        LOGOUT.  Prints what the server sent, inflated.
+    plraw.py idle PORT USER PASSFILE CAFILE STATEDIR
+        LOGIN, IDLE; touch STATEDIR/ready once idling, wait (at most 30 s)
+        for STATEDIR/done, then DONE, `x EXECUTE whoami`, LOGOUT.  Prints
+        what the server sent.
 """
 import os
 import socket
@@ -41,26 +47,6 @@ def read_until(s, marker):
     return got
 
 
-def compress(s, login, service):
-    s.sendall(login)
-    got = read_until(s, b"a OK")
-    s.sendall(b"z COMPRESS DEFLATE\r\n")
-    got += read_until(s, b"z OK DEFLATE active\r\n")
-    head, _, rest = got.partition(b"z OK DEFLATE active\r\n")
-    sys.stdout.buffer.write(head + b"z OK DEFLATE active\r\n")
-    z = zlib.compressobj(wbits=-15)
-    inf = zlib.decompressobj(wbits=-15)
-    s.sendall(z.compress(b"c CAPABILITY\r\nx EXECUTE %s\r\nl LOGOUT\r\n" %
-                         service.encode()) + z.flush(zlib.Z_SYNC_FLUSH))
-    out = inf.decompress(rest)
-    while b"\nl OK" not in out:
-        d = s.recv(65536)
-        if not d:
-            break
-        out += inf.decompress(d)
-    sys.stdout.buffer.write(out)
-
-
 def main():
     what, port, user, passfile, cafile, arg = sys.argv[1:7]
     pw = open(passfile).read().rstrip("\n")
@@ -73,13 +59,44 @@ def main():
                   b"\r\nc LOGOUT\r\n")
         sys.stdout.buffer.write(read_until(s, b"c OK"))
         return
-    if what == "compress":
-        compress(s, login, arg)
-        return
     s.sendall(login)
     read_until(s, b"a OK")
-    s.sendall(b"n NOOP\r\n")
-    read_until(s, b"n OK")
+    if what == "compress":
+        s.sendall(b"c COMPRESS DEFLATE\r\n")
+        got = read_until(s, b"c OK")
+        if not got.endswith(b"\r\n") or b"c OK" not in got:
+            sys.exit("COMPRESS refused: %r" % got)
+        z, inf = zlib.compressobj(wbits=-15), zlib.decompressobj(wbits=-15)
+        s.sendall(z.compress(b"x EXECUTE whoami\r\nz LOGOUT\r\n") +
+                  z.flush(zlib.Z_SYNC_FLUSH))
+        while b"z OK" not in got:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += inf.decompress(d)
+        sys.stdout.buffer.write(got)
+        return
+    if what == "idle":
+        s.sendall(b"i IDLE\r\n")
+        got = read_until(s, b"+ idling")
+        open(os.path.join(arg, "ready"), "w").close()
+        end = time.time() + 30
+        while time.time() < end and \
+                not os.path.exists(os.path.join(arg, "done")):
+            time.sleep(0.1)
+        s.sendall(b"DONE\r\n")
+        got += read_until(s, b"i OK")
+        s.sendall(b"x EXECUTE whoami\r\n")
+        got += read_until(s, b"x OK")
+        s.sendall(b"z LOGOUT\r\n")
+        got += read_until(s, b"z OK")
+        sys.stdout.buffer.write(got)
+        return
+    if what == "send":
+        s.sendall(open(os.path.join(arg, "send"), "rb").read())
+    else:
+        s.sendall(b"n NOOP\r\n")
+        read_until(s, b"n OK")
     open(os.path.join(arg, "ready"), "w").close()
     s.settimeout(0.1)
     end = time.time() + 30

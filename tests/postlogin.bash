@@ -8,6 +8,8 @@
 #                        the template Maildir (identical UIDVALIDITY etc.)
 #   pl_client MODE ...   tests/plclient.py against daemon MODE (direct|post)
 #
+# PL_EXTRA=(lines), set before pl_setup_file, go into the post daemon's
+# config too.
 # PL_USER2 is the second user (its own uid and home); PL_DIR holds the
 # imapexec config ($PL_DIR/imapexec.conf), the password files (pass1,
 # pass2) and a world-writable $PL_DIR/spool for what services leave.
@@ -36,6 +38,8 @@ pl_setup_file() {
 		  { name = "onlyone"; description = "for $DD_USER alone";
 		    users = [ "$DD_USER" ];
 		    exec = [ "/bin/echo", "only" ]; },
+		  { name = "sleeper"; description = "sleeps";
+		    exec = [ "/bin/sleep", "4242" ]; },
 		  { name = "mark"; description = "leaves a mark";
 		    exec = [ "/usr/bin/touch", "$PL_DIR/spool/ran" ]; }
 		);
@@ -49,6 +53,7 @@ pl_setup_file() {
 	dd_start "$PL_DIR/direct"
 	PL_D_PID=$DD_PID PL_D_IMAP=$DD_IMAP_PORT PL_D_IMAPS=$DD_IMAPS_PORT
 	mapfile -t DD_EXTRA < <(dd_postlogin_conf "$IMAPEXEC" "$PL_DIR/imapexec.conf")
+	DD_EXTRA+=("${PL_EXTRA[@]}")
 	dd_start "$PL_DIR/post"
 	PL_P_PID=$DD_PID PL_P_IMAP=$DD_IMAP_PORT PL_P_IMAPS=$DD_IMAPS_PORT
 	DD_PID=

@@ -6,10 +6,12 @@
 //                                           output; exit with its status
 //
 // The server is imapexec in front of a preauthenticated IMAP server (a
-// PREAUTH greeting: no credentials).  imapflow has no EXECUTE command of
+// PREAUTH greeting: no credentials), or Dovecot with imapexec as its
+// post-login script (see below).  imapflow has no EXECUTE command of
 // its own; its exec(command, attributes, { untagged }) sends any command
 // and hands each untagged response of that name to a handler.
 
+import { readFileSync } from 'node:fs';
 import { ImapFlow } from 'imapflow';
 
 const [host, port, service, ...args] = process.argv.slice(2);
@@ -18,7 +20,21 @@ if (!host || !port) {
     process.exit(64);
 }
 
-const client = new ImapFlow({
+// With EXECUTE_MJS_USER, EXECUTE_MJS_PASSFILE and EXECUTE_MJS_CA: a
+// login over TLS (port 993 style), as to Dovecot with imapexec as its
+// post-login script.
+const env = process.env;
+const client = new ImapFlow(env.EXECUTE_MJS_USER ? {
+    host,
+    port: Number(port),
+    secure: true,
+    tls: { ca: readFileSync(env.EXECUTE_MJS_CA) },
+    auth: {
+        user: env.EXECUTE_MJS_USER,
+        pass: readFileSync(env.EXECUTE_MJS_PASSFILE, 'utf8').replace(/\n$/, '')
+    },
+    logger: false
+} : {
     host,
     port: Number(port),
     secure: false,
@@ -81,7 +97,7 @@ let code = 0;
 try {
     await client.connect();
     if (!client.authenticated || !client.capabilities.has('EXECUTE')) {
-        throw new Error('no PREAUTH session with EXECUTE: capabilities ' + [...client.capabilities.keys()].join(' '));
+        throw new Error('no authenticated session with EXECUTE: capabilities ' + [...client.capabilities.keys()].join(' '));
     }
     // imapflow compresses whenever COMPRESS=DEFLATE is offered (unless
     // disableCompression); the tests ask which way it went.

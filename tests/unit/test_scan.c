@@ -918,8 +918,9 @@ test_dup_tags(void)
 
 	RUN(r, 1, C("a NOOP\r\na APPEND INBOX {16}\r\nx EXECUTE mark\r\n\r\n"),
 	    S("a OK NOOP completed\r\n"));
-	CHECK(r.held);
 	CHECK(r.failed);	/* reused while outstanding */
+	CHECK(!r.held);		/* failed closed, never held */
+	CHECK_STR(r.events, "");
 	CHECK_NUM(r.pending, 1);
 	CHECK_STR(r.cmds, "a NOOP|a APPEND");
 	result_free(&r);
@@ -942,19 +943,21 @@ test_dup_tags(void)
 
 	/*
 	 * Both answered, the APPEND with NO: now the octets are a line, but
-	 * the scanner failed closed at the reused tag: the EXECUTE is
-	 * refused and passed on, and the backend's answer to it dropped.
+	 * the scanner failed closed at the reused tag and let the client
+	 * go on without the "+": it took them for the literal, so the
+	 * backend's answer to the EXECUTE line reaches the client.
 	 */
 	RUN(r, 1, C("a NOOP\r\na APPEND nosuch {16}\r\nx EXECUTE mark\r\n\r\n"),
 	    S("a OK NOOP completed\r\n"), S("a NO [TRYCREATE] nosuch\r\n"),
 	    S("x BAD Error in IMAP command EXECUTE: Unknown command.\r\n"));
 	CHECK(r.failed);
-	CHECK_STR(r.events, "[REFUSED x]");
-	CHECK_STR(r.cmds, "a NOOP|a APPEND|x EXECUTE");
+	CHECK_STR(r.events, "");
+	CHECK_STR(r.cmds, "a NOOP|a APPEND");
 	CHECK_STR(r.to_server, "a NOOP\r\na APPEND nosuch {16}\r\n"
 	    "x EXECUTE mark\r\n\r\n");
 	CHECK_STR(r.to_client, "a OK NOOP completed\r\n"
-	    "a NO [TRYCREATE] nosuch\r\nx NO closed\r\n");
+	    "a NO [TRYCREATE] nosuch\r\n"
+	    "x BAD Error in IMAP command EXECUTE: Unknown command.\r\n");
 	CHECK_NUM(r.pending, 0);
 	result_free(&r);
 }
@@ -1264,21 +1267,77 @@ test_long_words(void)
 	result_free(&r);
 
 	/* More pipelined commands than TAGS_MAX: the rest wait. */
-	for (i = 0; i <= TAGS_MAX; i++)
-		memcpy(big + i * 8, "a NOOP\r\n", 8);
+	for (i = 0; i <= TAGS_MAX; i++) {
+		snprintf(name, sizeof(name), "%02zx NOP\r\n", i);
+		memcpy(big + i * 8, name, 8);
+	}
 	s[0] = (struct step){ 'C', big, (TAGS_MAX + 1) * 8 };
 	s[1] = (struct step)END;
 	session(__LINE__, s, 1, &r);
+	CHECK(!r.failed);
 	CHECK(r.held);
 	CHECK_NUM(r.pending, TAGS_MAX);
 	CHECK_NUM(r.c_left, 8);
 	result_free(&r);
-	s[1] = (struct step)S("a OK NOOP\r\n");
+	s[1] = (struct step)S("00 OK NOP\r\n");
 	s[2] = (struct step)END;
 	session(__LINE__, s, 1, &r);
 	CHECK(!r.held);
 	CHECK_NUM(r.pending, TAGS_MAX);
 	CHECK_NUM(r.to_server.len, (TAGS_MAX + 1) * 8);
+	result_free(&r);
+}
+
+/*
+ * test_failed_flows():
+ * Failed closed, the scanner's picture of the client is no longer to be
+ * trusted (the post-login mode sees the tail of a literal imap-login
+ * read the head of as thousands of "commands"): every byte still flows
+ * to the backend, and the client is never held waiting for an answer
+ * the backend may never send: not for a full tag list, not for a "+".
+ */
+static void
+test_failed_flows(void)
+{
+	static char big[(3 * TAGS_MAX + 2) * 8];
+	struct step s[2];
+	struct result r;
+	size_t i, n;
+
+	/* A literal's tail as "commands" with one reused tag, then more. */
+	n = 3 * TAGS_MAX;
+	for (i = 0; i < n; i++)
+		memcpy(big + i * 8, "a line\r\n", 8);
+	memcpy(big + n * 8, "x EXECUTE mark\r\n", 16);
+	s[0] = (struct step){ 'C', big, (n + 2) * 8 };
+	s[1] = (struct step)END;
+	session(__LINE__, s, 1, &r);
+	CHECK(r.failed);
+	CHECK(!r.held);
+	CHECK_NUM(r.c_left, 0);
+	CHECK_NUM(r.to_server.len, (n + 2) * 8);
+	CHECK_STR(r.events, "[REFUSED x]");
+	CHECK_NUM(r.pending, TAGS_MAX);
+	result_free(&r);
+
+	/* Failed, a literal, IDLE and AUTHENTICATE flow without a "+". */
+	RUN(r, 1, S("* PREAUTH hi\r\nq OK hidden\r\n"),
+	    C("a APPEND INBOX {5}\r\nhello\r\nb IDLE\r\nDONE\r\n"
+	    "c AUTHENTICATE PLAIN\r\nAGEAYg==\r\nx EXECUTE mark\r\n"));
+	CHECK(r.failed);
+	CHECK(!r.held);
+	CHECK_NUM(r.c_left, 0);
+	CHECK_STR(r.to_server, "a APPEND INBOX {5}\r\nhello\r\nb IDLE\r\n"
+	    "DONE\r\nc AUTHENTICATE PLAIN\r\nAGEAYg==\r\n"
+	    "x EXECUTE mark\r\n");
+	result_free(&r);
+
+	/* Held for a "+" when it fails: let go. */
+	RUN(r, 1, S("* PREAUTH hi\r\n"), C("a APPEND INBOX {5}\r\nhello\r\n"),
+	    S("q OK hidden\r\n"));
+	CHECK(r.failed);
+	CHECK(!r.held);
+	CHECK_STR(r.to_server, "a APPEND INBOX {5}\r\nhello\r\n");
 	result_free(&r);
 }
 
@@ -1473,6 +1532,7 @@ main(void)
 	test_quoted();
 	test_sizes();
 	test_long_words();
+	test_failed_flows();
 	test_caps();
 	test_long_caps();
 	test_server_literals();

@@ -1,0 +1,22 @@
+#!/usr/bin/env python3
+"""tests/plfake.py - a stand-in for imap behind imapexec -P, for tests that
+run imapexec outside Dovecot: on fd 0/1 it sends the login reply, answers
+every NOOP OK, LOGOUT with BYE and OK (then exits), and BAD to the rest."""
+import os
+import sys
+
+out = os.fdopen(1, "wb", buffering=0)
+inp = os.fdopen(0, "rb")
+out.write(b"a OK [CAPABILITY IMAP4rev1] Logged in\r\n")
+for line in inp:
+    words = line.split()
+    if len(words) < 2:
+        continue
+    tag, cmd = words[0], words[1].upper()
+    if cmd == b"NOOP":
+        out.write(tag + b" OK NOOP completed.\r\n")
+    elif cmd == b"LOGOUT":
+        out.write(b"* BYE Logging out\r\n" + tag + b" OK Logout completed.\r\n")
+        sys.exit(0)
+    else:
+        out.write(tag + b" BAD Unknown command.\r\n")
