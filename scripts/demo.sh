@@ -132,18 +132,18 @@ cat >"$etc/imapexec.conf" <<EOF
 # imapexec config for the demo (written by scripts/demo.sh)
 backend = [ "/usr/lib/dovecot/imap", "-c", "$etc/dovecot.conf" ];
 services = (
-  { name = "blacklist"; exec = [ "$svc/blacklist" ]; args = { $addr };
+  { name = "blacklist"; exec = [ "$svc/blacklist", "--list=blacklist", "--" ]; args = { $addr };
     stderr = "client"; description = "blacklist add ADDRESS... | remove ADDRESS... | list"; },
-  { name = "whitelist"; exec = [ "$svc/whitelist" ]; args = { $addr };
+  { name = "whitelist"; exec = [ "$svc/whitelist", "--list=whitelist", "--" ]; args = { $addr };
     stderr = "client"; description = "whitelist add ADDRESS... | remove ADDRESS... | list"; },
   { name = "calendar"; exec = [ "$svc/calendar" ]; interactive = true;
     args = { max = 0; }; idle_timeout = 600;
     description = "calendar, then: list [schedule] [DAY [FROM [TO]]] | add DAY TIME [TIME] TEXT | delete ID | help | quit"; },
   { name = "voicemail"; exec = [ "$svc/voicemail" ]; args = { min = 1; max = 2; };
     stderr = "client"; description = "voicemail list | fetch ID | delete ID"; },
-  { name = "smtp"; connect = "${SMTP:-tcp:127.0.0.1:25}"; interactive = true;
+  { name = "smtp"; exec = [ "$svc/smtp" ]; interactive = true;
     eol = "crlf"; args = { max = 0; };
-    description = "smtp, then an SMTP session: send mail through the local MTA"; }
+    description = "smtp, then an SMTP session: send mail as yourself through Postfix (sendmail -bs)"; }
 );
 EOF
 chmod 644 "$etc/dovecot.conf" "$etc/imapexec.conf"
