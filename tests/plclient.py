@@ -15,6 +15,7 @@ response lines are part of the transcript.
 import argparse
 import base64
 import imaplib
+import re
 import ssl
 import sys
 
@@ -80,7 +81,10 @@ def main():
     m.search(None, "ALL")
     m.store("1", "-FLAGS", "(\\Flagged)")
     m.logout()
-    sys.stdout.buffer.write(bytes(m.wire).replace(m.tagpre, b"T"))
+    # Only a tag at a line's start is imaplib's: its random prefix may
+    # also stand inside other words (a prefix "PEND" in "APPENDUID").
+    tag = re.compile(rb"(?m)^" + re.escape(m.tagpre) + rb"(?=[0-9]+ )")
+    sys.stdout.buffer.write(tag.sub(b"T", bytes(m.wire)))
 
 
 main()
