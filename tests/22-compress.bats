@@ -204,35 +204,8 @@ zcompare_all() {
 		grep -o -i 'COMPRESS=[^] ]*' | wc -l)" -eq 2 ]
 }
 
-# On a connection that has failed closed, "tag COMPRESS" is passed on to
-# the backend like any refused own command.  A backend with imap_zlib must
-# not take it for its own COMPRESS: it would compress from then on, and the
-# client, told NO, would get its compressed bytes as plain ones.
-# shellcheck disable=SC2016 # $mail_plugins is for Dovecot
-@test "compress: failed closed, COMPRESS refused and an imap_zlib backend does not compress" {
-	# shellcheck disable=SC2034 # used by imx_session in helper.bash
-	IMX_DOVECOT_EXTRA=('mail_plugins = $mail_plugins zlib'
-		'protocol imap {' '  mail_plugins = $mail_plugins imap_zlib' '}')
-	echo 'probe_timeout = 1;' >>"$T/imapexec.conf"
-	cat >"$T/s.txt" <<-'EOF2'
-		>> z NOOP {8+}\r\na NOOP\r\n\r\n
-		wait a OK
-		wait z OK
-		> d COMPRESS DEFLATE
-		wait d NO
-		> e NOOP
-		wait e OK
-		> f LOGOUT
-		wait f OK
-	EOF2
-	ex_run "$T/s.txt"
-	ex_has '^d NO \[CANNOT\]'
-	ex_has '^e OK'
-	[ "$(grep -a -c -E '^d ' "$T/filtered.out")" -eq 1 ]
-	grep -q 'failing closed' "$T/filtered.log"
-	imx_refute_grep 'zlib' "$T/filtered.log"
-	imx_assert_no_leftovers
-}
+# A refused COMPRESS on a connection that has failed closed, with an
+# imap_zlib backend: tests/74-failclosed.bats.
 
 # hostile MODE: run compress_hostile.py MODE through imapexec on a fresh
 # home; its "key value" report in $T/hostile.txt, the inflated server

@@ -266,6 +266,10 @@ okgreet() {
 	ex_run "$T/s.txt"
 	ex_has '^d NO \[CANNOT\]'
 	ex_has '^e OK'
+	# one answer to d (the backend's own is dropped), and Dovecot never
+	# saw a broken zlib stream
+	[ "$(grep -a -c -E '^d ' "$T/filtered.out")" -eq 1 ]
+	imx_refute_grep 'zlib' "$T/filtered.log"
 	assert_failed_closed_once
 	imx_assert_no_leftovers
 }
