@@ -81,10 +81,12 @@ def main():
     m.search(None, "ALL")
     m.store("1", "-FLAGS", "(\\Flagged)")
     m.logout()
-    # Only a tag at a line's start is imaplib's: its random prefix may
-    # also stand inside other words (a prefix "PEND" in "APPENDUID").
-    tag = re.compile(rb"(?m)^" + re.escape(m.tagpre) + rb"(?=[0-9]+ )")
-    sys.stdout.buffer.write(tag.sub(b"T", bytes(m.wire)))
+    # Only a tag at a line's start or in EXECUTE's (TAG "...") is
+    # imaplib's: its random prefix may also stand inside other words (a
+    # prefix "PEND" in "APPENDUID").
+    tag = re.compile(rb'(?m)(^|\(TAG ")' + re.escape(m.tagpre) +
+                     rb'(?=[0-9]+[ "])')
+    sys.stdout.buffer.write(tag.sub(rb"\1T", bytes(m.wire)))
 
 
 main()
