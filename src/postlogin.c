@@ -97,7 +97,6 @@ postlogin_spawn(char *const *argv, struct spawn_proc *proc)
 {
 	int sp[2] = { -1, -1 }, report[2] = { -1, -1 }, dupfd = -1, e = 0;
 	sigset_t all, old;
-	ssize_t n;
 	pid_t pid;
 
 	DASSERT(argv[0] != NULL && argv[0][0] == '/');
@@ -122,25 +121,13 @@ postlogin_spawn(char *const *argv, struct spawn_proc *proc)
 	}
 	close_fd(&sp[1]);
 	close_fd(&report[1]);
-	do
-		n = read(report[0], &e, sizeof(e));
-	while (n == -1 && errno == EINTR);
-	close_fd(&report[0]);
-	if (n > 0) {
-		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-			;
-		errno = n == sizeof(e) ? e : EIO;
+	if (spawn_started(&report[0], pid) == -1)
 		goto fail;
-	}
 	/* imap's end of the hand-off is the chain's business alone. */
 	(void)close(POSTLOGIN_COMM_FD);
 	if ((dupfd = fcntl(sp[0], F_DUPFD_CLOEXEC, 0)) == -1 ||
 	    fd_nonblock(sp[0]) == -1) {
-		e = errno;
-		(void)kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-			;
-		errno = e;
+		spawn_kill(pid);
 		goto fail;
 	}
 	proc->pid = pid;

@@ -144,7 +144,6 @@ spawn(const struct spawn_req *req, struct spawn_proc *proc)
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	int report[2] = { -1, -1 }, fds[3], e = 0;
 	sigset_t all, old;
-	ssize_t n;
 	pid_t pid, self;
 
 	proc->pid = -1;
@@ -177,26 +176,11 @@ spawn(const struct spawn_req *req, struct spawn_proc *proc)
 	close_fd(&out[1]);
 	close_fd(&err[1]);
 	close_fd(&report[1]);
-	do
-		n = read(report[0], &e, sizeof(e));
-	while (n == -1 && errno == EINTR);
-	close_fd(&report[0]);
-	if (n > 0) {
-		/* The child failed before or in execve. */
-		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-			;
-		if (n != sizeof(e))
-			e = EIO;
-		errno = e;
+	if (spawn_started(&report[0], pid) == -1)
 		goto fail;
-	}
 	if (fd_nonblock(in[1]) == -1 || fd_nonblock(out[0]) == -1 ||
 	    fd_nonblock(err[0]) == -1) {
-		e = errno;
-		(void)kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-			;
-		errno = e;
+		spawn_kill(pid);
 		goto fail;
 	}
 	proc->pid = pid;
@@ -217,6 +201,50 @@ fail:
 	close_fd(&report[1]);
 	errno = e;
 	return (-1);
+}
+
+/*
+ * spawn_started(reportp, pid):
+ * Wait until the child ${pid}, just forked, has executed its program: the
+ * close-on-exec pipe *${reportp} (its read end, closed and set to -1
+ * here) then reaches end of file.  A child that fails before or in
+ * execve(2) writes its errno there instead and exits.  Return 0 once the
+ * program runs; or reap the child and return -1 with errno set to its
+ * error.
+ */
+int
+spawn_started(int *reportp, pid_t pid)
+{
+	ssize_t n;
+	int e = 0;
+
+	do
+		n = read(*reportp, &e, sizeof(e));
+	while (n == -1 && errno == EINTR);
+	close_fd(reportp);
+	if (n == 0)
+		return (0);
+	if (n != sizeof(e))
+		e = n == -1 ? errno : EIO;
+	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+		;
+	errno = e;
+	return (-1);
+}
+
+/*
+ * spawn_kill(pid):
+ * Kill the child ${pid} with SIGKILL and reap it; errno is preserved.
+ */
+void
+spawn_kill(pid_t pid)
+{
+	int e = errno;
+
+	(void)kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+		;
+	errno = e;
 }
 
 /*

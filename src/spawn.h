@@ -47,6 +47,23 @@ int	spawn(const struct spawn_req *, struct spawn_proc *);
 void	spawn_signals(void);
 
 /*
+ * spawn_started(reportp, pid):
+ * Wait until the child ${pid}, just forked, has executed its program: the
+ * close-on-exec pipe *${reportp} (its read end, closed and set to -1
+ * here) then reaches end of file.  A child that fails before or in
+ * execve(2) writes its errno there instead and exits.  Return 0 once the
+ * program runs; or reap the child and return -1 with errno set to its
+ * error.
+ */
+int	spawn_started(int *, pid_t);
+
+/*
+ * spawn_kill(pid):
+ * Kill the child ${pid} with SIGKILL and reap it; errno is preserved.
+ */
+void	spawn_kill(pid_t);
+
+/*
  * spawn_close(proc):
  * Close whichever pipe ends of ${proc} are still open.
  */

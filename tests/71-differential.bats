@@ -8,7 +8,8 @@
 # order; every other tag must get the same status.
 #
 # DIFF_STREAMS (default 1000) and DIFF_SEED (default fixed) choose the
-# streams; scripts/fuzz.sh runs many more with a new seed each time.
+# streams, DIFF_JOBS (default 4) how many run side by side; scripts/fuzz.sh
+# runs many more with a new seed each time.
 
 load helper
 load execute
@@ -20,31 +21,94 @@ setup() {
 	ex_setup
 }
 
-# diff_run COUNT SEED [difftest opts]: run difftest.py; its summary and
-# any mismatch go to stderr (shown by bats on failure) and to $T/summary.
-diff_run() {
-	local count=$1 seed=$2 mode direct filtered
-	shift 2
-	imx_require_binary
+# diff_job DIR START COUNT SEED [difftest opts]: run streams START ..
+# START+COUNT-1 in DIR, a directory of its own (homes, Dovecot configs, an
+# imapexec config whose marker file is DIR/marker, log), so that jobs run
+# side by side.  difftest.py's summary goes to DIR/summary; returns its
+# exit status.
+diff_job() {
+	local dir=$1 start=$2 count=$3 seed=$4 mode direct filtered
+	shift 4
+	mkdir -p "$dir"
 	# a probe that became data fails closed after 1 s, within difftest's
 	# 3 s wait for an answer
-	echo 'probe_timeout = 1;' >>"$T/imapexec.conf"
+	{
+		sed "s|$T/marker|$dir/marker|g" "$T/imapexec.conf"
+		echo 'probe_timeout = 1;'
+	} >"$dir/imapexec.conf"
 	for mode in direct filtered; do
-		rm -rf "$T/home.$mode"
-		cp -a "$IMX_RUN/template" "$T/home.$mode"
-		imx_write_dovecot_conf "$T/dovecot.$mode.conf" \
-			"$T/home.$mode/Maildir"
+		rm -rf "$dir/home.$mode"
+		cp -a "$IMX_RUN/template" "$dir/home.$mode"
+		imx_write_dovecot_conf "$dir/dovecot.$mode.conf" \
+			"$dir/home.$mode/Maildir"
 	done
-	: >"$T/diff.log"
-	imx_own "$T/diff.log"
-	imx_command direct "$T/home.direct" "$T/dovecot.direct.conf"
+	: >"$dir/diff.log"
+	imx_own "$dir"
+	# imx_command takes the imapexec config from $T
+	T=$dir imx_command direct "$dir/home.direct" "$dir/dovecot.direct.conf"
 	direct=("${IMX_CMD[@]}")
-	imx_command filtered "$T/home.filtered" "$T/dovecot.filtered.conf"
+	T=$dir imx_command filtered "$dir/home.filtered" \
+		"$dir/dovecot.filtered.conf"
 	filtered=("${IMX_CMD[@]}")
-	local rc=0
-	"$PYTHON" "$REPO/tests/difftest.py" --count "$count" --seed "$seed" \
-		--mark "$T/marker" --log "$T/diff.log" ${DIFF_ARGS:-} "$@" \
-		-- "${direct[@]}" --- "${filtered[@]}" >"$T/summary" 2>&1 || rc=$?
+	"$PYTHON" "$REPO/tests/difftest.py" --start "$start" --count "$count" \
+		--seed "$seed" --mark "$dir/marker" --log "$dir/diff.log" \
+		${DIFF_ARGS:-} "$@" -- "${direct[@]}" --- "${filtered[@]}" \
+		>"$dir/summary" 2>&1
+}
+
+# diff_total: read difftest summaries on stdin and print them, then one
+# line that adds up their counts field by field (when there are several).
+diff_total() {
+	awk '
+	{ print }
+	/^difftest: seed/ {
+		rows++
+		s = $0
+		sub(/^difftest: seed [0-9]+: /, "", s)
+		sub(/ \([0-9.]+s\)$/, "", s)
+		n = 0
+		body = ""
+		while (match(s, /[0-9]+/)) {
+			tot[++n] += substr(s, RSTART, RLENGTH)
+			body = body substr(s, 1, RSTART - 1) "%d"
+			s = substr(s, RSTART + RLENGTH)
+		}
+		fmt = body s
+		nf = n
+	}
+	END {
+		if (rows < 2)
+			exit
+		line = fmt
+		for (i = 1; i <= nf; i++)
+			sub(/%d/, tot[i], line)
+		printf "difftest total: %d jobs: %s\n", rows, line
+	}'
+}
+
+# diff_run COUNT SEED [difftest opts]: run difftest.py on streams 0 ..
+# COUNT-1, split over DIFF_JOBS jobs side by side (default 4: a stream
+# mostly waits, on the 1 s probe timeout or for Dovecot, so jobs cost
+# little CPU).  The summaries, a total and any mismatch go to stderr
+# (shown by bats on failure) and to $T/summary.
+diff_run() {
+	local count=$1 seed=$2 jobs=${DIFF_JOBS:-4} j start n rc=0
+	shift 2
+	imx_require_binary
+	[ "$jobs" -le "$count" ] || jobs=$count
+	local pids=()
+	for ((j = 0; j < jobs; j++)); do
+		start=$((count * j / jobs))
+		n=$((count * (j + 1) / jobs - start))
+		diff_job "$T/job$j" "$start" "$n" "$seed" "$@" &
+		pids+=($!)
+	done
+	for ((j = 0; j < jobs; j++)); do
+		wait "${pids[$j]}" || rc=1
+	done
+	for ((j = 0; j < jobs; j++)); do
+		cat "$T/job$j/summary"
+	done | diff_total >"$T/summary"
 	sed 's/^/# /' "$T/summary" >&3
 	if [ "$rc" -ne 0 ]; then
 		cat "$T/summary" >&2
