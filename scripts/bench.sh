@@ -141,6 +141,13 @@ for v in main big; do
 	EOF
 	"$W/bin/imapexec" -t -c "$f" >&2
 done
+# R1 measures the relay: no COMPRESS, as with Dovecot alone (mbsync takes
+# COMPRESS=DEFLATE wherever it is offered; R11 measures that).
+{
+	cat "$W/etc/imapexec.conf"
+	echo 'compress = false;'
+} >"$W/etc/imapexec-plain.conf"
+"$W/bin/imapexec" -t -c "$W/etc/imapexec-plain.conf" >&2
 
 # --- ssh keys ---------------------------------------------------------------------
 [ -f "$W/ssh/host_ed25519" ] ||

@@ -61,7 +61,10 @@ cache are warm (warm-up round).
 
 - **R1** `mbsync -a` (isync, `Tunnel`, `Sync Pull`, `FSync no`) of the
   whole Maildir (%(files)s files) to a fresh tmpfs Maildir, per round:
-  imapexec, Dovecot directly, `socat STDIO EXEC:` and `socat -t 0.05`.
+  imapexec with `compress = false` (the relay alone, as Dovecot alone
+  does not compress), imapexec as shipped (mbsync then takes the
+  COMPRESS=DEFLATE it offers; R11 compares that with Dovecot's own),
+  Dovecot directly, `socat STDIO EXEC:` and `socat -t 0.05`.
   Every tunnel runs under scripts/bench/cpuwrap.c, which records the
   relay's own CPU time (`/proc/PID/schedstat` of the zombie, ns) and the
   CPU of the relay with its waited children (`wait4` rusage); backend

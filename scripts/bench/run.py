@@ -32,6 +32,7 @@ DCONF = os.path.join(W, "etc", "dovecot.conf")
 DCONF_BIG = os.path.join(W, "etc", "dovecot-big.conf")
 ICONF = os.path.join(W, "etc", "imapexec.conf")
 ICONF_BIG = os.path.join(W, "etc", "imapexec-big.conf")
+ICONF_PLAIN = os.path.join(W, "etc", "imapexec-plain.conf")
 DCONF_ZLIB = os.path.join(W, "etc", "dovecot-zlib.conf")
 ERRLOG = open(os.path.join(W, "log", "stderr.log"), "ab")
 
@@ -233,7 +234,10 @@ def r1():
     cpu = os.path.join(W, "log", "cpu.txt")
     wrap = os.path.join(W, "bin", "cpuwrap")
     tunnels = {
-        "imapexec": [wrap, cpu] + cmd_filtered(),
+        # compress = false: the relay alone, like for like with Dovecot
+        "imapexec": [wrap, cpu] + cmd_filtered(iconf=ICONF_PLAIN),
+        # the default: mbsync takes the COMPRESS=DEFLATE imapexec offers
+        "imapexec COMPRESS": [wrap, cpu] + cmd_filtered(),
         "direct": [wrap, cpu] + cmd_direct(),
         "socat": [wrap, cpu, "/usr/bin/socat", "STDIO",
                   "EXEC:%s -c %s" % (DOVECOT, DCONF)],
@@ -275,6 +279,8 @@ def r1():
     d = res["direct"]
     add("R1", "mbsync sync, imapexec", "s", "imapexec", res["imapexec"],
         "direct", d, 1.02, "<=")
+    add("R1", "mbsync sync, imapexec with COMPRESS (the default)", "s",
+        "imapexec COMPRESS", res["imapexec COMPRESS"], "direct", d)
     add("R1", "mbsync sync, socat (blind relay)", "s", "socat", res["socat"],
         "direct", d)
     add("R1", "mbsync sync, socat -t 0.05", "s", "socat -t 0.05",
@@ -285,6 +291,10 @@ def r1():
     backend = [t - o for o, t in ic]
     add("R1", "imapexec CPU / backend CPU", "s", "imapexec own CPU", own,
         "backend CPU", backend, 0.03, "<=")
+    zc = cpus["imapexec COMPRESS"][1:]
+    add("R1", "imapexec CPU / backend CPU, with COMPRESS", "s",
+        "imapexec own CPU", [o for o, _ in zc], "backend CPU",
+        [t - o for o, t in zc])
     sc = cpus["socat"][1:]
     add("R1", "socat CPU / backend CPU", "s", "socat own CPU",
         [o for o, _ in sc], "backend CPU", [t - o for o, t in sc])
