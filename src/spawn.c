@@ -219,8 +219,8 @@ fail:
  * close-on-exec pipe *${reportp} (its read end, closed and set to -1
  * here) then reaches end of file.  A child that fails before or in
  * execve(2) writes its errno there instead and exits.  Return 0 once the
- * program runs; or reap the child and return -1 with errno set to its
- * error.
+ * program runs; or kill and reap the child and return -1 with errno set
+ * to its error (or to read(2)'s).
  */
 int
 spawn_started(int *reportp, pid_t pid)
@@ -231,14 +231,16 @@ spawn_started(int *reportp, pid_t pid)
 	do
 		n = read(*reportp, &e, sizeof(e));
 	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		e = errno;
+	else if (n > 0 && n != sizeof(e))
+		e = EIO;
 	close_fd(reportp);
 	if (n == 0)
 		return (0);
-	if (n != sizeof(e))
-		e = n == -1 ? errno : EIO;
-	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-		;
+	/* It has failed, or its state is unknown: it must not run on. */
 	errno = e;
+	spawn_kill(pid);
 	return (-1);
 }
 

@@ -55,8 +55,8 @@ void	spawn_signals(void);
  * close-on-exec pipe *${reportp} (its read end, closed and set to -1
  * here) then reaches end of file.  A child that fails before or in
  * execve(2) writes its errno there instead and exits.  Return 0 once the
- * program runs; or reap the child and return -1 with errno set to its
- * error.
+ * program runs; or kill and reap the child and return -1 with errno set
+ * to its error (or to read(2)'s).
  */
 int	spawn_started(int *, pid_t);
 
