@@ -1,0 +1,131 @@
+#!/usr/bin/env bats
+# Break-it pass as the administrator who reads only the man pages: config
+# mistakes that used to pass "imapexec -t" and then ran with less than the
+# admin wrote.
+#  - a misspelt setting (rlimts, pattrn, usr, timout) is refused, at every
+#    level, by -t and by the loader, instead of being ignored: a typo never
+#    drops a limit, a pattern or the account;
+#  - a relative or empty PATH entry (path, a service's env, backend_env)
+#    is refused: services run in the user's home;
+#  - a config that is not a regular file (a directory, a FIFO) is one
+#    clear error: no hang, and nothing on fd 2 (the client's socket under
+#    xinetd) at run time;
+#  - user = "root" (any account with uid 0) is refused.
+
+load helper
+
+setup_file() { imx_setup_file; }
+teardown_file() { imx_teardown_file; }
+setup() { imx_setup; }
+
+# adm_conf FILE TEXT: a config whose backend, on line 1, records that it
+# was started in $T/started; TEXT begins on line 2.
+adm_conf() {
+	printf 'backend = [ "/bin/sh", "-c", "touch %s/started" ];\n%s\n' \
+		"$T" "$2" >"$1"
+}
+
+# adm_refused FILE LINE REGEX: imapexec -t -c FILE fails with
+# "imapexec: FILE:LINE: ..." matching REGEX ("imapexec: FILE: ..." if LINE
+# is empty); the
+# loader at run time fails as well, without starting the backend and
+# without a byte on stdout or stderr (either may be the client).
+adm_refused() {
+	local rc=0
+	rm -f "$T/started"
+	"$IMAPEXEC" -t -c "$1" >"$T/t.out" 2>"$T/t.err" || rc=$?
+	cat "$T/t.out" "$T/t.err" >&3
+	local want="^imapexec: $1:$2: $3"
+	[ -n "$2" ] || want="^imapexec: $1: $3"
+	[ "$rc" -eq 1 ] || { echo "# -t exit status $rc" >&2; return 1; }
+	[ ! -s "$T/t.out" ]
+	grep -q -E "$want" "$T/t.err" || {
+		echo "# want: $want" >&2
+		return 1
+	}
+	rc=0
+	timeout 10 "$IMAPEXEC" -c "$1" </dev/null >"$T/r.out" 2>"$T/r.err" || rc=$?
+	[ "$rc" -eq 1 ] || { echo "# run exit status $rc" >&2; return 1; }
+	[ ! -s "$T/r.out" ] && [ ! -s "$T/r.err" ]
+	[ ! -e "$T/started" ]
+}
+
+@test "a misspelt setting is refused at every level, by -t and the loader (a typo never drops a limit)" {
+	local c=$T/c.conf
+	adm_conf "$c" 'usr = "vmail";'
+	adm_refused "$c" 2 'unknown setting "usr"'
+	adm_conf "$c" 'defaults = {
+	timout = 5; };'
+	adm_refused "$c" 3 'defaults: unknown setting "timout"'
+	adm_conf "$c" 'defaults = { rlimits = {
+	cpus = 5; }; };'
+	adm_refused "$c" 3 'defaults: rlimits: unknown setting "cpus"'
+	adm_conf "$c" 'services = ( { name = "s"; exec = [ "/bin/true" ];
+	rlimts = { cpu = 1; }; } );'
+	adm_refused "$c" 3 'service s: unknown setting "rlimts"'
+	adm_conf "$c" 'services = ( { name = "s"; exec = [ "/bin/true" ];
+	args = { max = 1;
+	pattrn = "^a$"; }; } );'
+	adm_refused "$c" 4 'service s: args: unknown setting "pattrn"'
+	adm_conf "$c" 'services = ( { name = "s"; exec = [ "/bin/true" ];
+	users = [ "a" ]; }, { name = "t"; exec = [ "/bin/true" ];
+	user = [ "b" ]; } );'
+	adm_refused "$c" 4 'service t: unknown setting "user"'
+	# every documented setting, at its level, is still accepted
+	adm_conf "$c" 'backend_env = [ "A=b" ]; path = "/usr/bin:/bin";
+compress = true; probe_timeout = 10;
+defaults = { interactive = false; dash_args = false; eol = "lf";
+  stderr = "log"; timeout = 1; idle_timeout = 1; max_output = 1;
+  max_input = 1; rlimits = { cpu = 1; memory = "1G"; nofile = 9;
+  nproc = 9; fsize = "1M"; }; };
+services = ( { name = "s"; description = "d"; exec = [ "/bin/true" ];
+  env = [ "A=b" ]; users = [ "a" ]; groups = [ "g" ];
+  args = { min = 0; max = 1; pattern = "^a$"; };
+  interactive = true; dash_args = true; eol = "crlf"; stderr = "client";
+  timeout = 1; idle_timeout = 1; max_output = 1; max_input = 1;
+  rlimits = { cpu = 1; }; },
+  { name = "c"; connect = "unix:/run/x.sock"; } );'
+	run "$IMAPEXEC" -t -c "$c"
+	[ "$status" -eq 0 ] && [ "$output" = "configuration OK" ]
+	# the shipped example too
+	run "$IMAPEXEC" -t -c "$REPO/conf/imapexec.conf"
+	[ "$status" -eq 0 ] && [ "$output" = "configuration OK" ]
+}
+
+@test "a relative or empty PATH entry is refused: in path, a service's env and backend_env" {
+	local c=$T/c.conf p
+	for p in '.:/usr/bin' '/usr/bin:' ':/usr/bin' '/usr/bin::/bin' 'bin:/usr/bin' ''; do
+		adm_conf "$c" "path = \"$p\";"
+		adm_refused "$c" 2 "path: \"$p\" has a relative or empty entry"
+	done
+	adm_conf "$c" 'services = ( { name = "s"; exec = [ "/bin/true" ];
+	env = [ "A=b", "PATH=/bin:." ]; } );'
+	adm_refused "$c" 3 'service s: env: "PATH=/bin:." has a relative or empty entry'
+	adm_conf "$c" 'backend_env = [ "PATH=" ];'
+	adm_refused "$c" 2 'backend_env: "PATH=" has a relative or empty entry'
+	adm_conf "$c" 'path = "/usr/local/bin:/usr/bin:/bin";
+services = ( { name = "s"; exec = [ "/bin/true" ]; env = [ "PATH=/x" ]; } );'
+	run "$IMAPEXEC" -t -c "$c"
+	[ "$status" -eq 0 ] && [ "$output" = "configuration OK" ]
+}
+
+@test "a config that is a directory or a FIFO: one clear error, no hang, nothing on fd 2 at run time" {
+	mkdir "$T/dir.conf"
+	adm_refused "$T/dir.conf" '' 'not a regular file'
+	mkfifo "$T/fifo.conf"
+	adm_refused "$T/fifo.conf" '' 'not a regular file'
+	# a symlink to a regular file is fine
+	adm_conf "$T/real.conf" ''
+	ln -s real.conf "$T/link.conf"
+	run "$IMAPEXEC" -t -c "$T/link.conf"
+	[ "$status" -eq 0 ] && [ "$output" = "configuration OK" ]
+}
+
+@test "user naming an account with uid 0 is refused; a real account passes" {
+	local c=$T/c.conf
+	adm_conf "$c" 'user = "root";'
+	adm_refused "$c" 2 'user "root" has uid 0'
+	adm_conf "$c" "user = \"$IMX_USER\";"
+	run "$IMAPEXEC" -t -c "$c"
+	[ "$status" -eq 0 ] && [ "$output" = "configuration OK" ]
+}
