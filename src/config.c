@@ -67,7 +67,8 @@ struct cerr {
 /*
  * fail(e, s, fmt, ...):
  * Format "file:line: message" for setting ${s} (or the file if NULL) into
- * ${e}.  Return -1.
+ * ${e}; the file is the one ${s} was read from (an @include'd one, say).
+ * Return -1.
  */
 static int __attribute__((format(printf, 3, 4)))
 fail(struct cerr *e, const config_setting_t *s, const char *fmt, ...)
@@ -79,7 +80,9 @@ fail(struct cerr *e, const config_setting_t *s, const char *fmt, ...)
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (s != NULL)
-		(void)snprintf(e->buf, e->len, "%s:%d: %s", e->file,
+		(void)snprintf(e->buf, e->len, "%s:%d: %s",
+		    config_setting_source_file(s) != NULL ?
+		    config_setting_source_file(s) : e->file,
 		    config_setting_source_line(s), msg);
 	else
 		(void)snprintf(e->buf, e->len, "%s: %s", e->file, msg);
@@ -650,8 +653,9 @@ config_load(struct config *cf, const char *file, int must_exist,
 	}
 	if (config_read(&lc, fp) != CONFIG_TRUE) {
 		(void)fclose(fp);
-		(void)snprintf(errbuf, errlen, "%s:%d: %s", file,
-		    config_error_line(&lc), config_error_text(&lc));
+		(void)snprintf(errbuf, errlen, "%s:%d: %s",
+		    config_error_file(&lc) != NULL ? config_error_file(&lc) :
+		    file, config_error_line(&lc), config_error_text(&lc));
 		goto out;
 	}
 	(void)fclose(fp);

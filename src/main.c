@@ -220,6 +220,24 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 
+	/*
+	 * From here on, fd 2 may be the client's socket: never write it, not
+	 * even from a library while the configuration is read (libconfig's
+	 * scanner writes there on an @include'd directory).  Under
+	 * script-login it is Dovecot's log, which the rest of the chain
+	 * writes to: keep it.  -t and -d write to it.
+	 */
+	if (!test && !debug && !post) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		if (fd == -1 || dup2(fd, 2) == -1) {
+			log_init(0);
+			fatal("/dev/null");
+		}
+		if (fd != 2)
+			(void)close(fd);
+	}
+
 	/* -t checks a file: the default one too must exist. */
 	if (config_load(&cf, file, explicit || test, errbuf,
 	    sizeof(errbuf)) == -1) {
@@ -237,22 +255,9 @@ main(int argc, char *argv[])
 		return (0);
 	}
 
-	/*
-	 * From here on, fd 2 may be the client's socket: never write it.
-	 * Under script-login it is Dovecot's log, which the rest of the chain
-	 * writes to: keep it.
-	 */
 	log_init(debug);
 	if (post && (why = postlogin_check(argc)) != NULL)
 		fatalx("-P: not started by script-login: %s", why);
-	if (!debug && !post) {
-		int fd = open("/dev/null", O_WRONLY);
-
-		if (fd == -1 || dup2(fd, 2) == -1)
-			fatal("/dev/null");
-		if (fd != 2)
-			(void)close(fd);
-	}
 
 	drop_privileges(&cf);
 	if (post) {

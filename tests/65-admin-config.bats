@@ -27,16 +27,16 @@ adm_conf() {
 
 # adm_refused FILE LINE REGEX: imapexec -t -c FILE fails with
 # "imapexec: FILE:LINE: ..." matching REGEX ("imapexec: FILE: ..." if LINE
-# is empty); the
+# is empty; FILE may be a regex, "a|b" for either); the
 # loader at run time fails as well, without starting the backend and
 # without a byte on stdout or stderr (either may be the client).
 adm_refused() {
 	local rc=0
 	rm -f "$T/started"
-	"$IMAPEXEC" -t -c "$1" >"$T/t.out" 2>"$T/t.err" || rc=$?
+	"$IMAPEXEC" -t -c "${1%%|*}" >"$T/t.out" 2>"$T/t.err" || rc=$?
 	cat "$T/t.out" "$T/t.err" >&3
-	local want="^imapexec: $1:$2: $3"
-	[ -n "$2" ] || want="^imapexec: $1: $3"
+	local f=${1%%|*} want="^imapexec: ($1):$2: $3"
+	[ -n "$2" ] || want="^imapexec: ($1): $3"
 	[ "$rc" -eq 1 ] || { echo "# -t exit status $rc" >&2; return 1; }
 	[ ! -s "$T/t.out" ]
 	grep -q -E "$want" "$T/t.err" || {
@@ -44,7 +44,7 @@ adm_refused() {
 		return 1
 	}
 	rc=0
-	timeout 10 "$IMAPEXEC" -c "$1" </dev/null >"$T/r.out" 2>"$T/r.err" || rc=$?
+	timeout 10 "$IMAPEXEC" -c "$f" </dev/null >"$T/r.out" 2>"$T/r.err" || rc=$?
 	[ "$rc" -eq 1 ] || { echo "# run exit status $rc" >&2; return 1; }
 	[ ! -s "$T/r.out" ] && [ ! -s "$T/r.err" ]
 	[ ! -e "$T/started" ]
@@ -128,4 +128,23 @@ services = ( { name = "s"; exec = [ "/bin/true" ]; env = [ "PATH=/x" ]; } );'
 	adm_conf "$c" "user = \"$IMX_USER\";"
 	run "$IMAPEXEC" -t -c "$c"
 	[ "$status" -eq 0 ] && [ "$output" = "configuration OK" ]
+}
+
+@test "@include: a mistake in an included file is reported at that file's line; an included directory writes nothing to fd 2 at run time" {
+	local c=$T/c.conf inc=$T/inc.conf
+	printf '\n\nservices = ( { name = "s"; exec = [ "/bin/true" ];\n\trlimts = { }; } );\n' >"$inc"
+	adm_conf "$c" "@include \"$inc\""
+	adm_refused "$c|$inc" '[0-9]+' ''
+	grep -q -x "imapexec: $inc:4: service s: unknown setting \"rlimts\"" "$T/t.err"
+	printf '\nx = ;\n' >"$inc"
+	adm_refused "$c|$inc" '[0-9]+' ''
+	grep -q -x "imapexec: $inc:2: syntax error" "$T/t.err"
+	# libconfig 1.5's scanner prints to fd 2 and exits on a directory:
+	# at run time fd 2 may be the client's socket
+	mkdir "$T/incdir"
+	adm_conf "$c" "@include \"$T/incdir\""
+	rm -f "$T/started"
+	run timeout 10 "$IMAPEXEC" -c "$c" </dev/null
+	[ "$status" -ne 0 ] && [ -z "$output" ]
+	[ ! -e "$T/started" ]
 }
