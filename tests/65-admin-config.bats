@@ -46,7 +46,8 @@ adm_refused() {
 	rc=0
 	timeout 10 "$IMAPEXEC" -c "$f" </dev/null >"$T/r.out" 2>"$T/r.err" || rc=$?
 	[ "$rc" -eq 1 ] || { echo "# run exit status $rc" >&2; return 1; }
-	[ ! -s "$T/r.out" ] && [ ! -s "$T/r.err" ]
+	[ ! -s "$T/r.out" ]
+	[ ! -s "$T/r.err" ]
 	[ ! -e "$T/started" ]
 }
 
@@ -86,10 +87,12 @@ services = ( { name = "s"; description = "d"; exec = [ "/bin/true" ];
   rlimits = { cpu = 1; }; },
   { name = "c"; connect = "unix:/run/x.sock"; } );'
 	run "$IMAPEXEC" -t -c "$c"
-	[ "$status" -eq 0 ] && [ "$output" = "configuration OK" ]
+	[ "$status" -eq 0 ]
+	[ "$output" = "configuration OK" ]
 	# the shipped example too
 	run "$IMAPEXEC" -t -c "$REPO/conf/imapexec.conf"
-	[ "$status" -eq 0 ] && [ "$output" = "configuration OK" ]
+	[ "$status" -eq 0 ]
+	[ "$output" = "configuration OK" ]
 }
 
 @test "a relative or empty PATH entry is refused: in path, a service's env and backend_env" {
@@ -106,7 +109,8 @@ services = ( { name = "s"; description = "d"; exec = [ "/bin/true" ];
 	adm_conf "$c" 'path = "/usr/local/bin:/usr/bin:/bin";
 services = ( { name = "s"; exec = [ "/bin/true" ]; env = [ "PATH=/x" ]; } );'
 	run "$IMAPEXEC" -t -c "$c"
-	[ "$status" -eq 0 ] && [ "$output" = "configuration OK" ]
+	[ "$status" -eq 0 ]
+	[ "$output" = "configuration OK" ]
 }
 
 @test "a config that is a directory or a FIFO: one clear error, no hang, nothing on fd 2 at run time" {
@@ -118,7 +122,8 @@ services = ( { name = "s"; exec = [ "/bin/true" ]; env = [ "PATH=/x" ]; } );'
 	adm_conf "$T/real.conf" ''
 	ln -s real.conf "$T/link.conf"
 	run "$IMAPEXEC" -t -c "$T/link.conf"
-	[ "$status" -eq 0 ] && [ "$output" = "configuration OK" ]
+	[ "$status" -eq 0 ]
+	[ "$output" = "configuration OK" ]
 }
 
 @test "user naming an account with uid 0 is refused; a real account passes" {
@@ -127,7 +132,8 @@ services = ( { name = "s"; exec = [ "/bin/true" ]; env = [ "PATH=/x" ]; } );'
 	adm_refused "$c" 2 'user "root" has uid 0'
 	adm_conf "$c" "user = \"$IMX_USER\";"
 	run "$IMAPEXEC" -t -c "$c"
-	[ "$status" -eq 0 ] && [ "$output" = "configuration OK" ]
+	[ "$status" -eq 0 ]
+	[ "$output" = "configuration OK" ]
 }
 
 @test "@include: a mistake in an included file is reported at that file's line; an included directory writes nothing to fd 2 at run time" {
@@ -145,6 +151,42 @@ services = ( { name = "s"; exec = [ "/bin/true" ]; env = [ "PATH=/x" ]; } );'
 	adm_conf "$c" "@include \"$T/incdir\""
 	rm -f "$T/started"
 	run timeout 10 "$IMAPEXEC" -c "$c" </dev/null
-	[ "$status" -ne 0 ] && [ -z "$output" ]
+	[ "$status" -ne 0 ]
+	[ -z "$output" ]
 	[ ! -e "$T/started" ]
+}
+
+# --- the shipped launchers ---------------------------------------------
+
+# adm_unit_rw DIR: DIR is under one of the ReadWritePaths= of the shipped
+# service unit (ProtectSystem=strict makes everything else read-only).
+adm_unit_rw() {
+	local p
+	for p in $(sed -n 's/^ReadWritePaths=//p' "$REPO/conf/imapexec@.service"); do
+		p=${p#-}
+		case $1/ in "${p%/}"/*) return 0 ;; esac
+	done
+	echo "# $1 is read-only under the shipped unit" >&2
+	return 1
+}
+
+@test "shipped launchers never run imapexec as root, and the unit lets the shipped services write where they write" {
+	local u=$REPO/conf/imapexec@.service x=$REPO/conf/xinetd.imapexec user
+	# systemd: an active User= that is not root (without one, root)
+	user=$(sed -n 's/^User=//p' "$u")
+	echo "# unit User=$user" >&3
+	[ -n "$user" ]
+	[ "$user" != root ]
+	[ "$user" != 0 ]
+	# xinetd: every active entry names a user that is not root
+	! awk '/^[ \t]*#/ { next } /^[ \t]*user[ \t]*=/ { print $3 }' "$x" | grep -qx -E 'root|0'
+	[ "$(awk '/^[ \t]*#/ { next } /^[ \t]*user[ \t]*=/' "$x" | wc -l)" -ge 1 ]
+	# the voicemail spool of the shipped config (delete writes there)
+	local spool
+	spool=$(grep -o -- '--spool=/[^"]*' "$REPO/conf/imapexec.conf")
+	[ -n "$spool" ]
+	adm_unit_rw "${spool#--spool=}"
+	# the lists and the calendar live in the home: /home, /var/vmail
+	adm_unit_rw /home/alice/.imapexec
+	adm_unit_rw /var/vmail/.imapexec
 }
