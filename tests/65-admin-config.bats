@@ -190,3 +190,22 @@ adm_unit_rw() {
 	adm_unit_rw /home/alice/.imapexec
 	adm_unit_rw /var/vmail/.imapexec
 }
+
+# adm_flat FILE: the text of FILE on one line, comment marks and roff line
+# breaks folded into single spaces.
+adm_flat() { tr '\n#' '  ' <"$1" | tr -s ' \t' '  '; }
+
+@test "every place that ships a loopback listener says loopback is open to every local account, and what to use instead" {
+	local f
+	for f in "$REPO/conf/imapexec.socket" "$REPO/conf/xinetd.imapexec" \
+		"$REPO/README" "$REPO/src/imapexec.8"; do
+		adm_flat "$f" | grep -q 'every account on the host' || {
+			echo "# $f does not say that every local account can connect" >&2
+			return 1
+		}
+		adm_flat "$f" | grep -q -i 'forced command' || {
+			echo "# $f does not name the ssh forced command" >&2
+			return 1
+		}
+	done
+}
