@@ -298,8 +298,8 @@ main(int argc, char *argv[])
 	/* In post-login mode USER and IP come from Dovecot: any bytes. */
 	(void)log_esc(uesc, sizeof(uesc), user, strlen(user));
 	(void)log_esc(resc, sizeof(resc), c.rip, strlen(c.rip));
-	log_debug("Connect: user=<%s>, rip=%s, backend=<%s>, pid=%d", uesc,
-	    resc[0] != '\0' ? resc : "-", req.argv[0], (int)c.be.pid);
+	log_debug("Connect: user=<%s>, rip=<%s>, backend=<%s>, pid=<%d>",
+	    uesc, resc, req.argv[0], (int)c.be.pid);
 
 	/* The client's descriptors are put back as they were at the end. */
 	fl0 = fcntl(c.cl_in, F_GETFL);
@@ -311,7 +311,7 @@ main(int argc, char *argv[])
 	(void)fcntl(c.cl_in, F_SETFL, fl0);
 	(void)fcntl(c.cl_out, F_SETFL, fl1);
 
-	log_debug("Disconnected: user=<%s>, status=%d", uesc, status);
+	log_debug("Disconnected: user=<%s>, status=<%d>", uesc, status);
 	conn_free(&c);
 	env_free(&e);
 	config_free(&cf);

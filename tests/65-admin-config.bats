@@ -209,3 +209,18 @@ adm_flat() { tr '\n#' '  ' <"$1" | tr -s ' \t' '  '; }
 		}
 	done
 }
+
+@test "log lines give every value as key=<value>, as imapexec(8) says" {
+	printf 'backend = [ "/bin/sh", "-c", "exit 3" ];\n' >"$T/c.conf"
+	local rc=0
+	timeout 10 "$IMAPEXEC" -d -c "$T/c.conf" </dev/null >"$T/out" 2>"$T/err" || rc=$?
+	cat "$T/err" >&3
+	[ "$rc" -eq 3 ]
+	[ ! -s "$T/out" ]
+	grep -q -E '^imapexec: Debug: Connect: user=<[^>]+>, rip=<[^>]*>, backend=</bin/sh>, pid=<[0-9]+>$' "$T/err"
+	grep -q -E '^imapexec: Debug: Disconnected: user=<[^>]+>, status=<3>$' "$T/err"
+	# no key=value without the brackets anywhere
+	! grep -E '[a-z]=[^<]' "$T/err" || false
+	# the page documents the form
+	adm_flat "$REPO/src/imapexec.8" | grep -q 'Connect: user=<..>, rip=<..>, backend=<..>, pid=<..>'
+}
