@@ -10,11 +10,16 @@
 #  - a config that is not a regular file (a directory, a FIFO) is one
 #    clear error: no hang, and nothing on fd 2 (the client's socket under
 #    xinetd) at run time;
-#  - user = "root" (any account with uid 0) is refused.
+#  - user = "root" (any account with uid 0) is refused;
+#  - the shipped launchers never run as root, the unit lets the shipped
+#    services write, loopback is said to be open to every local account;
+#  - every shipped service runs with the shipped defaults' rlimits;
+#  - log lines are key=<value>, as imapexec(8) says.
 
 load helper
+load execute
 
-setup_file() { imx_setup_file; }
+setup_file() { ex_setup_file; }
 teardown_file() { imx_teardown_file; }
 setup() { imx_setup; }
 
@@ -223,4 +228,56 @@ adm_flat() { tr '\n#' '  ' <"$1" | tr -s ' \t' '  '; }
 	! grep -E '[a-z]=[^<]' "$T/err" || false
 	# the page documents the form
 	adm_flat "$REPO/src/imapexec.8" | grep -q 'Connect: user=<..>, rip=<..>, backend=<..>, pid=<..>'
+}
+
+@test "the shipped imapexec.conf: every shipped service runs with the defaults' rlimits" {
+	# each service's exec becomes a program that prints its limits; the
+	# rest of each service (args, limits, overrides) stays as shipped
+	printf '#!/bin/sh\ngrep -E "^Max (cpu time|address space|open files|file size) " /proc/self/limits\n' \
+		>"$EX_SERVICES/shiplim.sh"
+	chmod 755 "$EX_SERVICES/shiplim.sh"
+	"$PYTHON" - "$REPO/conf/imapexec.conf" "$T/imapexec.conf" \
+		"$EX_SERVICES/shiplim.sh" "$DOVECOT_IMAP" <<-'EOF2'
+		import re, sys
+		src, dst, prog, imap = sys.argv[1:]
+		text = open(src).read()
+		text = re.sub(r'exec = \[[^]]*\];', 'exec = [ "%s" ];' % prog, text)
+		text = re.sub(r'\n\s*groups = \[[^]]*\];', '', text)
+		text = text.replace('"/usr/lib/dovecot/imap"', '"%s"' % imap)
+		open(dst, "w").write(text)
+	EOF2
+	"$IMAPEXEC" -t -c "$T/imapexec.conf"
+	local names
+	names=$(grep -o -E '^[[:space:]]*name = "[a-z]+"' "$REPO/conf/imapexec.conf" |
+		sed -E 's/.*"(.*)"/\1/' | tr '\n' ' ')
+	[ "$names" = "blacklist whitelist calendar voicemail smtp " ]
+	{
+		echo '> 1 EXECUTE blacklist list'
+		echo 'wait 1 OK'
+		echo '> 2 EXECUTE whitelist list'
+		echo 'wait 2 OK'
+		echo '> 3 EXECUTE voicemail list'
+		echo 'wait 3 OK'
+		echo '> 4 EXECUTE calendar'
+		echo 'wait +'
+		echo 'match \* EXECUTE \(TAG "4"\) EXIT 0'
+		echo '> DONE'
+		echo 'wait 4 OK'
+		echo '> 5 EXECUTE smtp'
+		echo 'wait +'
+		echo 'match \* EXECUTE \(TAG "5"\) EXIT 0'
+		echo '> DONE'
+		echo 'wait 5 OK'
+	} >"$T/s.txt"
+	ex_run "$T/s.txt"
+	local tag
+	for tag in 1 2 3 4 5; do
+		ex_out "$tag" | tr -s ' ' | sed 's/ *$//' >"$T/lim.$tag"
+		sed "s/^/# $tag: /" "$T/lim.$tag" >&3
+		grep -q -x 'Max cpu time 60 60 seconds' "$T/lim.$tag"
+		grep -q -x 'Max address space 1073741824 1073741824 bytes' "$T/lim.$tag"
+		grep -q -x 'Max open files 256 256 files' "$T/lim.$tag"
+		grep -q -x 'Max file size 67108864 67108864 bytes' "$T/lim.$tag"
+	done
+	imx_assert_no_leftovers
 }
