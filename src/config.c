@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libconfig.h>
+#include <libgen.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -62,7 +63,26 @@ struct cerr {
 	const char	*file;
 	char		*buf;
 	size_t		 len;
+	const char	*dir;		/* where a relative @include is read */
 };
+
+/*
+ * src_name(e, src, buf, len):
+ * Return the name to report for a mistake read from ${src}, as libconfig
+ * names it (NULL for the file itself, an @include'd name as written):
+ * ${e}->file, ${src}, or ${src} in ${e}->dir, formatted into ${buf} of
+ * ${len} bytes.
+ */
+static const char *
+src_name(const struct cerr *e, const char *src, char *buf, size_t len)
+{
+	if (src == NULL)
+		return (e->file);
+	if (src[0] == '/' || e->dir == NULL)
+		return (src);
+	(void)snprintf(buf, len, "%s/%s", e->dir, src);
+	return (buf);
+}
 
 /*
  * fail(e, s, fmt, ...):
@@ -73,16 +93,15 @@ struct cerr {
 static int __attribute__((format(printf, 3, 4)))
 fail(struct cerr *e, const config_setting_t *s, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[512], name[PATH_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (s != NULL)
-		(void)snprintf(e->buf, e->len, "%s:%d: %s",
-		    config_setting_source_file(s) != NULL ?
-		    config_setting_source_file(s) : e->file,
+		(void)snprintf(e->buf, e->len, "%s:%d: %s", src_name(e,
+		    config_setting_source_file(s), name, sizeof(name)),
 		    config_setting_source_line(s), msg);
 	else
 		(void)snprintf(e->buf, e->len, "%s: %s", e->file, msg);
@@ -622,6 +641,40 @@ get_user(struct cerr *e, const config_setting_t *root, struct config *cf)
 }
 
 /*
+ * config_read_in(e, lc, fp):
+ * Parse ${fp} into ${lc} with ${e}->dir as the working directory, so that
+ * a relative @include is read from the file's own directory, never from
+ * the caller's (under ssh, the user's home); libconfig 1.5's include_dir
+ * would be put before absolute names too.  The working directory is
+ * restored and ${fp} closed.  Return 1, 0 on a libconfig error, or -1
+ * with the reason in ${e}.
+ */
+static int
+config_read_in(struct cerr *e, config_t *lc, FILE *fp)
+{
+	int cwd, rc;
+
+	/* O_PATH: the working directory need not be readable. */
+	if ((cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		(void)fclose(fp);
+		return (fail(e, NULL, "working directory: %s",
+		    strerror(errno)));
+	}
+	if (chdir(e->dir) == -1) {
+		(void)fail(e, NULL, "%s: %s", e->dir, strerror(errno));
+		rc = -1;
+	} else {
+		rc = config_read(lc, fp) == CONFIG_TRUE;
+		if (fchdir(cwd) == -1)
+			rc = fail(e, NULL, "working directory: %s",
+			    strerror(errno));
+	}
+	(void)fclose(fp);
+	(void)close(cwd);
+	return (rc);
+}
+
+/*
  * config_load(cf, file, must_exist, errbuf, errlen):
  * Read ${file} into ${cf}.  A missing file is an error only if
  * ${must_exist}; otherwise the built-in defaults apply.  Return 0, or -1
@@ -631,18 +684,21 @@ int
 config_load(struct config *cf, const char *file, int must_exist,
     char *errbuf, size_t errlen)
 {
-	struct cerr e = { file, errbuf, errlen };
+	struct cerr e = { file, errbuf, errlen, NULL };
+	char name[PATH_MAX];
 	config_t lc;
 	config_setting_t *root;
 	FILE *fp;
+	char *dir = NULL;
 	int rc = -1;
 
 	memset(cf, 0, sizeof(*cf));
 	config_init(&lc);
-	if ((cf->file = strdup(file)) == NULL) {
+	if ((cf->file = strdup(file)) == NULL || (dir = strdup(file)) == NULL) {
 		fail(&e, NULL, "out of memory");
 		goto out;
 	}
+	e.dir = dirname(dir);
 	switch (config_open(&e, file, must_exist, &fp)) {
 	case -1:
 		goto out;
@@ -651,14 +707,17 @@ config_load(struct config *cf, const char *file, int must_exist,
 	default:
 		break;
 	}
-	if (config_read(&lc, fp) != CONFIG_TRUE) {
-		(void)fclose(fp);
-		(void)snprintf(errbuf, errlen, "%s:%d: %s",
-		    config_error_file(&lc) != NULL ? config_error_file(&lc) :
-		    file, config_error_line(&lc), config_error_text(&lc));
+	switch (config_read_in(&e, &lc, fp)) {
+	case -1:
 		goto out;
+	case 0:
+		(void)snprintf(errbuf, errlen, "%s:%d: %s", src_name(&e,
+		    config_error_file(&lc), name, sizeof(name)),
+		    config_error_line(&lc), config_error_text(&lc));
+		goto out;
+	default:
+		break;
 	}
-	(void)fclose(fp);
 	root = config_root_setting(&lc);
 	if (check_keys(&e, root, "", root_keys, NULL) == -1)
 		goto out;
@@ -710,6 +769,7 @@ defaults:
 	rc = 0;
 out:
 	config_destroy(&lc);
+	free(dir);
 	if (rc == -1)
 		config_free(cf);
 	return (rc);

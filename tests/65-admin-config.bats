@@ -281,3 +281,19 @@ adm_flat() { tr '\n#' '  ' <"$1" | tr -s ' \t' '  '; }
 	done
 	imx_assert_no_leftovers
 }
+
+@test "@include with a relative name reads the file next to the config, never one in the working directory (the user's home under ssh)" {
+	mkdir "$T/etc" "$T/home"
+	adm_conf "$T/etc/c.conf" '@include "services.conf"'
+	printf 'services = ( { name = "good"; exec = [ "/bin/true" ]; } );\n' >"$T/etc/services.conf"
+	printf 'services = ( { name = "evil"; exec = [ "/bin/true" ];\n\tbogus = 1; } );\n' >"$T/home/services.conf"
+	run bash -c 'cd "$1" && "$2" -t -c "$3"' - "$T/home" "$IMAPEXEC" "$T/etc/c.conf"
+	echo "$output" >&3
+	[ "$status" -eq 0 ]
+	[ "$output" = "configuration OK" ]
+	# and the file next to the config is the one checked
+	printf 'services = ( { name = "good"; exec = [ "/bin/true" ];\n\tbogus = 1; } );\n' >"$T/etc/services.conf"
+	run bash -c 'cd / && "$1" -t -c "$2"' - "$IMAPEXEC" "$T/etc/c.conf"
+	[ "$status" -eq 1 ]
+	[ "$output" = "imapexec: $T/etc/services.conf:2: service good: unknown setting \"bogus\"" ]
+}
