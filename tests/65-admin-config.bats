@@ -14,7 +14,10 @@
 #  - the shipped launchers never run as root, the unit lets the shipped
 #    services write, loopback is said to be open to every local account;
 #  - every shipped service runs with the shipped defaults' rlimits;
-#  - log lines are key=<value>, as imapexec(8) says.
+#  - log lines are key=<value>, as imapexec(8) says;
+#  - a relative @include is read next to the config, not in the home;
+#  - make install replaces a symlink at a unit or example, never writes
+#    through it.
 
 load helper
 load execute
@@ -296,4 +299,23 @@ adm_flat() { tr '\n#' '  ' <"$1" | tr -s ' \t' '  '; }
 	run bash -c 'cd / && "$1" -t -c "$2"' - "$IMAPEXEC" "$T/etc/c.conf"
 	[ "$status" -eq 1 ]
 	[ "$output" = "imapexec: $T/etc/services.conf:2: service good: unknown setting \"bogus\"" ]
+}
+
+@test "make install never writes through a symlink an admin put in place of an installed unit or example" {
+	local d=$T/dest u=usr/local/lib/systemd/system/imapexec@.service
+	local x=usr/local/share/doc/imapexec/examples/xinetd.imapexec
+	make -s -C "$REPO" install DESTDIR="$d" >"$T/make.log"
+	mkdir "$T/admin"
+	echo 'the admin'"'"'s own unit' >"$T/admin/unit"
+	echo 'the admin'"'"'s own xinetd entry' >"$T/admin/xinetd"
+	ln -sf "$T/admin/unit" "$d/$u"
+	ln -sf "$T/admin/xinetd" "$d/$x"
+	make -s -C "$REPO" install DESTDIR="$d" >>"$T/make.log"
+	[ "$(cat "$T/admin/unit")" = "the admin's own unit" ]
+	[ "$(cat "$T/admin/xinetd")" = "the admin's own xinetd entry" ]
+	[ ! -L "$d/$u" ]
+	cmp "$REPO/conf/imapexec@.service" "$d/$u"
+	[ "$(stat -c %a "$d/$u")" = 644 ]
+	[ "$(stat -c %a "$d/$x")" = 644 ]
+	make -s -C "$REPO" uninstall DESTDIR="$d" >>"$T/make.log"
 }
