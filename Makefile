@@ -160,13 +160,19 @@ install: all
 	    $(DESTDIR)$(SYSCONFDIR)/imapexec.conf
 	install -m 644 build/install/imapexec.conf \
 	    $(DESTDIR)$(EXAMPLEDIR)/imapexec.conf
+	# Generated in build/install, then installed: install(1) replaces a
+	# symlink in the way instead of writing through it.
+	for f in $(UNITS) $(EXAMPLES); do \
+	    mkdir -p build/install/$${f%/*} && \
+	    $(FIXPATHS) $$f >build/install/$$f || exit 1; \
+	done
 	for f in $(UNITS); do \
-	    $(FIXPATHS) $$f >$(DESTDIR)$(SYSTEMDUNITDIR)/$${f##*/} && \
-	    chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${f##*/} || exit 1; \
+	    install -m 644 build/install/$$f \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)/$${f##*/} || exit 1; \
 	done
 	for f in $(EXAMPLES); do \
-	    $(FIXPATHS) $$f >$(DESTDIR)$(EXAMPLEDIR)/$${f#conf/} && \
-	    chmod 644 $(DESTDIR)$(EXAMPLEDIR)/$${f#conf/} || exit 1; \
+	    install -m 644 build/install/$$f \
+	    $(DESTDIR)$(EXAMPLEDIR)/$${f#conf/} || exit 1; \
 	done
 
 # The config goes too if it is still the shipped one, not if edited.

@@ -227,6 +227,24 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 
+	/*
+	 * From here on, fd 2 may be the client's socket: never write it, not
+	 * even from a library while the configuration is read (libconfig's
+	 * scanner writes there on an @include'd directory).  Under
+	 * script-login it is Dovecot's log, which the rest of the chain
+	 * writes to: keep it.  -t and -d write to it.
+	 */
+	if (!test && !debug && !post) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		if (fd == -1 || dup2(fd, 2) == -1) {
+			log_init(0);
+			fatal("/dev/null");
+		}
+		if (fd != 2)
+			(void)close(fd);
+	}
+
 	/* -t checks a file: the default one too must exist. */
 	if (config_load(&cf, file, explicit || test, errbuf,
 	    sizeof(errbuf)) == -1) {
@@ -244,22 +262,9 @@ main(int argc, char *argv[])
 		return (0);
 	}
 
-	/*
-	 * From here on, fd 2 may be the client's socket: never write it.
-	 * Under script-login it is Dovecot's log, which the rest of the chain
-	 * writes to: keep it.
-	 */
 	log_init(debug);
 	if (post && (why = postlogin_check(argc)) != NULL)
 		fatalx("-P: not started by script-login: %s", why);
-	if (!debug && !post) {
-		int fd = open("/dev/null", O_WRONLY);
-
-		if (fd == -1 || dup2(fd, 2) == -1)
-			fatal("/dev/null");
-		if (fd != 2)
-			(void)close(fd);
-	}
 
 	drop_privileges(&cf);
 	if (post) {
@@ -301,8 +306,8 @@ main(int argc, char *argv[])
 	/* In post-login mode USER and IP come from Dovecot: any bytes. */
 	(void)log_esc(uesc, sizeof(uesc), user, strlen(user));
 	(void)log_esc(resc, sizeof(resc), c.rip, strlen(c.rip));
-	log_debug("Connect: user=<%s>, rip=%s, backend=<%s>, pid=%d", uesc,
-	    resc[0] != '\0' ? resc : "-", req.argv[0], (int)c.be.pid);
+	log_debug("Connect: user=<%s>, rip=<%s>, backend=<%s>, pid=<%d>",
+	    uesc, resc, req.argv[0], (int)c.be.pid);
 
 	/* The client's descriptors are put back as they were at the end. */
 	fl0 = fcntl(c.cl_in, F_GETFL);
@@ -314,7 +319,7 @@ main(int argc, char *argv[])
 	(void)fcntl(c.cl_in, F_SETFL, fl0);
 	(void)fcntl(c.cl_out, F_SETFL, fl1);
 
-	log_debug("Disconnected: user=<%s>, status=%d", uesc, status);
+	log_debug("Disconnected: user=<%s>, status=<%d>", uesc, status);
 	conn_free(&c);
 	env_free(&e);
 	config_free(&cf);

@@ -47,7 +47,8 @@ flat() { tr '\n#' '  ' <"$1" | tr -s ' \t' '  '; }
 	make -s -C "$REPO" install DESTDIR="$d" >"$T/make.log"
 	local unit=$d/usr/local/lib/systemd/system/imapexec.socket
 	local xi=$d/usr/local/share/doc/imapexec/examples/xinetd.imapexec
-	[ -f "$unit" ] && [ -f "$xi" ]
+	[ -f "$unit" ]
+	[ -f "$xi" ]
 	# every active Listen*= of the unit is a loopback address with a port
 	sed -n -E 's/^[[:space:]]*Listen[A-Za-z]*[[:space:]]*=[[:space:]]*//p' \
 		"$unit" >"$T/listen"
