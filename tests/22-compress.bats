@@ -237,7 +237,8 @@ hostile() {
 hostile_rss() {
 	local rss
 	rss=$(awk '$1 == "maxrss_kib" { print $2 }' "$T/hostile.txt")
-	[ "$rss" -gt 0 ] && [ "$rss" -lt "$1" ]
+	[ "$rss" -gt 0 ]
+	[ "$rss" -lt "$1" ]
 }
 
 @test "compress: garbage after OK DEFLATE active gets * BYE and an orderly end" {

@@ -329,7 +329,8 @@ gc_check() {
 	# not much more than the cap reached the client
 	local n
 	n=$(ex_out a | wc -c)
-	[ "$n" -ge 200000 ] && [ "$n" -le 400000 ]
+	[ "$n" -ge 200000 ]
+	[ "$n" -le 400000 ]
 }
 
 @test "CANCEL kills the process group: NO [CANCELED]" {
@@ -408,7 +409,9 @@ line_no() {
 	local ob oc
 	ob=$(grep -a -b -m 1 '^b OK' "$T/filtered.out" | cut -d: -f1)
 	oc=$(grep -a -b -m 1 '^\* EXECUTE (TAG "c")' "$T/filtered.out" | cut -d: -f1)
-	[ -n "$ob" ] && [ -n "$oc" ] && [ "$ob" -lt "$oc" ]
+	[ -n "$ob" ]
+	[ -n "$oc" ]
+	[ "$ob" -lt "$oc" ]
 	# it was a long FETCH: more than 300 KB before its OK
 	[ "$ob" -gt 300000 ]
 	ex_out c | grep -qx 'argv\[1\]=<after>'

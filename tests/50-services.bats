@@ -308,7 +308,8 @@ for i in range(int(sys.argv[1])):
 		g' "$REPO/src/imapexec.conf.5" >"$T/example.conf"
 	grep -q 'name = "blacklist"' "$T/example.conf"
 	run "$IMAPEXEC" -t -c "$T/example.conf"
-	[ "$status" -eq 0 ] && [ "$output" = "configuration OK" ]
+	[ "$status" -eq 0 ]
+	[ "$output" = "configuration OK" ]
 	# run it: our programs, HOME=$H, no account switch
 	"$PYTHON" - "$T/example.conf" "$T/imapexec.conf" "$SVC_BIN" "$H" <<-'EOF2'
 		import re, sys
@@ -660,7 +661,8 @@ print(c.walk("VEVENT")[-1]["UID"])' "$orig")
 	imx_own "$H/.imapexec" "$H/sync"
 	printf 'add 2026-12-01 8:00 synced\n' | svc_as "$SVC_BIN/calendar" >"$T/out"
 	grep -q '^calendar> added ' "$T/out"
-	[ -L "$H/.imapexec/calendar.ics" ] && [ -L "$H/sync/link.ics" ]
+	[ -L "$H/.imapexec/calendar.ics" ]
+	[ -L "$H/sync/link.ics" ]
 	grep -q '^SUMMARY:synced' "$H/sync/sub/cal.ics"
 	[ "$(stat -c %a "$H/sync/sub/cal.ics")" = 640 ]
 	# no temporary file left anywhere
@@ -1072,7 +1074,8 @@ sys.stdout.buffer.write(b"RIFF\0\0\0\0WAVE" + bytes(range(256)) + b"\r\n.\r\n" +
 	printf x >"$H/.imapexec/voicemail/home.wav"
 	imx_own "$H/.imapexec"
 	run svc_as "$SVC_BIN/voicemail" list
-	[ "$status" -eq 0 ] && [ "$output" = "home.wav 1" ]
+	[ "$status" -eq 0 ]
+	[ "$output" = "home.wav 1" ]
 	imx_assert_no_leftovers
 }
 

@@ -218,7 +218,8 @@ ev() {	# UID DTSTART-line SUMMARY [more lines]
 	imx_own "$H/.imapexec" "$H/sync"
 	run svc_as "$SVC_BIN/blacklist" --list=blacklist -- add joe@smith.com
 	[ "$status" -eq 0 ]
-	[ -L "$H/.imapexec/blacklist" ] && [ -L "$H/.imapexec/lists.sieve" ]
+	[ -L "$H/.imapexec/blacklist" ]
+	[ -L "$H/.imapexec/lists.sieve" ]
 	[ "$(cat "$H/sync/blacklist")" = "$(printf 'joe@smith.com\nold@example.org')" ]
 	grep -qF '"joe@smith.com", "old@example.org"' "$H/sync/lists.sieve"
 	[ "$(ls -A "$H/sync")" = "$(printf 'blacklist\nlists.sieve')" ]

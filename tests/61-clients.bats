@@ -86,7 +86,8 @@ mbsync_compare() {
 	mbsync_run "$T/client"
 	same "$T/ref/Mail" "$T/client/Mail"
 	[ "$("$PYTHON" "$MD" count "$T/client/Mail")" -eq "$count" ]
-	[ -d "$T/client/Mail/Archive/cur" ] && [ -d "$T/client/Mail/Sent/cur" ]
+	[ -d "$T/client/Mail/Archive/cur" ]
+	[ -d "$T/client/Mail/Sent/cur" ]
 
 	# the same changes on both servers, and on both local copies
 	"$PYTHON" "$MD" change "$T/Maildir" 11 >"$T/change.log"
@@ -102,7 +103,8 @@ mbsync_compare() {
 	n=$("$PYTHON" "$MD" count "$T/client/Mail")
 	[ "$n" -eq "$("$PYTHON" "$MD" count "$T/Maildir")" ]
 	# deletions from both sides went through, and the new messages too
-	[ "$n" -lt "$count" ] && [ "$n" -gt $((count * 9 / 10)) ]
+	[ "$n" -lt "$count" ]
+	[ "$n" -gt $((count * 9 / 10)) ]
 	[ "$(grep -rl 'Message-ID: <new\.1[12]\.' "$T/Maildir" | wc -l)" -eq 8 ]
 	[ "$(grep -rl 'Message-ID: <new\.1[12]\.' "$T/client/Mail" | wc -l)" -eq 8 ]
 	dep_assert_no_leftovers

@@ -23,7 +23,8 @@ replay() {
 	local t=$1 cc=${CC:-cc}
 	cd "$REPO"
 	local seeds=tests/fuzz/seeds/$t merged=build/fuzz/corpus/$t
-	[ -d "$seeds" ] && [ -n "$(ls "$seeds")" ]
+	[ -d "$seeds" ]
+	[ -n "$(ls "$seeds")" ]
 	local dirs=("$seeds")
 	[ ! -d "$merged" ] || [ -z "$(ls "$merged")" ] || dirs+=("$merged")
 	# shellcheck disable=SC2046 # pkg-config output is a word list
@@ -112,5 +113,6 @@ replay() {
 	grep -q '^fuzz: OK' "$OUT/fuzzrun.log"
 	[ "$(find tests/fuzz/seeds/config -type f -exec sha256sum {} + | sort)" = "$before" ]
 	n=$(find "$OUT/fuzzrun/corpus/config" -type f | wc -l)
-	[ "$n" -ge 1 ] && [ "$n" -le 3 ]
+	[ "$n" -ge 1 ]
+	[ "$n" -le 3 ]
 }
