@@ -76,6 +76,11 @@ which the backend behind imapexec crashed (Dovecot 2.3.19 can trip its
 own assertion client_check_command_hangs on some pipelined input, e.g.
 seed 1795807515 streams 3907 and 16465; imapexec's -d log shows the
 Panic) gets only the safety check (F - D empty) and is counted apart.
+So does one where only the backend behind imapexec hung up with "BYE Too
+many invalid IMAP commands": a command that completes resets Dovecot's
+count of BADs in a row, and whether it is answered before or after the
+BADs around it depends on when their bytes arrive, which imapexec's
+probe changes (seed 20261129 stream 13160).
 
 Prints the totals; with mismatches, each one's stream number, bytes and
 sets, and exits 1.
@@ -94,6 +99,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from imapdrive import split_responses  # noqa: E402
 
 SHOW = os.environ.get("DIFF_SHOW") == "1"
+TOOMANY = b"* BYE Too many invalid IMAP commands"
 WAIT = 3.0          # seconds to wait for "+" or a tagged response
 UNKNOWN_EXECUTE = re.compile(rb"command EXECUTE: Unknown command", re.I)
 TAGGED = re.compile(rb"([^ \r\n]+) (OK|NO|BAD)\b", re.I)
@@ -530,8 +536,10 @@ def run_all(argvs, streams, per_conn, log):
                 # any more; start the next stream on fresh ones.
                 if b"failing closed" in seg:
                     ok = False
+            # Did Dovecot hang up on 20 invalid commands in a row?
+            toomany = TOOMANY in c.buf[c.mark:]
             results[k][i] = (dec, c.tagged, c.buf.count(b"* BYE") > bye or c.eof, good,
-                             (crashed, probed))
+                             (crashed, probed, toomany))
             if SHOW:
                 sys.stdout.buffer.write(b"==== %s stream %d:\n" % (b"direct" if k == 0 else b"filtered", i) + bytes(c.buf[c.mark:]) + b"\n")
             c.mark = len(c.buf)
@@ -612,8 +620,8 @@ def main():
         pass
 
     def compare(i, cmds, dr, fr, stats):
-        ddec, dtag, dbye, dok, _ = dr
-        fdec, ftag, fbye, fok, (fcrash, fprobed) = fr
+        ddec, dtag, dbye, dok, (_, _, dtoomany) = dr
+        fdec, ftag, fbye, fok, (fcrash, fprobed, ftoomany) = fr
         F = F_of(ran, i)
         D = execute_ids(dtag, i)
         if not dok or (dbye and not F):
@@ -653,6 +661,19 @@ def main():
             stats["crash"] += 1
             stats["crashlist"].append(i)
             return probs
+        if ftoomany and not dtoomany:
+            # Dovecot behind imapexec hung up on 20 invalid commands in a
+            # row where the direct one did not.  A command that completes
+            # resets that count, and Dovecot answers it before or after
+            # the BADs around it depending on when their input arrives;
+            # imapexec, holding the client while an own command waits for
+            # its probe, makes later lines arrive later (seed 20261129
+            # stream 13160: a hidden NOOP answered before three BADs
+            # instead of after them).  The rest of the stream never ran
+            # there; only the safety check applies.
+            stats["toomany"] += 1
+            stats["toomanylist"].append(i)
+            return probs
         stats["d"] += len(D)
         fpassed = execute_ids(ftag, i)
         for t in D:
@@ -687,7 +708,8 @@ def main():
 
     def compare_all(sel):
         stats = {"short": 0, "d": 0, "passed": 0, "cmp": 0, "shortlist": [],
-                 "crash": 0, "crashlist": [], "refused": 0, "dref": 0, "probed": 0}
+                 "crash": 0, "crashlist": [], "refused": 0, "dref": 0, "probed": 0,
+                 "toomany": 0, "toomanylist": []}
         bad = []
         for i, (cmds, _) in sel:
             probs = compare(i, cmds, dres[i], fres[i], stats)
@@ -736,13 +758,17 @@ def main():
           "%d markers refused in all; %d streams with the probe lost in the backend; "
           "%d streams cut short by Dovecot; "
           "%d with the backend behind imapexec crashed (Dovecot Panic); "
+          "%d with its invalid-command limit reached only behind imapexec; "
           "%d rerun alone; %d mismatches, %d unsafe (%.1fs)"
           % (a.seed, len(streams), ncmds, nmark, ncmp, nd,
              nd - npassed - stats["dref"], npassed, stats["dref"], stats["refused"],
-             stats["probed"], nbye, stats["crash"], reran, len(bad), nunsafe,
+             stats["probed"], nbye, stats["crash"], stats["toomany"], reran, len(bad), nunsafe,
              time.monotonic() - t0))
     if a.verbose and stats["shortlist"]:
         print("streams Dovecot did not finish: %r" % stats["shortlist"])
+    if a.verbose and stats["toomanylist"]:
+        print("streams where only the backend behind imapexec hit its invalid-command "
+              "limit: %r" % stats["toomanylist"])
     if stats["crashlist"]:
         print("streams where the backend behind imapexec crashed: %r" % stats["crashlist"])
     for i, probs, cmds in bad[:10]:
