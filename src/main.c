@@ -287,12 +287,23 @@ main(int argc, char *argv[])
 	req.umask = -1;
 	if (req.argv[0][0] != '/')
 		fatalx("backend=<%s> is not an absolute path", req.argv[0]);
-	/* Post-login: the chain gets our environment, as script-login set. */
-	if (post ? postlogin_spawn(argv, &c.be) : spawn(&req, &c.be))
-		fatal("backend=<%s>", req.argv[0]);
 	/* In post-login mode USER and IP come from Dovecot: any bytes. */
 	(void)log_esc(uesc, sizeof(uesc), user, strlen(user));
 	(void)log_esc(resc, sizeof(resc), c.rip, strlen(c.rip));
+	/*
+	 * Post-login: the chain gets our environment, as script-login set,
+	 * and has handed off (ended) when postlogin_spawn() returns 0.
+	 */
+	if (post && (status = postlogin_spawn(argv, &c.be, &c.be_status,
+	    &why)) == 1) {
+		log_warnx("post-login: user=<%s>, rip=%s: %s", uesc,
+		    resc[0] != '\0' ? resc : "-", why);
+		postlogin_bye();
+		/* Dovecot would log any other status as one more error. */
+		exit(0);
+	}
+	if (post ? status : spawn(&req, &c.be))
+		fatal("backend=<%s>", req.argv[0]);
 	log_debug("Connect: user=<%s>, rip=%s, backend=<%s>, pid=%d", uesc,
 	    resc[0] != '\0' ? resc : "-", req.argv[0], (int)c.be.pid);
 
