@@ -24,7 +24,7 @@
         until it closes (touch STATEDIR/eof) or STATEDIR/close appears
         (hang up).  At most 30 s (then exit 1).
     plraw.py pipeline PORT USER PASSFILE CAFILE -
-        One write: LOGIN, `x EXECUTE whoami`, `n NOOP`, LOGOUT.  Prints
+        One write: LOGIN, `x EXECUTE mark`, `n NOOP`, LOGOUT.  Prints
         what the server sent.
 """
 import os
@@ -68,7 +68,7 @@ def main():
         sys.stdout.buffer.write(read_until(s, b"c OK"))
         return
     if what == "pipeline":
-        s.sendall(login + b"x EXECUTE whoami\r\nn NOOP\r\nz LOGOUT\r\n")
+        s.sendall(login + b"x EXECUTE mark\r\nn NOOP\r\nz LOGOUT\r\n")
         sys.stdout.buffer.write(read_until(s, b"z OK"))
         return
     s.sendall(login)
