@@ -115,6 +115,10 @@ fail:
 static void
 chain_end(pid_t pid, int *status)
 {
+	/*
+	 * ${pid} is not reaped yet, so no other process or group can have
+	 * its id: the group is the chain's (or none, if setpgid failed).
+	 */
 	(void)kill(-pid, SIGKILL);
 	(void)kill(pid, SIGKILL);
 	while (waitpid(pid, status, 0) == -1 && errno == EINTR)
@@ -222,7 +226,7 @@ postlogin_spawn(char *const *argv, struct spawn_proc *proc, int *status,
     const char **why)
 {
 	int sp[2] = { -1, -1 }, report[2] = { -1, -1 }, dupfd = -1, e = 0;
-	sigset_t all, old, wait;
+	sigset_t all, old, held;
 	ssize_t n;
 	pid_t pid;
 
@@ -243,14 +247,14 @@ postlogin_spawn(char *const *argv, struct spawn_proc *proc, int *status,
 	}
 	e = errno;
 	/* Until the hand-off these come through handoff()'s signalfd. */
-	sigemptyset(&wait);
-	(void)sigaddset(&wait, SIGCHLD);
-	(void)sigaddset(&wait, SIGTERM);
-	(void)sigaddset(&wait, SIGINT);
-	(void)sigaddset(&wait, SIGHUP);
-	(void)sigaddset(&wait, SIGQUIT);
+	sigemptyset(&held);
+	(void)sigaddset(&held, SIGCHLD);
+	(void)sigaddset(&held, SIGTERM);
+	(void)sigaddset(&held, SIGINT);
+	(void)sigaddset(&held, SIGHUP);
+	(void)sigaddset(&held, SIGQUIT);
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
-	(void)sigprocmask(SIG_BLOCK, &wait, NULL);
+	(void)sigprocmask(SIG_BLOCK, &held, NULL);
 	if (pid == -1) {
 		errno = e;
 		goto restore;
@@ -276,7 +280,7 @@ postlogin_spawn(char *const *argv, struct spawn_proc *proc, int *status,
 		errno = e;
 		goto restore;
 	}
-	*why = handoff(pid, &wait, status);
+	*why = handoff(pid, &held, status);
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
 	/* imap's end of the hand-off is the chain's business alone. */
 	(void)close(POSTLOGIN_COMM_FD);
