@@ -242,6 +242,13 @@ main(int argc, char *argv[])
 	 * Under script-login it is Dovecot's log, which the rest of the chain
 	 * writes to: keep it.
 	 */
+	/*
+	 * Post-login: script-login leaves descriptors of Dovecot's master
+	 * open beyond fd 3 (its status and log pipes): neither imapexec nor
+	 * the chain needs them.  Before log_init(), which opens syslog's.
+	 */
+	if (post)
+		closefrom(POSTLOGIN_COMM_FD + 1);
 	log_init(debug);
 	if (post && (why = postlogin_check(argc)) != NULL)
 		fatalx("-P: not started by script-login: %s", why);

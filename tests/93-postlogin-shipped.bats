@@ -133,3 +133,27 @@ pl_process_limit() {
 	[ ! -e "$PL_DIR/spool/ran" ]
 	imx_wait_for pl_gone
 }
+
+# pl_pipes PID: the pipe inodes among PID's descriptors (but 0, 1, 2).
+pl_pipes() {
+	local f
+	for f in /proc/"$1"/fd/*; do
+		case ${f##*/} in 0 | 1 | 2) continue ;; esac
+		readlink "$f"
+	done | sed -n 's/^pipe:\[\([0-9]*\)\]$/\1/p' | sort -u
+}
+
+@test "shipped example: imapexec keeps no descriptor of Dovecot's master beyond 0, 1, 2" {
+	pl_skip
+	pl_fresh
+	pl_hold
+	i=$(pgrep -f -- "-P -c $PL_DIR/imapexec.conf")
+	ls -l "/proc/$i/fd"
+	pl_pipes "$i" >"$T/own"
+	pl_pipes "$PL_P_PID" >"$T/master"
+	touch "$T/h/close"
+	wait "$PL_HOLD"
+	imx_wait_for pl_gone
+	# nothing shared with the master (status and death pipes, its log)
+	[ -z "$(comm -12 "$T/own" "$T/master")" ]
+}
