@@ -262,6 +262,13 @@ main(int argc, char *argv[])
 		return (0);
 	}
 
+	/*
+	 * Post-login: script-login leaves descriptors of Dovecot's master
+	 * open beyond fd 3 (its status and log pipes): neither imapexec nor
+	 * the chain needs them.  Before log_init(), which opens syslog's.
+	 */
+	if (post)
+		closefrom(POSTLOGIN_COMM_FD + 1);
 	log_init(debug);
 	if (post && (why = postlogin_check(argc)) != NULL)
 		fatalx("-P: not started by script-login: %s", why);
@@ -300,12 +307,23 @@ main(int argc, char *argv[])
 	req.pipe_size = BACKEND_PIPE_SIZE;
 	if (req.argv[0][0] != '/')
 		fatalx("backend=<%s> is not an absolute path", req.argv[0]);
-	/* Post-login: the chain gets our environment, as script-login set. */
-	if (post ? postlogin_spawn(argv, &c.be) : spawn(&req, &c.be))
-		fatal("backend=<%s>", req.argv[0]);
 	/* In post-login mode USER and IP come from Dovecot: any bytes. */
 	(void)log_esc(uesc, sizeof(uesc), user, strlen(user));
 	(void)log_esc(resc, sizeof(resc), c.rip, strlen(c.rip));
+	/*
+	 * Post-login: the chain gets our environment, as script-login set,
+	 * and has handed off (ended) when postlogin_spawn() returns 0.
+	 */
+	if (post && (status = postlogin_spawn(argv, &c.be, &c.be_status,
+	    &why)) == 1) {
+		log_warnx("post-login: user=<%s>, rip=<%s>: %s", uesc, resc,
+		    why);
+		postlogin_bye();
+		/* Dovecot would log any other status as one more error. */
+		exit(0);
+	}
+	if (post ? status : spawn(&req, &c.be))
+		fatal("backend=<%s>", req.argv[0]);
 	log_debug("Connect: user=<%s>, rip=<%s>, backend=<%s>, pid=<%d>",
 	    uesc, resc, req.argv[0], (int)c.be.pid);
 

@@ -29,14 +29,29 @@ const char *postlogin_check(int);
 void	postlogin_identity(const char **, const char **, char *, size_t);
 
 /*
- * postlogin_spawn(argv, proc):
+ * postlogin_spawn(argv, proc, status, why):
  * Hand the session on: make a socketpair, start ${argv} (the rest of the
- * script-login chain; argv[0] absolute) with one end as its fd 0 and 1,
- * fd 2 and fd 3 as imapexec has them and nothing else, and store the
- * other end in ${proc} (in and out: two descriptors of the same
- * non-blocking, close-on-exec socket; err -1).  imapexec's own fd 3 is
- * closed.  Return 0 once the program runs, or -1 with errno set.
+ * script-login chain; argv[0] absolute) in a process group of its own
+ * with one end as its fd 0 and 1, fd 2 and fd 3 as imapexec has them and
+ * nothing else, and wait until it has ended, having handed its end to
+ * imap (exit status 0, stored in *${status}).  Then store the other end
+ * in ${proc} (in and out: two descriptors of the same non-blocking,
+ * close-on-exec socket; pid and err -1).  imapexec's own fd 3 is closed
+ * either way.  Return 0 once handed off; 1 if the hand-off failed, with
+ * *${why} saying why (a static string): the chain failed, imap gave up
+ * (its post-login timeout) or ended and the chain did not end within a
+ * grace time, or SIGTERM, SIGINT, SIGHUP or SIGQUIT came; the chain's
+ * process group is killed then and the chain reaped.  Return -1 with
+ * errno set if the chain could not be started.
  */
-int	postlogin_spawn(char *const *, struct spawn_proc *);
+int	postlogin_spawn(char *const *, struct spawn_proc *, int *,
+	    const char **);
+
+/*
+ * postlogin_bye():
+ * Tell the client (fd 1) with an untagged BYE that the login could not
+ * be completed; best effort, never blocking.
+ */
+void	postlogin_bye(void);
 
 #endif /* !IMAPEXEC_POSTLOGIN_H */

@@ -116,24 +116,6 @@ pl_smuggle() {
 	pl_smuggle 200000 base64
 }
 
-# pl_hold [send]: a session of user 2 over imaps held open by plraw.py
-# hold (or send: with the bytes of $T/h/send sent after the login), in
-# the background (PL_HOLD its pid, state in $T/h); waits until logged in.
-pl_hold() {
-	mkdir -p "$T/h"
-	timeout 60 "$PYTHON" "$REPO/tests/plraw.py" "${1:-hold}" "$PL_P_IMAPS" \
-		"$PL_USER2" "$PL_DIR/pass2" "$DD_CA" "$T/h" 3>&- &
-	PL_HOLD=$!
-	imx_wait_for test -e "$T/h/ready"
-}
-
-# pl_gone: no imapexec, no imap and no service of user 2 is left.
-pl_gone() {
-	! pgrep -f -- "-P -c $PL_DIR/imapexec.conf" >/dev/null &&
-		! pgrep -u "$PL_USER2" >/dev/null &&
-		! pgrep -f "sleep 4242" >/dev/null
-}
-
 # pl_drop WHAT: user 2 logs in, sends $T/h/send, then hangs up once
 # pl_at_$WHAT holds: nothing is left behind, Dovecot logs no error.
 pl_drop() {
@@ -150,11 +132,6 @@ pl_drop() {
 
 pl_at_now() { true; }
 pl_at_sleeping() { pgrep -u "$PL_USER2" -f "sleep 4242" >/dev/null; }
-
-# pl_log_clean: no error-level line in the post daemon's log.
-pl_log_clean() {
-	! grep -a -E 'Error|Fatal|Panic' "$PL_DIR/post/dovecot.log"
-}
 
 @test "post-login: a client that disconnects leaves no process and no error" {
 	pl_skip

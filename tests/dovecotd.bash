@@ -21,7 +21,16 @@
 #                        DIR/home/DD_USER2.
 #   dd_postlogin_conf IMAPEXEC CONF
 #                        print DD_EXTRA lines that put `IMAPEXEC -P -c CONF`
-#                        after login as a post-login script (script-login -d)
+#                        after login as a post-login script (script-login -d);
+#                        DD_PL_IMAP (words after imap, e.g. "-t 2", imap's
+#                        post-login timeout), DD_PL_CHAIN (words after
+#                        imapexec's, a program of the chain before
+#                        script-login) and DD_PL_LINES=(lines in the service
+#                        block) change it
+#   dd_postlogin_shipped IMAPEXEC CONF
+#                        print DD_EXTRA lines: the shipped
+#                        conf/dovecot/90-imapexec-postlogin.conf with the
+#                        paths of IMAPEXEC and CONF, as installed
 #   dd_stop              stop it (SIGTERM, then SIGKILL) and wait
 #
 # DD_DIR, DD_PID, DD_CA are set by dd_start.
@@ -124,21 +133,34 @@ dd_start() {
 	}
 }
 
-dd_postlogin_conf() {
-	# The sanitizer build's settings reach imapexec through Dovecot.
+# dd_sanitizer_env: the sanitizer build's settings reach imapexec
+# through Dovecot.
+dd_sanitizer_env() {
 	[ -z "${ASAN_OPTIONS:-}${UBSAN_OPTIONS:-}" ] ||
 		echo "import_environment = TZ CORE_OUTOFMEM CORE_ERROR" \
 			"LISTEN_PID LISTEN_FDS ASAN_OPTIONS UBSAN_OPTIONS"
+}
+
+dd_postlogin_conf() {
+	dd_sanitizer_env
 	echo "service imap {"
-	echo "  executable = imap imapexec-postlogin"
+	echo "  executable = imap ${DD_PL_IMAP:+$DD_PL_IMAP }imapexec-postlogin"
 	echo "}"
 	echo "service imapexec-postlogin {"
-	echo "  executable = script-login -d $1 -P -c $2"
+	echo "  executable = script-login -d $1 -P -c $2${DD_PL_CHAIN:+ $DD_PL_CHAIN}"
 	# The sanitizer build maps terabytes of shadow memory.
 	echo "  vsz_limit = 0"
+	[ -z "${DD_PL_LINES+x}" ] || printf '  %s\n' "${DD_PL_LINES[@]}"
 	echo "  unix_listener imapexec-postlogin {"
 	echo "  }"
 	echo "}"
+}
+
+dd_postlogin_shipped() {
+	dd_sanitizer_env
+	sed -e "s|/usr/local/sbin/imapexec|$1|" \
+		-e "s|/usr/local/etc/imapexec.conf|$2|" \
+		"$REPO/conf/dovecot/90-imapexec-postlogin.conf"
 }
 
 # dd_gone: the daemon has exited.

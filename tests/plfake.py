@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
 """tests/plfake.py - a stand-in for imap behind imapexec -P, for tests that
-run imapexec outside Dovecot: on fd 0/1 it sends the login reply, answers
+run imapexec outside Dovecot: it hands off at once (the process ends, as
+script-login's does) and a child on fd 0/1 sends the login reply, answers
 every NOOP OK, LOGOUT with BYE and OK (then exits), and BAD to the rest."""
 import os
 import sys
 
+# As script-login does, the program imapexec started ends once it has
+# handed the session on (imapexec waits for that); imap, a child here,
+# serves it.
+if os.fork() != 0:
+    os._exit(0)
 out = os.fdopen(1, "wb", buffering=0)
 inp = os.fdopen(0, "rb")
 out.write(b"a OK [CAPABILITY IMAP4rev1] Logged in\r\n")

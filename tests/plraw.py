@@ -11,12 +11,20 @@
     plraw.py send PORT USER PASSFILE CAFILE STATEDIR
         As hold, but right after the login sends the bytes of
         STATEDIR/send, unanswered, before it touches STATEDIR/ready.
+        (Both exit 1 if neither side closed in the 30 s.)
     plraw.py compress PORT USER PASSFILE CAFILE -
         LOGIN, COMPRESS DEFLATE, then compressed: `x EXECUTE whoami`,
         LOGOUT.  Prints what the server sent, inflated.
     plraw.py idle PORT USER PASSFILE CAFILE STATEDIR
         LOGIN, IDLE; touch STATEDIR/ready once idling, wait (at most 30 s)
         for STATEDIR/done, then DONE, `x EXECUTE whoami`, LOGOUT.  Prints
+        what the server sent.
+    plraw.py login PORT USER PASSFILE CAFILE STATEDIR
+        Send LOGIN, touch STATEDIR/sent, then print what the server sends
+        until it closes (touch STATEDIR/eof) or STATEDIR/close appears
+        (hang up).  At most 30 s (then exit 1).
+    plraw.py pipeline PORT USER PASSFILE CAFILE -
+        One write: LOGIN, `x EXECUTE mark`, `n NOOP`, LOGOUT.  Prints
         what the server sent.
 """
 import os
@@ -59,7 +67,15 @@ def main():
                   b"\r\nc LOGOUT\r\n")
         sys.stdout.buffer.write(read_until(s, b"c OK"))
         return
+    if what == "pipeline":
+        s.sendall(login + b"x EXECUTE mark\r\nn NOOP\r\nz LOGOUT\r\n")
+        sys.stdout.buffer.write(read_until(s, b"z OK"))
+        return
     s.sendall(login)
+    if what == "login":
+        open(os.path.join(arg, "sent"), "w").close()
+        watch(s, arg, True)
+        return
     read_until(s, b"a OK")
     if what == "compress":
         s.sendall(b"c COMPRESS DEFLATE\r\n")
@@ -98,20 +114,32 @@ def main():
         s.sendall(b"n NOOP\r\n")
         read_until(s, b"n OK")
     open(os.path.join(arg, "ready"), "w").close()
+    watch(s, arg, False)
+
+
+def watch(s, statedir, show):
+    """Until STATEDIR/close appears (hang up) or the server closes (touch
+    STATEDIR/eof), at most 30 s; print what comes if SHOW."""
     s.settimeout(0.1)
     end = time.time() + 30
     while time.time() < end:
-        if os.path.exists(os.path.join(arg, "close")):
+        if os.path.exists(os.path.join(statedir, "close")):
             s.close()
             return
         try:
-            if s.recv(4096) == b"":
-                break
+            d = s.recv(4096)
         except socket.timeout:
             continue
         except (ConnectionError, ssl.SSLError):
             break
-    open(os.path.join(arg, "eof"), "w").close()
+        if d == b"":
+            break
+        if show:
+            sys.stdout.buffer.write(d)
+            sys.stdout.flush()
+    else:
+        sys.exit("the server did not close the connection in 30 s")
+    open(os.path.join(statedir, "eof"), "w").close()
 
 
 main()

@@ -7,9 +7,18 @@
 #   pl_fresh             give both users of both daemons a fresh copy of
 #                        the template Maildir (identical UIDVALIDITY etc.)
 #   pl_client MODE ...   tests/plclient.py against daemon MODE (direct|post)
+#   pl_hold [send]       a session of user 2 held open (see below)
+#   pl_gone              nothing of user 2's sessions is left
+#   pl_log_clean         no error in the post daemon's log
 #
 # PL_EXTRA=(lines), set before pl_setup_file, go into the post daemon's
-# config too.
+# config too; with PL_SHIPPED=1 the post daemon runs the shipped
+# conf/dovecot example (dd_postlogin_shipped), else dd_postlogin_conf
+# (DD_PL_IMAP, DD_PL_CHAIN, DD_PL_LINES apply).  With PL_CHAIN=1 the
+# chain runs $PL_DIR/chain.sh between imapexec and script-login: it
+# touches $PL_DIR/spool/chain.USER, then does what $PL_DIR/chain.mode
+# says: "hang" (sleep, then go on), "die" (exit 1), "wait" (go on once
+# $PL_DIR/spool/go exists, at most 30 s), anything else: go on at once.
 # PL_USER2 is the second user (its own uid and home); PL_DIR holds the
 # imapexec config ($PL_DIR/imapexec.conf), the password files (pass1,
 # pass2) and a world-writable $PL_DIR/spool for what services leave.
@@ -45,6 +54,27 @@ pl_setup_file() {
 		);
 	CONF
 	chmod 644 "$PL_DIR/imapexec.conf"
+	if [ -n "${PL_CHAIN:-}" ]; then
+		cat >"$PL_DIR/chain.sh" <<-SH
+			#!/bin/sh
+			d=$PL_DIR
+			touch "\$d/spool/chain.\$USER"
+			case \$(cat "\$d/chain.mode" 2>/dev/null) in
+			hang) sleep 4243 ;;
+			die) exit 1 ;;
+			wait)
+				i=0
+				while [ ! -e "\$d/spool/go" ] && [ \$i -lt 300 ]; do
+					sleep 0.1; i=\$((i + 1))
+				done ;;
+			esac
+			exec "\$@"
+		SH
+		chmod 755 "$PL_DIR/chain.sh"
+		: >"$PL_DIR/chain.mode"
+		chmod 644 "$PL_DIR/chain.mode"
+		DD_PL_CHAIN=$PL_DIR/chain.sh
+	fi
 	export DD_USER2=$PL_USER2
 	dd_certs "$PL_DIR/direct"
 	mkdir -p "$PL_DIR/post"
@@ -52,7 +82,10 @@ pl_setup_file() {
 	DD_EXTRA=()
 	dd_start "$PL_DIR/direct"
 	PL_D_PID=$DD_PID PL_D_IMAP=$DD_IMAP_PORT PL_D_IMAPS=$DD_IMAPS_PORT
-	mapfile -t DD_EXTRA < <(dd_postlogin_conf "$IMAPEXEC" "$PL_DIR/imapexec.conf")
+	local how=conf
+	[ -z "${PL_SHIPPED:-}" ] || how=shipped
+	mapfile -t DD_EXTRA < <("dd_postlogin_$how" "$IMAPEXEC" \
+		"$PL_DIR/imapexec.conf")
 	DD_EXTRA+=("${PL_EXTRA[@]}")
 	dd_start "$PL_DIR/post"
 	PL_P_PID=$DD_PID PL_P_IMAP=$DD_IMAP_PORT PL_P_IMAPS=$DD_IMAPS_PORT
@@ -86,7 +119,8 @@ pl_fresh() {
 			chown -R "$o:" "$PL_DIR/$d/home/$u/Maildir"
 		done
 	done
-	rm -f "$PL_DIR/spool/ran"
+	rm -f "$PL_DIR/spool/ran" "$PL_DIR/spool/go" "$PL_DIR/spool"/chain.*
+	[ ! -e "$PL_DIR/chain.mode" ] || : >"$PL_DIR/chain.mode"
 }
 
 # pl_port MODE ssl|starttls: the daemon's port for it.
@@ -109,4 +143,28 @@ pl_client() {
 	timeout 60 "$PYTHON" "$REPO/tests/plclient.py" "${opts[@]}" "$@" \
 		"$(pl_port "$mode" "$tls")" "$user" "$PL_DIR/pass$n" "$DD_CA" \
 		>"$T/$mode.out" 2>"$T/$mode.err"
+}
+
+# pl_hold [send]: a session of user 2 over imaps held open by plraw.py
+# hold (or send: with the bytes of $T/h/send sent after the login), in
+# the background (PL_HOLD its pid, state in $T/h); waits until logged in.
+pl_hold() {
+	mkdir -p "$T/h"
+	timeout 60 "$PYTHON" "$REPO/tests/plraw.py" "${1:-hold}" "$PL_P_IMAPS" \
+		"$PL_USER2" "$PL_DIR/pass2" "$DD_CA" "$T/h" 3>&- &
+	PL_HOLD=$!
+	imx_wait_for test -e "$T/h/ready"
+}
+
+# pl_gone: no imapexec, no imap, no chain.sh and no service of user 2 is
+# left.
+pl_gone() {
+	! pgrep -f -- "-P -c $PL_DIR/imapexec.conf" >/dev/null &&
+		! pgrep -u "$PL_USER2" >/dev/null &&
+		! pgrep -f "sleep 424[23]" >/dev/null
+}
+
+# pl_log_clean: no error-level line in the post daemon's log.
+pl_log_clean() {
+	! grep -a -E 'Error|Fatal|Panic' "$PL_DIR/post/dovecot.log"
 }
