@@ -155,3 +155,38 @@ fk_public() {
 	ex_pid_gone "$T/cat.pid"
 	imx_assert_no_leftovers
 }
+
+# fk_login REPLY: a server offering AUTH=PLAIN that answers REPLY to
+# AUTHENTICATE PLAIN; then LOGIN works and "echo" says hi.
+fk_login() {
+	printf '%s\n' 'send * OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR LITERAL+] hi\r\n' \
+		'expect l AUTHENTICATE PLAIN [A-Za-z0-9+/=]+\r\n' \
+		"send l $1\\r\\n" \
+		'expect l LOGIN .*\r\n' \
+		'send l OK logged in\r\n' \
+		'expect x EXECUTE echo\r\n' \
+		'send * EXECUTE SERVICE echo () "e"\r\nd OK done\r\n* EXECUTE (TAG "x") OUT "hi"\r\n* EXECUTE (TAG "x") EXIT 0\r\nx OK done\r\n' \
+		'hold' >"$T/script"
+	fk_start 127.0.0.1
+}
+
+@test "hostile: AUTHENTICATE PLAIN refused (BAD, or NO without a code): LOGIN follows, the password quoted" {
+	printf '%s\n' 'p "w" \ x' >"$T/pw"
+	for reply in 'BAD Unknown mechanism' 'NO Unsupported authentication mechanism.'; do
+		fk_login "$reply"
+		rn -p "cat $T/pw" "imap://u@127.0.0.1:$FK_PORT" echo
+		[ "$output" = hi ]
+		grep -qF 'l LOGIN "u" "p \"w\" \\ x"' "$T/got"
+		wait "$FK_PID" || true
+		FK_PID=
+	done
+}
+
+@test "hostile: AUTHENTICATE PLAIN refused with [AUTHENTICATIONFAILED]: 255, no second try" {
+	fk_login 'NO [AUTHENTICATIONFAILED] Authentication failed.'
+	RN_WANT=255 rn -p 'echo pw' "imap://u@127.0.0.1:$FK_PORT" echo
+	grep -qx 'imapexec-run: login failed: Authentication failed.' "$T/run.err"
+	wait "$FK_PID" || true
+	FK_PID=
+	! grep -q 'LOGIN' "$T/got"
+}
