@@ -354,3 +354,71 @@ rl_logged_in() {
 	rn_login_stop
 	RL2_PID=
 }
+
+# --- the password prompt on the terminal (tests/runpty.py) --------------
+
+# rl_pty LOG STEP... -- ARGS: imapexec-run ARGS under tests/runpty.py (the
+# terminal's side in LOG), with a HOME without .netrc, stdin /dev/null,
+# stdout in $T/out, stderr in $T/run.err; its status in rc.
+rl_pty() {
+	local log=$1
+	shift
+	mkdir -p "$T/nh"
+	rc=0
+	HOME=$T/nh timeout -s KILL 100 python3 "$REPO/tests/runpty.py" \
+		"$log" "$@" </dev/null >"$T/out" 2>"$T/run.err" || rc=$?
+}
+
+# rl_typed PASS: PASS as runpty.py's send= wants it, with a newline.
+rl_typed() {
+	printf 'send=%s\\n' "${1//\\/\\\\}"
+}
+
+@test "prompt: no -p, no .netrc: asked on the terminal, not echoed, and the service runs (8-bit too)" {
+	rl_setup
+	rl_pty "$T/tty" 'expect=Password for runuser@127\.0\.0\.1: $' \
+		"$(rl_typed "$RL_PASS")" -- \
+		"$RUN_BIN" -C "$RL_DIR/ca.crt" "imaps://$DD_USER@127.0.0.1:$RL_IMAPS" echo hello
+	[ "$rc" -eq 0 ]
+	[ "$(cat "$T/out")" = hello ]
+	[ ! -s "$T/run.err" ]
+	! grep -qF 'x y' "$T/tty"
+	grep -qx '\[echo on\]' "$T/tty"
+	rl_pty "$T/tty8" "expect=Password for $RL_USER8@" \
+		"$(rl_typed "$RL_PASS8")" -- \
+		"$RUN_BIN" -C "$RL_DIR/ca.crt" "imaps://$RL_USER8@127.0.0.1:$RL_IMAPS" echo hello8
+	[ "$rc" -eq 0 ]
+	[ "$(cat "$T/out")" = hello8 ]
+	! grep -qF "$RL_PASS8" "$T/tty8"
+}
+
+@test "prompt: ^C at the prompt gives 130, quietly, and the terminal echoes again" {
+	rl_setup
+	rl_pty "$T/tty" 'expect=Password for ' 'send=\x03' -- \
+		"$RUN_BIN" -C "$RL_DIR/ca.crt" "imaps://$DD_USER@127.0.0.1:$RL_IMAPS" echo hello
+	[ "$rc" -eq 130 ]
+	[ ! -s "$T/out" ]
+	[ ! -s "$T/run.err" ]
+	grep -qx '\[echo on\]' "$T/tty"
+}
+
+@test "prompt: -T counts from the password on, not from the prompt" {
+	rl_setup
+	rl_pty "$T/tty" 'expect=Password for ' 'pause=3' \
+		"$(rl_typed "$RL_PASS")" -- \
+		"$RUN_BIN" -T 2 -C "$RL_DIR/ca.crt" "imaps://$DD_USER@127.0.0.1:$RL_IMAPS" echo hello
+	[ "$rc" -eq 0 ]
+	[ "$(cat "$T/out")" = hello ]
+}
+
+@test "prompt: no terminal and no password source: 255 and one line, no wait" {
+	rl_setup
+	mkdir -p "$T/nh"
+	rc=0
+	HOME=$T/nh setsid -w timeout -s KILL 60 "$RUN_BIN" -C "$RL_DIR/ca.crt" \
+		"imaps://$DD_USER@127.0.0.1:$RL_IMAPS" echo hello \
+		</dev/null >"$T/out" 2>"$T/run.err" || rc=$?
+	[ "$rc" -eq 255 ]
+	[ "$(wc -l <"$T/run.err")" -eq 1 ]
+	grep -qx "imapexec-run: no password for $DD_USER@127.0.0.1 (no -p, no ~/.netrc entry, no terminal)" "$T/run.err"
+}

@@ -719,13 +719,19 @@ client_run(const struct opts *o)
 	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	if (o->timeout > 0)
+	/*
+	 * The password first (a prompt, or a -p that asks a gpg-agent, may
+	 * take any time): -T bounds the connection and the login only.
+	 */
+	if (o->tunnel == NULL)
+		(void)login_password(c);	/* a failure sets c->result */
+	if (c->result < 0 && o->timeout > 0)
 		c->deadline = now_ms() + (int64_t)o->timeout * 1000;
-	if (o->tunnel != NULL) {
+	if (c->result < 0 && o->tunnel != NULL) {
 		c->secure = 1;
 		if (net_tunnel(&c->net, o->tunnel) != 0)
 			netfail(c);
-	} else if (login_password(c) == 0) {
+	} else if (c->result < 0) {
 		if (net_tcp(&c->net, o->url.host, o->url.port,
 		    c->deadline) != 0)
 			netfail(c);

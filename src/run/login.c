@@ -302,7 +302,7 @@ login_password(struct cl *c)
 	struct passwd *pw = getpwuid(getuid());
 	const char *home = getenv("HOME");
 	char path[4096], err[512], prompt[URL_PART_MAX * 2 + 32];
-	int r = 0;
+	int r = 0, pr;
 
 	snprintf(c->user, sizeof(c->user), "%s", u->user);
 	if (home == NULL || home[0] == '\0')
@@ -335,7 +335,12 @@ login_password(struct cl *c)
 	if (c->o->passcmd == NULL && r != 1) {
 		snprintf(prompt, sizeof(prompt), "Password for %s@%s: ",
 		    c->user, u->host);
-		if (pass_prompt(prompt, c->pass, sizeof(c->pass)) != 0) {
+		if ((pr = pass_prompt(prompt, c->pass,
+		    sizeof(c->pass))) == PASS_INTR) {
+			/* ^C at the prompt: quietly, as ssh. */
+			cl_fail(c, RX_INT, NULL);
+			return (-1);
+		} else if (pr != 0) {
 			cl_fail(c, RX_FAIL, "no password for %s@%s (no -p, "
 			    "no ~/.netrc entry, no terminal)", c->user,
 			    u->host);
