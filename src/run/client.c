@@ -426,7 +426,13 @@ handle(struct cl *c, const struct resp *r)
 	case R_CONT:
 		if (c->ph != PH_EXEC)
 			login_cont(c);
-		else if (!ex.interactive && !c->o->input && !c->o->list) {
+		else if (!ex.interactive && !c->o->input && !c->o->list &&
+		    (ex.svc_flags & SVC_INTERACTIVE)) {
+			/*
+			 * The discovery, answered first, said the service
+			 * is interactive: else stdin is not the server's to
+			 * ask for (a one-shot service's stdin is empty).
+			 */
 			ex.interactive = 1;
 			if (ex.want_cancel) {
 				cl_send(c, "CANCEL\r\n", 8, 1);
