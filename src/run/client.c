@@ -150,22 +150,41 @@ cl_caps(struct cl *c, const char *caps, size_t len)
 	c->have_caps = 1;
 }
 
+static void onsigint(struct cl *);
+static void sendout(struct cl *);
+
 /*
- * writeall(fd, p, n):
+ * writeall(c, fd, p, n):
  * Write ${n} bytes at ${p} to ${fd}.  Return 0, or -1 with errno set.
+ * While ${fd} is full (a reader that stopped reading), ^C is still
+ * handled: its CANCEL goes out to the server at once, and a ^C that ends
+ * the session ends the write (-1, EINTR).  (A ^C that lands just before
+ * a blocking write(2) waits for that write, or for the next ^C.)
  */
 static int
-writeall(int fd, const void *p, size_t n)
+writeall(struct cl *c, int fd, const void *p, size_t n)
 {
 	const uint8_t *q = p;
+	struct pollfd pfd[2];
 	ssize_t w;
 
 	while (n > 0) {
+		if (interrupted > ex.ints) {
+			onsigint(c);
+			if (c->result >= 0) {
+				errno = EINTR;
+				return (-1);
+			}
+		}
+		if (c->out.len > 0)
+			sendout(c);
 		if ((w = write(fd, q, n)) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
-				struct pollfd pfd = { fd, POLLOUT, 0 };
-
-				(void)poll(&pfd, 1, 1000);
+				pfd[0].fd = fd;
+				pfd[0].events = POLLOUT;
+				pfd[1].fd = c->net.fd;
+				pfd[1].events = net_events(&c->net, 1);
+				(void)poll(pfd, c->out.len > 0 ? 2 : 1, 1000);
 				continue;
 			}
 			return (-1);
@@ -184,7 +203,7 @@ writeall(int fd, const void *p, size_t n)
 static void
 emit(struct cl *c, int fd, const void *p, size_t n)
 {
-	if (writeall(fd, p, n) != 0)
+	if (writeall(c, fd, p, n) != 0)
 		cl_fail(c, errno == EPIPE ? RX_PIPE : RX_FAIL,
 		    errno == EPIPE ? NULL : "output: %s", strerror(errno));
 }
@@ -592,16 +611,13 @@ pump_stdin(struct cl *c)
 }
 
 /*
- * io(c, rbuf):
- * The connection is ready: write what is queued, read what came into
- * ${rbuf} (at most 16 reads, so stdin gets its turn; with TLS, each read
- * takes a whole record, so nothing waits inside libtls unseen by poll).
+ * sendout(c):
+ * Write what is queued for the server, as far as it goes without waiting.
  */
 static void
-io(struct cl *c, uint8_t *rbuf)
+sendout(struct cl *c)
 {
 	ssize_t r;
-	int i;
 
 	while (c->out.len > 0 && c->result < 0) {
 		r = net_write(&c->net, buf_head(&c->out), c->out.len);
@@ -613,6 +629,21 @@ io(struct cl *c, uint8_t *rbuf)
 		}
 		buf_consume(&c->out, (size_t)r);
 	}
+}
+
+/*
+ * io(c, rbuf):
+ * The connection is ready: write what is queued, read what came into
+ * ${rbuf} (at most 16 reads, so stdin gets its turn; with TLS, each read
+ * takes a whole record, so nothing waits inside libtls unseen by poll).
+ */
+static void
+io(struct cl *c, uint8_t *rbuf)
+{
+	ssize_t r;
+	int i;
+
+	sendout(c);
 	for (i = 0; i < 16 && c->result < 0; i++) {
 		r = net_read(&c->net, rbuf, READ_CAP);
 		if (r == NET_WANT)
