@@ -305,25 +305,26 @@ rh_end() {
 }
 
 @test "hostile: ^C while stdout is full (a reader that stopped reading): CANCEL goes out at once, a second ^C ends it" {
-	head -c 20000000 /dev/zero | tr '\0' y >"$T/big"
-	mkfifo "$T/o"
-	"$RUN_BIN" -v -t "$TUNNEL" catpid <"$T/big" >"$T/o" 2>"$T/run.err" &
+	mkfifo "$T/i" "$T/o"
+	# stdin that never ends; output without end (yes)
+	exec 7<>"$T/i"
+	"$RUN_BIN" -v -t "$TUNNEL" yespid <"$T/i" >"$T/o" 2>"$T/run.err" &
 	pid=$!
 	( sleep 60; kill -KILL "$pid" ) 2>/dev/null &
 	dog=$!
 	exec 8<"$T/o"
 	head -c 100 <&8 >/dev/null
-	imx_wait_for test -s "$T/cat.pid"
+	imx_wait_for test -s "$T/yes.pid"
 	# the client waits in write(2) on its full stdout pipe
 	imx_wait_for grep -q 'pipe_write$' "/proc/$pid/wchan"
 	kill -INT "$pid"
 	imx_wait_for grep -q '^imapexec-run: C: CANCEL' "$T/run.err"
-	ex_pid_gone "$T/cat.pid"
+	imx_wait_for ex_pid_gone "$T/yes.pid"
 	kill -INT "$pid"
 	rc=0
 	wait "$pid" || rc=$?
 	kill "$dog" 2>/dev/null || true
-	exec 8<&-
+	exec 7>&- 8<&-
 	[ "$rc" -eq 130 ]
 	imx_assert_no_leftovers
 }

@@ -42,6 +42,8 @@ rn_services() {
 		{ name = "echo"; exec = [ "/bin/echo" ]; dash_args = true; },
 		{ name = "catpid"; interactive = true;
 		  exec = [ "/bin/sh", "-c", "echo \$\$ >\"\$0\"; exec cat", "$T/cat.pid" ]; },
+		{ name = "yespid"; interactive = true;
+		  exec = [ "/bin/sh", "-c", "echo \$\$ >\"\$0\"; exec yes", "$T/yes.pid" ]; },
 		{ name = "calendar2"; interactive = true; timeout = 60;
 		  exec = [ "$IMX_RUN/services-bin/calendar" ];
 		  env = [ "HOME=$H/cal", "TZ=Europe/Berlin" ]; },

@@ -197,12 +197,15 @@ writeall(struct cl *c, int fd, const void *p, size_t n)
 
 /*
  * emit(c, fd, p, n):
- * Pass ${n} bytes of the service's output to ${fd}; a vanished stdout
- * ends the session quietly (141, as cat(1) killed by SIGPIPE).
+ * Pass ${n} bytes of the service's output to ${fd}, unless the session
+ * has ended; a vanished stdout ends it quietly (141, as cat(1) killed by
+ * SIGPIPE).
  */
 static void
 emit(struct cl *c, int fd, const void *p, size_t n)
 {
+	if (c->result >= 0)
+		return;		/* the session is over: nothing more out */
 	if (writeall(c, fd, p, n) != 0)
 		cl_fail(c, errno == EPIPE ? RX_PIPE : RX_FAIL,
 		    errno == EPIPE ? NULL : "output: %s", strerror(errno));
