@@ -10,7 +10,15 @@
 #   rn [args]            run imapexec-run with bats' run (stdout only),
 #                        bounded by a timeout; stderr in $T/run.err; the
 #                        status must be RN_WANT (default 0)
-#   rn_teardown          after a failed test, show the stderr files
+#   rn_teardown          stop rn_capproxy's relay; after a failed test,
+#                        show the stderr files
+#   rn_login_start DIR [EXTRA...], rn_login_stop
+#                        a Dovecot daemon whose post-login script is
+#                        imapexec, with users whose passwords need quoting
+#                        and a literal (see below)
+#   rn_capproxy MODE PORT
+#                        tests/capproxy.py in front of it: capability
+#                        lists without AUTH=PLAIN and STARTTLS
 #
 # RUN_BIN is the client under test: imapexec-run beside $IMAPEXEC (so the
 # ASan build of imapexec pairs with the ASan build of the client), or
