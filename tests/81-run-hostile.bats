@@ -328,3 +328,15 @@ rh_end() {
 	[ "$rc" -eq 130 ]
 	imx_assert_no_leftovers
 }
+
+@test "hostile: AUTHENTICATE PLAIN without SASL-IR answered \"+\" again and again: the response goes once, then 255" {
+	printf '%s\n' 'send * OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n' \
+		'expect l AUTHENTICATE PLAIN\r\n' 'send + \r\n' \
+		'expect [A-Za-z0-9+/=]+\r\n' 'send + \r\n' 'hold' >"$T/script"
+	fk_start 127.0.0.1
+	RN_WANT=255 rn -T 0 -p 'echo pw' "imap://u@127.0.0.1:$FK_PORT" echo hi
+	grep -qx 'imapexec-run: unexpected continuation request' "$T/run.err"
+	wait "$FK_PID" || true
+	FK_PID=
+	[ "$(grep -c '^AHUAcHc=' "$T/got")" -eq 1 ]
+}
