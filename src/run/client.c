@@ -175,19 +175,25 @@ writeall(struct cl *c, int fd, const void *p, size_t n)
 				errno = EINTR;
 				return (-1);
 			}
+			sendout(c);	/* the CANCEL */
 		}
-		if (c->out.len > 0)
-			sendout(c);
 		if ((w = write(fd, q, n)) < 0) {
-			if (errno == EINTR || errno == EAGAIN) {
-				pfd[0].fd = fd;
-				pfd[0].events = POLLOUT;
-				pfd[1].fd = c->net.fd;
-				pfd[1].events = net_events(&c->net, 1);
-				(void)poll(pfd, c->out.len > 0 ? 2 : 1, 1000);
+			if (errno == EINTR)
 				continue;
-			}
-			return (-1);
+			if (errno != EAGAIN)
+				return (-1);
+			/*
+			 * A non-blocking ${fd}, full: wait for it, or for
+			 * the server to take what is queued (not for what it
+			 * sends: that waits for us).
+			 */
+			sendout(c);
+			pfd[0].fd = fd;
+			pfd[0].events = POLLOUT;
+			pfd[1].fd = c->net.fd;
+			pfd[1].events = c->net.wr_ev;
+			(void)poll(pfd, c->out.len > 0 ? 2 : 1, 1000);
+			continue;
 		}
 		q += w;
 		n -= (size_t)w;
