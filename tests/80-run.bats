@@ -394,7 +394,7 @@ rl_typed() {
 
 @test "prompt: ^C at the prompt gives 130, quietly, and the terminal echoes again" {
 	rl_setup
-	rl_pty "$T/tty" 'expect=Password for ' 'send=\x03' -- \
+	rl_pty "$T/tty" 'expect=Password for ' reading 'send=\x03' -- \
 		"$RUN_BIN" -C "$RL_DIR/ca.crt" "imaps://$DD_USER@127.0.0.1:$RL_IMAPS" echo hello
 	[ "$rc" -eq 130 ]
 	[ ! -s "$T/out" ]

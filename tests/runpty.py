@@ -12,6 +12,11 @@ steps, in order:
 
     expect=REGEX   wait until what came since the last expect matches
                    (bytes regex; 30 s at most, else exit 98)
+    reading        wait until COMMAND sleeps in a read of the terminal
+                   (30 s at most, else exit 98): a ^C typed before that
+                   may come between readpassphrase(3)'s setting up of its
+                   signal handlers and its read(2), and be lost there,
+                   as no person types that fast
     send=TEXT      type TEXT (Python escapes: \\n, \\x03 for ^C, \\351)
     pause=SECONDS  do nothing for that long
 
@@ -65,6 +70,14 @@ def main():
                     sys.exit(98)
                 pump(0.2)
             got = b''
+        elif op == 'reading':
+            deadline = time.time() + 30
+            while not re.match(rb'(wait_woken|n_tty_read)',
+                               open('/proc/%d/wchan' % pid, 'rb').read()):
+                if time.time() > deadline:
+                    os.kill(pid, signal.SIGKILL)
+                    sys.exit(98)
+                pump(0.05)
         elif op == 'send':
             os.write(master, os.fsencode(arg).decode('unicode_escape')
                      .encode('latin1'))

@@ -168,6 +168,8 @@ writeall(struct cl *c, int fd, const void *p, size_t n)
 	struct pollfd pfd[2];
 	ssize_t w;
 
+	/* Invariant: output is written only while the session runs. */
+	DASSERT(c->result < 0);
 	while (n > 0) {
 		if (interrupted > ex.ints) {
 			onsigint(c);

@@ -248,6 +248,8 @@ login_status(struct cl *c, const struct resp *r)
 		else
 			c->starttls = 1;	/* the loop starts TLS */
 	} else if (c->ph == PH_AUTH && strcmp(r->tag, TAG_AUTH) == 0) {
+		/* Invariant: PH_AUTH means login() chose a way and sent it. */
+		DASSERT(c->auth != AU_NONE);
 		if (r->status != ST_OK && retry(c, r)) {
 			c->plain_refused = 1;
 			login(c);
