@@ -20,8 +20,10 @@ setup_file() {
 		dd_start "$IMX_RUN/dovecotd"
 		export DD_DIR DD_PID DD_CA DD_IMAP_PORT DD_IMAPS_PORT
 	fi
+	rn_login_start "$IMX_RUN/dlogin"
 }
 teardown_file() {
+	rn_login_stop
 	dd_stop
 	imx_teardown_file
 }
@@ -30,7 +32,10 @@ setup() {
 	ex_setup
 	rn_setup
 }
-teardown() { rn_teardown; }
+teardown() {
+	rn_teardown
+	[ -z "${RL2_PID:-}" ] || RL_PID=$RL2_PID rn_login_stop
+}
 
 @test "run: echo hello prints hello and exits 0" {
 	rn -t "$TUNNEL" echo hello
@@ -284,4 +289,136 @@ mark() { echo $(($(stat -c %s "$DD_DIR/dovecot.log") + 1)); }
 	port=$(dd_free_port)
 	RN_WANT=255 rn -C "$DD_CA" -p "cat $T/pw" "imaps://u@127.0.0.1:$port" echo hi
 	grep -q "^imapexec-run: 127.0.0.1 port $port: Connection refused" "$T/run.err"
+}
+
+# --- LOGIN and AUTHENTICATE LOGIN, where the server offers no AUTH=PLAIN
+# (rn_login_start: the service runs after the login) ---------------------
+
+# rl_setup: skip without the daemon; the passwords in files for -p.
+rl_setup() {
+	[ -n "${RL_PID:-}" ] || skip "no Dovecot daemon (needs root)"
+	printf '%s\n' "$RL_PASS" >"$T/pw"
+	printf '%s\n' "$RL_PASS8" >"$T/pw8"
+}
+
+# rl_mark: the current size of RL_DIR's Dovecot log, plus one.
+rl_mark() { echo $(($(stat -c %s "$RL_DIR/dovecot.log") + 1)); }
+
+# rl_logged_in MARK USER METHOD: Dovecot logged USER in with METHOD
+# since MARK.
+rl_logged_in() {
+	tail -c +"$1" "$RL_DIR/dovecot.log" |
+		grep -q "imap-login: .*Login: user=<$2>, method=$3,"
+}
+
+@test "login: no AUTH=PLAIN offered: LOGIN, the password quoted ('\"', '\\', spaces) or a literal (8-bit); the service runs" {
+	rl_setup
+	# Dovecot offers AUTH=PLAIN whenever LOGIN works: the relay hides it
+	# (and STARTTLS: loopback, so clear text is allowed)
+	rn_capproxy plain "$RL_IMAP"
+	m=$(rl_mark)
+	rn -v -p "cat $T/pw" "imap://$DD_USER@127.0.0.1:$CP_PORT" echo hello
+	[ "$output" = hello ]
+	grep -qx 'imapexec-run: C: l LOGIN ' "$T/run.err"
+	! grep -q 'AUTHENTICATE\|STARTTLS' "$T/run.err"
+	! grep -qF 'x y' "$T/run.err"
+	imx_wait_for rl_logged_in "$m" "$DD_USER" PLAIN
+	# the other user's password needs a literal (LITERAL+)
+	m=$(rl_mark)
+	rn -p "cat $T/pw8" "imap://$RL_USER8@127.0.0.1:$CP_PORT" echo hello8
+	[ "$output" = hello8 ]
+	imx_wait_for rl_logged_in "$m" "$RL_USER8" PLAIN
+	# a wrong password: 255 and the server's text, in one line
+	RN_WANT=255 rn -p "echo 'p \"w\" \\ x z'" \
+		"imap://$DD_USER@127.0.0.1:$CP_PORT" echo hello
+	[ "$(wc -l <"$T/run.err")" -eq 1 ]
+	grep -q '^imapexec-run: login failed: .*Authentication failed' "$T/run.err"
+}
+
+@test "login: AUTH=LOGIN alone (auth_mechanisms = login gives LOGINDISABLED): AUTHENTICATE LOGIN; the service runs" {
+	rl_setup
+	local RL_DIR RL_PID RL_IMAP RL_IMAPS
+	rn_login_start "$T/dlogin2" 'auth_mechanisms = login'
+	RL2_PID=$RL_PID
+	m=$(rl_mark)
+	rn -v -C "$RL_DIR/ca.crt" -p "cat $T/pw8" \
+		"imaps://$RL_USER8@127.0.0.1:$RL_IMAPS" echo hello
+	[ "$output" = hello ]
+	grep -q '^imapexec-run: S: .*LOGINDISABLED AUTH=LOGIN\]' "$T/run.err"
+	grep -qx 'imapexec-run: C: l AUTHENTICATE LOGIN' "$T/run.err"
+	imx_wait_for rl_logged_in "$m" "$RL_USER8" LOGIN
+	RN_WANT=255 rn -C "$RL_DIR/ca.crt" -p "echo nope" \
+		"imaps://$DD_USER@127.0.0.1:$RL_IMAPS" echo hello
+	[ "$(wc -l <"$T/run.err")" -eq 1 ]
+	grep -q '^imapexec-run: login failed: .*Authentication failed' "$T/run.err"
+	rn_login_stop
+	RL2_PID=
+}
+
+# --- the password prompt on the terminal (tests/runpty.py) --------------
+
+# rl_pty LOG STEP... -- ARGS: imapexec-run ARGS under tests/runpty.py (the
+# terminal's side in LOG), with a HOME without .netrc, stdin /dev/null,
+# stdout in $T/out, stderr in $T/run.err; its status in rc.
+rl_pty() {
+	local log=$1
+	shift
+	mkdir -p "$T/nh"
+	rc=0
+	HOME=$T/nh timeout -s KILL 100 python3 "$REPO/tests/runpty.py" \
+		"$log" "$@" </dev/null >"$T/out" 2>"$T/run.err" || rc=$?
+}
+
+# rl_typed PASS: PASS as runpty.py's send= wants it, with a newline.
+rl_typed() {
+	printf 'send=%s\\n' "${1//\\/\\\\}"
+}
+
+@test "prompt: no -p, no .netrc: asked on the terminal, not echoed, and the service runs (8-bit too)" {
+	rl_setup
+	rl_pty "$T/tty" 'expect=Password for runuser@127\.0\.0\.1: $' \
+		"$(rl_typed "$RL_PASS")" -- \
+		"$RUN_BIN" -C "$RL_DIR/ca.crt" "imaps://$DD_USER@127.0.0.1:$RL_IMAPS" echo hello
+	[ "$rc" -eq 0 ]
+	[ "$(cat "$T/out")" = hello ]
+	[ ! -s "$T/run.err" ]
+	! grep -qF 'x y' "$T/tty"
+	grep -qx '\[echo on\]' "$T/tty"
+	rl_pty "$T/tty8" "expect=Password for $RL_USER8@" \
+		"$(rl_typed "$RL_PASS8")" -- \
+		"$RUN_BIN" -C "$RL_DIR/ca.crt" "imaps://$RL_USER8@127.0.0.1:$RL_IMAPS" echo hello8
+	[ "$rc" -eq 0 ]
+	[ "$(cat "$T/out")" = hello8 ]
+	! grep -qF "$RL_PASS8" "$T/tty8"
+}
+
+@test "prompt: ^C at the prompt gives 130, quietly, and the terminal echoes again" {
+	rl_setup
+	rl_pty "$T/tty" 'expect=Password for ' reading 'send=\x03' -- \
+		"$RUN_BIN" -C "$RL_DIR/ca.crt" "imaps://$DD_USER@127.0.0.1:$RL_IMAPS" echo hello
+	[ "$rc" -eq 130 ]
+	[ ! -s "$T/out" ]
+	[ ! -s "$T/run.err" ]
+	grep -qx '\[echo on\]' "$T/tty"
+}
+
+@test "prompt: -T counts from the password on, not from the prompt" {
+	rl_setup
+	rl_pty "$T/tty" 'expect=Password for ' 'pause=3' \
+		"$(rl_typed "$RL_PASS")" -- \
+		"$RUN_BIN" -T 2 -C "$RL_DIR/ca.crt" "imaps://$DD_USER@127.0.0.1:$RL_IMAPS" echo hello
+	[ "$rc" -eq 0 ]
+	[ "$(cat "$T/out")" = hello ]
+}
+
+@test "prompt: no terminal and no password source: 255 and one line, no wait" {
+	rl_setup
+	mkdir -p "$T/nh"
+	rc=0
+	HOME=$T/nh setsid -w timeout -s KILL 60 "$RUN_BIN" -C "$RL_DIR/ca.crt" \
+		"imaps://$DD_USER@127.0.0.1:$RL_IMAPS" echo hello \
+		</dev/null >"$T/out" 2>"$T/run.err" || rc=$?
+	[ "$rc" -eq 255 ]
+	[ "$(wc -l <"$T/run.err")" -eq 1 ]
+	grep -qx "imapexec-run: no password for $DD_USER@127.0.0.1 (no -p, no ~/.netrc entry, no terminal)" "$T/run.err"
 }

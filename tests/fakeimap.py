@@ -11,10 +11,14 @@ accepts one connection and runs SCRIPT, one step a line:
                    (bytes regex; 30 s at most, else exit 1)
     tls            start TLS as the server (needs --cert and --key)
     hold           read until the client closes (60 s at most)
+    repeat N TEXT  send TEXT N times (in writes of about 1 MiB; what the
+                   client sends meanwhile is logged as it comes)
+    touch PATH     create the file PATH (a test waits for it)
 
 Everything the client sends is appended, raw, to LOG (after TLS too).
 """
 import re
+import select
 import socket
 import ssl
 import sys
@@ -70,6 +74,21 @@ def main():
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(cert, key)
             conn = ctx.wrap_socket(conn, server_side=True)
+        elif op == 'repeat':
+            n, _, text = arg.partition(' ')
+            unit = text.encode().decode('unicode_escape').encode('latin1')
+            k = max(1, (1 << 20) // len(unit))
+            left = int(n)
+            while left > 0:
+                conn.sendall(unit * min(k, left))
+                left -= k
+                r, _, _ = select.select([conn], [], [], 0)
+                if r:
+                    d = recv(time.time() + 1)
+                    if d:
+                        got += d
+        elif op == 'touch':
+            open(arg, 'w').close()
         elif op == 'hold':
             deadline = time.time() + 60
             while time.time() < deadline and recv(deadline):

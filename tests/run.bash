@@ -10,7 +10,15 @@
 #   rn [args]            run imapexec-run with bats' run (stdout only),
 #                        bounded by a timeout; stderr in $T/run.err; the
 #                        status must be RN_WANT (default 0)
-#   rn_teardown          after a failed test, show the stderr files
+#   rn_teardown          stop rn_capproxy's relay; after a failed test,
+#                        show the stderr files
+#   rn_login_start DIR [EXTRA...], rn_login_stop
+#                        a Dovecot daemon whose post-login script is
+#                        imapexec, with users whose passwords need quoting
+#                        and a literal (see below)
+#   rn_capproxy MODE PORT
+#                        tests/capproxy.py in front of it: capability
+#                        lists without AUTH=PLAIN and STARTTLS
 #
 # RUN_BIN is the client under test: imapexec-run beside $IMAPEXEC (so the
 # ASan build of imapexec pairs with the ASan build of the client), or
@@ -42,6 +50,8 @@ rn_services() {
 		{ name = "echo"; exec = [ "/bin/echo" ]; dash_args = true; },
 		{ name = "catpid"; interactive = true;
 		  exec = [ "/bin/sh", "-c", "echo \$\$ >\"\$0\"; exec cat", "$T/cat.pid" ]; },
+		{ name = "yespid"; interactive = true;
+		  exec = [ "/bin/sh", "-c", "echo \$\$ >\"\$0\"; exec yes", "$T/yes.pid" ]; },
 		{ name = "calendar2"; interactive = true; timeout = 60;
 		  exec = [ "$IMX_RUN/services-bin/calendar" ];
 		  env = [ "HOME=$H/cal", "TZ=Europe/Berlin" ]; },
@@ -57,6 +67,8 @@ rn() {
 # rn_teardown: after a failed test, show the client's and the tunnel's
 # stderr.
 rn_teardown() {
+	[ -z "${CP_PID:-}" ] || { kill "$CP_PID"; wait "$CP_PID"; } 2>/dev/null || true
+	CP_PID=
 	[ -z "${BATS_TEST_COMPLETED:-}" ] || return 0
 	[ -n "${T:-}" ] || return 0
 	local f
@@ -76,4 +88,61 @@ rn_client() {
 rn_discovery() {
 	printf 'a EXECUTE\r\nb LOGOUT\r\n' | timeout 30 bash -c "$TUNNEL" |
 		tr -d '\r' | sed -n 's/^\* EXECUTE SERVICE \([^ ]*\) .*/\1/p'
+}
+
+# rn_login_start DIR [EXTRA...]: a Dovecot daemon of tests/dovecotd.bash
+# under DIR whose post-login script is imapexec with two services (echo,
+# cat), with the config lines EXTRA (such as "auth_mechanisms = login",
+# which makes imap-login offer AUTH=LOGIN alone, and LOGINDISABLED).  Users: DD_USER with RL_PASS (a quote, a
+# backslash, spaces: a quoted string) and RL_USER8 with RL_PASS8 (a
+# non-ASCII byte too: a literal).  Sets RL_DIR, RL_PID, RL_IMAP, RL_IMAPS;
+# the CA is $RL_DIR/ca.crt.  As root, else RL_PID stays empty.
+RL_PASS='p "w" \ x y'
+RL_USER8=runuser8
+RL_PASS8=$(printf 'q "8" \\ \351 z')
+rn_login_start() {
+	local DD_DIR DD_PID DD_CA DD_IMAP_PORT DD_IMAPS_PORT DD_EXTRA
+	local DD_PASS=$RL_PASS
+	RL_PID=
+	[ "$(id -u)" -eq 0 ] && command -v dovecot >/dev/null || return 0
+	local dir=$1
+	shift
+	mkdir -p "$dir"
+	chmod 755 "$dir"
+	cat >"$dir/imapexec.conf" <<-CONF
+		services = (
+		  { name = "echo"; exec = [ "/bin/echo" ]; },
+		  { name = "cat"; interactive = true; exec = [ "/bin/cat" ]; }
+		);
+	CONF
+	chmod 644 "$dir/imapexec.conf"
+	mapfile -t DD_EXTRA < <(dd_postlogin_conf "$IMAPEXEC" "$dir/imapexec.conf")
+	DD_EXTRA+=("$@")
+	dd_start "$dir"
+	mkdir -p "$DD_DIR/home/$RL_USER8"
+	imx_own "$DD_DIR/home/$RL_USER8"
+	# passwd-file reads the file again when it changes
+	printf '%s:{PLAIN}%s:%s:%s::%s::\n' "$RL_USER8" "$RL_PASS8" \
+		"$(id -u "$IMX_USER")" "$(id -g "$IMX_USER")" \
+		"$DD_DIR/home/$RL_USER8" >>"$DD_DIR/passwd"
+	RL_DIR=$DD_DIR RL_PID=$DD_PID RL_IMAP=$DD_IMAP_PORT
+	RL_IMAPS=$DD_IMAPS_PORT
+	export RL_DIR RL_PID RL_IMAP RL_IMAPS
+}
+
+# rn_login_stop: stop rn_login_start's daemon.
+rn_login_stop() {
+	local DD_PID=${RL_PID:-}
+	dd_stop
+}
+
+# rn_capproxy MODE PORT: tests/capproxy.py in front of 127.0.0.1:PORT;
+# CP_PORT, CP_PID (rn_teardown stops it).
+rn_capproxy() {
+	rm -f "$T/cp.port"
+	python3 "$REPO/tests/capproxy.py" "$1" "$T/cp.port" "$2" \
+		2>"$T/capproxy.err" &
+	CP_PID=$!
+	imx_wait_for test -s "$T/cp.port"
+	CP_PORT=$(cat "$T/cp.port")
 }

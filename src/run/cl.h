@@ -23,6 +23,14 @@ enum phase {
 	PH_EXEC		/* the EXECUTE (and discovery) sent */
 };
 
+/* How the login goes (PH_AUTH). */
+enum auth {
+	AU_NONE = 0,
+	AU_PLAIN,	/* AUTHENTICATE PLAIN */
+	AU_LOGIN,	/* the LOGIN command */
+	AU_SASL_LOGIN	/* AUTHENTICATE LOGIN: the user, then the password */
+};
+
 /* Our tags, one a command. */
 #define TAG_CAPA	"c"
 #define TAG_TLS		"s"
@@ -43,6 +51,9 @@ struct cl {
 	char		 caps[4096];
 	size_t		 capslen;
 	int		 have_caps;
+	enum auth	 auth;		/* the login in flight */
+	int		 auth_step;	/* "+" requests answered in it */
+	int		 plain_refused;	/* AUTHENTICATE PLAIN was refused */
 	char		 user[URL_PART_MAX];
 	char		 pass[PASS_MAX];
 	char		 bye[256];	/* the text of a BYE */

@@ -150,25 +150,52 @@ cl_caps(struct cl *c, const char *caps, size_t len)
 	c->have_caps = 1;
 }
 
+static void onsigint(struct cl *);
+static void sendout(struct cl *);
+
 /*
- * writeall(fd, p, n):
+ * writeall(c, fd, p, n):
  * Write ${n} bytes at ${p} to ${fd}.  Return 0, or -1 with errno set.
+ * While ${fd} is full (a reader that stopped reading), ^C is still
+ * handled: its CANCEL goes out to the server at once, and a ^C that ends
+ * the session ends the write (-1, EINTR).  (A ^C that lands just before
+ * a blocking write(2) waits for that write, or for the next ^C.)
  */
 static int
-writeall(int fd, const void *p, size_t n)
+writeall(struct cl *c, int fd, const void *p, size_t n)
 {
 	const uint8_t *q = p;
+	struct pollfd pfd[2];
 	ssize_t w;
 
+	/* Invariant: output is written only while the session runs. */
+	DASSERT(c->result < 0);
 	while (n > 0) {
-		if ((w = write(fd, q, n)) < 0) {
-			if (errno == EINTR || errno == EAGAIN) {
-				struct pollfd pfd = { fd, POLLOUT, 0 };
-
-				(void)poll(&pfd, 1, 1000);
-				continue;
+		if (interrupted > ex.ints) {
+			onsigint(c);
+			if (c->result >= 0) {
+				errno = EINTR;
+				return (-1);
 			}
-			return (-1);
+			sendout(c);	/* the CANCEL */
+		}
+		if ((w = write(fd, q, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				return (-1);
+			/*
+			 * A non-blocking ${fd}, full: wait for it, or for
+			 * the server to take what is queued (not for what it
+			 * sends: that waits for us).
+			 */
+			sendout(c);
+			pfd[0].fd = fd;
+			pfd[0].events = POLLOUT;
+			pfd[1].fd = c->net.fd;
+			pfd[1].events = c->net.wr_ev;
+			(void)poll(pfd, c->out.len > 0 ? 2 : 1, 1000);
+			continue;
 		}
 		q += w;
 		n -= (size_t)w;
@@ -178,13 +205,16 @@ writeall(int fd, const void *p, size_t n)
 
 /*
  * emit(c, fd, p, n):
- * Pass ${n} bytes of the service's output to ${fd}; a vanished stdout
- * ends the session quietly (141, as cat(1) killed by SIGPIPE).
+ * Pass ${n} bytes of the service's output to ${fd}, unless the session
+ * has ended; a vanished stdout ends it quietly (141, as cat(1) killed by
+ * SIGPIPE).
  */
 static void
 emit(struct cl *c, int fd, const void *p, size_t n)
 {
-	if (writeall(fd, p, n) != 0)
+	if (c->result >= 0)
+		return;		/* the session is over: nothing more out */
+	if (writeall(c, fd, p, n) != 0)
 		cl_fail(c, errno == EPIPE ? RX_PIPE : RX_FAIL,
 		    errno == EPIPE ? NULL : "output: %s", strerror(errno));
 }
@@ -426,7 +456,13 @@ handle(struct cl *c, const struct resp *r)
 	case R_CONT:
 		if (c->ph != PH_EXEC)
 			login_cont(c);
-		else if (!ex.interactive && !c->o->input && !c->o->list) {
+		else if (!ex.interactive && !c->o->input && !c->o->list &&
+		    (ex.svc_flags & SVC_INTERACTIVE)) {
+			/*
+			 * The discovery, answered first, said the service
+			 * is interactive: else stdin is not the server's to
+			 * ask for (a one-shot service's stdin is empty).
+			 */
 			ex.interactive = 1;
 			if (ex.want_cancel) {
 				cl_send(c, "CANCEL\r\n", 8, 1);
@@ -586,16 +622,13 @@ pump_stdin(struct cl *c)
 }
 
 /*
- * io(c, rbuf):
- * The connection is ready: write what is queued, read what came into
- * ${rbuf} (at most 16 reads, so stdin gets its turn; with TLS, each read
- * takes a whole record, so nothing waits inside libtls unseen by poll).
+ * sendout(c):
+ * Write what is queued for the server, as far as it goes without waiting.
  */
 static void
-io(struct cl *c, uint8_t *rbuf)
+sendout(struct cl *c)
 {
 	ssize_t r;
-	int i;
 
 	while (c->out.len > 0 && c->result < 0) {
 		r = net_write(&c->net, buf_head(&c->out), c->out.len);
@@ -607,6 +640,21 @@ io(struct cl *c, uint8_t *rbuf)
 		}
 		buf_consume(&c->out, (size_t)r);
 	}
+}
+
+/*
+ * io(c, rbuf):
+ * The connection is ready: write what is queued, read what came into
+ * ${rbuf} (at most 16 reads, so stdin gets its turn; with TLS, each read
+ * takes a whole record, so nothing waits inside libtls unseen by poll).
+ */
+static void
+io(struct cl *c, uint8_t *rbuf)
+{
+	ssize_t r;
+	int i;
+
+	sendout(c);
 	for (i = 0; i < 16 && c->result < 0; i++) {
 		r = net_read(&c->net, rbuf, READ_CAP);
 		if (r == NET_WANT)
@@ -719,13 +767,19 @@ client_run(const struct opts *o)
 	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	if (o->timeout > 0)
+	/*
+	 * The password first (a prompt, or a -p that asks a gpg-agent, may
+	 * take any time): -T bounds the connection and the login only.
+	 */
+	if (o->tunnel == NULL)
+		(void)login_password(c);	/* a failure sets c->result */
+	if (c->result < 0 && o->timeout > 0)
 		c->deadline = now_ms() + (int64_t)o->timeout * 1000;
-	if (o->tunnel != NULL) {
+	if (c->result < 0 && o->tunnel != NULL) {
 		c->secure = 1;
 		if (net_tunnel(&c->net, o->tunnel) != 0)
 			netfail(c);
-	} else if (login_password(c) == 0) {
+	} else if (c->result < 0) {
 		if (net_tcp(&c->net, o->url.host, o->url.port,
 		    c->deadline) != 0)
 			netfail(c);

@@ -109,7 +109,9 @@ sendstr(struct cl *c, const char *s)
 /*
  * login(c):
  * Send the login: AUTHENTICATE PLAIN (its response at once with SASL-IR,
- * else after the "+"), or LOGIN where PLAIN is not offered.
+ * else after the "+") where PLAIN is offered and was not refused, else
+ * LOGIN unless LOGINDISABLED, else AUTHENTICATE LOGIN (a server with
+ * "auth_mechanisms = login" alone, such as Dovecot's, offers only that).
  */
 static void
 login(struct cl *c)
@@ -117,22 +119,32 @@ login(struct cl *c)
 	char b64[PLAIN_B64];
 
 	c->ph = PH_AUTH;
-	if (has(c, "AUTH=PLAIN")) {
+	c->auth_step = 0;
+	if (has(c, "AUTH=PLAIN") && !c->plain_refused) {
+		c->auth = AU_PLAIN;
 		if (has(c, "SASL-IR")) {
 			cl_send(c, TAG_AUTH " AUTHENTICATE PLAIN ", 21, 1);
 			plain(c, b64);
 			cl_send(c, b64, strlen(b64), 0);
 			explicit_bzero(b64, sizeof(b64));
 			cl_send(c, "\r\n", 2, 0);
+			c->auth_step = 1;
 		} else
 			cl_send(c, TAG_AUTH " AUTHENTICATE PLAIN\r\n", 22, 1);
 		return;
 	}
 	if (has(c, "LOGINDISABLED")) {
-		cl_fail(c, RX_FAIL, "%s: the server offers neither "
-		    "AUTH=PLAIN nor LOGIN", c->o->url.host);
+		if (!has(c, "AUTH=LOGIN")) {
+			cl_fail(c, RX_FAIL, "%s: the server offers neither "
+			    "AUTH=PLAIN, AUTH=LOGIN nor LOGIN",
+			    c->o->url.host);
+			return;
+		}
+		c->auth = AU_SASL_LOGIN;
+		cl_send(c, TAG_AUTH " AUTHENTICATE LOGIN\r\n", 22, 1);
 		return;
 	}
+	c->auth = AU_LOGIN;
 	cl_send(c, TAG_AUTH " LOGIN ", 8, 1);
 	if (sendstr(c, c->user) != 0 || (cl_send(c, " ", 1, 0),
 	    sendstr(c, c->pass)) != 0) {
@@ -142,6 +154,21 @@ login(struct cl *c)
 		return;
 	}
 	cl_send(c, "\r\n", 2, 0);
+}
+
+/*
+ * retry(c, r):
+ * Return nonzero if the refusal ${r} of AUTHENTICATE PLAIN says the
+ * mechanism is not there rather than the password is wrong: a BAD, or a
+ * NO without a response code (as Dovecot's "Unsupported authentication
+ * mechanism").  A NO with a code ([AUTHENTICATIONFAILED] and the rest of
+ * RFC 5530) is final, so a wrong password is tried once.
+ */
+static int
+retry(const struct cl *c, const struct resp *r)
+{
+	return (c->auth == AU_PLAIN && !c->plain_refused &&
+	    (r->status == ST_BAD || (r->status == ST_NO && r->code == NULL)));
 }
 
 /*
@@ -221,6 +248,13 @@ login_status(struct cl *c, const struct resp *r)
 		else
 			c->starttls = 1;	/* the loop starts TLS */
 	} else if (c->ph == PH_AUTH && strcmp(r->tag, TAG_AUTH) == 0) {
+		/* Invariant: PH_AUTH means login() chose a way and sent it. */
+		DASSERT(c->auth != AU_NONE);
+		if (r->status != ST_OK && retry(c, r)) {
+			c->plain_refused = 1;
+			login(c);
+			return;
+		}
 		explicit_bzero(c->pass, sizeof(c->pass));
 		if (r->status != ST_OK)
 			cl_fail(c, RX_FAIL, "login failed: %s", r->text);
@@ -233,18 +267,26 @@ login_status(struct cl *c, const struct resp *r)
 
 /*
  * login_cont(c):
- * Handle a continuation request before PH_EXEC.
+ * Handle a continuation request before PH_EXEC: the PLAIN response, or
+ * AUTHENTICATE LOGIN's user and then password (its challenges are not
+ * read: they are "Username:" and "Password:" by convention only).
  */
 void
 login_cont(struct cl *c)
 {
 	char b64[PLAIN_B64];
+	const char *s;
+	int step = c->auth_step++;
 
-	if (c->ph != PH_AUTH || !has(c, "AUTH=PLAIN") || has(c, "SASL-IR")) {
+	if (c->ph == PH_AUTH && c->auth == AU_PLAIN && step == 0)
+		plain(c, b64);
+	else if (c->ph == PH_AUTH && c->auth == AU_SASL_LOGIN && step < 2) {
+		s = step == 0 ? c->user : c->pass;
+		base64((const uint8_t *)s, strlen(s), b64, PLAIN_B64);
+	} else {
 		cl_fail(c, RX_FAIL, "unexpected continuation request");
 		return;
 	}
-	plain(c, b64);
 	cl_send(c, b64, strlen(b64), 0);
 	explicit_bzero(b64, sizeof(b64));
 	cl_send(c, "\r\n", 2, 0);
@@ -262,7 +304,7 @@ login_password(struct cl *c)
 	struct passwd *pw = getpwuid(getuid());
 	const char *home = getenv("HOME");
 	char path[4096], err[512], prompt[URL_PART_MAX * 2 + 32];
-	int r = 0;
+	int r = 0, pr;
 
 	snprintf(c->user, sizeof(c->user), "%s", u->user);
 	if (home == NULL || home[0] == '\0')
@@ -295,7 +337,12 @@ login_password(struct cl *c)
 	if (c->o->passcmd == NULL && r != 1) {
 		snprintf(prompt, sizeof(prompt), "Password for %s@%s: ",
 		    c->user, u->host);
-		if (pass_prompt(prompt, c->pass, sizeof(c->pass)) != 0) {
+		if ((pr = pass_prompt(prompt, c->pass,
+		    sizeof(c->pass))) == PASS_INTR) {
+			/* ^C at the prompt: quietly, as ssh. */
+			cl_fail(c, RX_INT, NULL);
+			return (-1);
+		} else if (pr != 0) {
 			cl_fail(c, RX_FAIL, "no password for %s@%s (no -p, "
 			    "no ~/.netrc entry, no terminal)", c->user,
 			    u->host);

@@ -243,15 +243,17 @@ pass_netrc(const char *path, const char *host, char *user, size_t usize,
 
 /*
  * pass_prompt(prompt, buf, size):
- * Ask for the password on the terminal (no echo).  Return 0, or -1 if
- * there is no terminal.
+ * Ask for the password on the terminal (no echo).  Return 0, -1 if
+ * there is no terminal, or PASS_INTR if a signal (^C) ended the prompt
+ * (readpassphrase(3) has then restored the terminal and raised it again,
+ * so the caller's handler has run).
  */
 int
 pass_prompt(const char *prompt, char *buf, size_t size)
 {
 	if (readpassphrase(prompt, buf, size, RPP_REQUIRE_TTY) == NULL) {
 		explicit_bzero(buf, size);
-		return (-1);
+		return (errno == EINTR ? PASS_INTR : -1);
 	}
 	return (0);
 }

@@ -31,9 +31,12 @@ int	pass_netrc(const char *, const char *, char *, size_t, char *, size_t,
 
 /*
  * pass_prompt(prompt, buf, size):
- * Ask for the password on the terminal (no echo).  Return 0, or -1 if
- * there is no terminal.
+ * Ask for the password on the terminal (no echo).  Return 0, -1 if
+ * there is no terminal, or PASS_INTR if a signal (^C) ended the prompt
+ * (readpassphrase(3) has then restored the terminal and raised it again,
+ * so the caller's handler has run).
  */
+#define PASS_INTR	(-2)
 int	pass_prompt(const char *, char *, size_t);
 
 #endif /* !IMAPEXEC_RUN_PASS_H */
