@@ -30,6 +30,11 @@ $(ex_service errfloodc errflood.sh 'stderr = "client"; timeout = 60;')"
 	fi
 }
 
+teardown() {
+	# a test's helper processes, by pid (pipefill.py)
+	[ -z "${FILL_PID:-}" ] || kill "$FILL_PID" 2>/dev/null || true
+}
+
 # fault SCENARIO [BACKEND-ARGV...]: run tests/faults.py SCENARIO against
 # imapexec (in front of Dovecot, or of the given backend).
 fault() {
@@ -38,6 +43,7 @@ fault() {
 	imx_require_binary
 	rm -rf "$home"
 	cp -a "$IMX_RUN/template" "$home"
+	imx_own "$home"
 	imx_write_dovecot_conf "$T/dovecot.fault.conf" "$home/Maildir"
 	: >"$T/fault.log"
 	imx_own "$T/fault.log"
@@ -178,4 +184,32 @@ fault() {
 @test "fault: EXECUTE pipelined behind a long answer, client reads nothing past probe_timeout: not failed closed" {
 	echo 'probe_timeout = 1;' >>"$T/imapexec.conf"
 	fault probe-behind-slow-client "$EX_SERVICES/fakeimap.py" longok
+}
+
+# The backend's stdin and stdout pipes are asked for 256 KiB: F_GETPIPE_SZ
+# through /proc/PID/fd of the backend and of a service shows what the
+# kernel gave; a 1 MiB message goes in and comes back whole.
+@test "fault: the backend's stdin and stdout pipes are 256 KiB, its stderr and a service's 64 KiB; 1 MiB through them" {
+	FAULT_PIPES="262144 65536" fault pipes
+}
+
+# A user whose pipes exceed fs.pipe-user-pages-soft gets 8 KiB pipes and
+# F_SETPIPE_SZ refused: the session must work all the same.  The limit
+# counts per user: a user of this test alone is filled (tests/pipefill.py),
+# so that no other test or run on the machine feels it, and no sysctl is
+# changed.
+@test "fault: a user past fs.pipe-user-pages-soft: 8 KiB pipes everywhere, the session works" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root for a user of its own"
+	[ "$(cat /proc/sys/fs/pipe-user-pages-soft)" -gt 0 ] ||
+		skip "fs.pipe-user-pages-soft is 0 (no limit)"
+	IMX_USER=imapexec-pipes
+	imx_ensure_user
+	imx_own "$T/imapexec.conf"
+	setpriv --reuid="$IMX_USER" --regid="$IMX_USER" --init-groups \
+		env -i PATH="$IMX_PATH" python3 "$REPO/tests/pipefill.py" 120 \
+		>"$T/fill.out" &
+	FILL_PID=$!
+	imx_wait_for grep -q '^full' "$T/fill.out"
+	echo "# $(cat "$T/fill.out") pipes of $IMX_USER" >&3
+	FAULT_PIPES="8192 8192" fault pipes
 }
