@@ -32,7 +32,10 @@ $(ex_service errfloodc errflood.sh 'stderr = "client"; timeout = 60;')"
 
 teardown() {
 	# a test's helper processes, by pid (pipefill.py)
-	[ -z "${FILL_PID:-}" ] || kill "$FILL_PID" 2>/dev/null || true
+	if [ -n "${FILL_PID:-}" ]; then
+		kill "$FILL_PID" 2>/dev/null || true
+		wait "$FILL_PID" 2>/dev/null || true
+	fi
 }
 
 # fault SCENARIO [BACKEND-ARGV...]: run tests/faults.py SCENARIO against
@@ -212,4 +215,98 @@ fault() {
 	imx_wait_for grep -q '^full' "$T/fill.out"
 	echo "# $(cat "$T/fill.out") pipes of $IMX_USER" >&3
 	FAULT_PIPES="8192 8192" fault pipes
+}
+
+# backend_start BACKEND-ARGV...: run imapexec (as the test user) in front of
+# the given backend with a client that sends nothing and stays; imapexec
+# must end by itself within 30 s.  Sets $rc, the client's output in
+# $T/be.out and imapexec's log in $T/be.log.
+backend_start() {
+	imx_command filtered "$T" "$T/dovecot.conf"
+	local cmd=() a
+	for a in "${IMX_CMD[@]:0:${#IMX_CMD[@]}-3}"; do
+		# the limit for imapexec alone, not for setpriv before it
+		if [ "$a" = "$IMAPEXEC" ] && [ -n "${FAULT_NOFILE:-}" ]; then
+			cmd+=(prlimit --nofile="$FAULT_NOFILE:$FAULT_NOFILE" --)
+		fi
+		cmd+=("$a")
+	done
+	cmd+=("$@")
+	: >"$T/be.log"
+	imx_own "$T/be.log"
+	rc=0
+	# the client: a pipe whose writer stays (no end of file to imapexec)
+	timeout 30 "${cmd[@]}" >"$T/be.out" 2>>"$T/be.log" < <(exec sleep 40) ||
+		rc=$?
+	kill $! 2>/dev/null || true
+	[ "$rc" -ne 124 ] || { echo "# imapexec did not end" >&2; return 1; }
+	imx_assert_no_leftovers
+}
+
+# A backend that cannot be executed: imapexec says why, with the errno of
+# execve(2), exits 1 at once and leaves nothing.
+@test "fault: backend missing, not executable, a script without #!, a directory: clear error, exit 1, nothing left" {
+	imx_require_binary
+	printf 'echo "* PREAUTH"\n' >"$T/noshebang"
+	printf '#!/bin/sh\necho "* PREAUTH"\n' >"$T/noexec"
+	chmod 755 "$T/noshebang"
+	chmod 644 "$T/noexec"
+	mkdir -p "$T/adir"
+	local b want
+	for b in "/nonexistent/imap:No such file or directory" \
+	    "$T/noshebang:Exec format error" "$T/noexec:Permission denied" \
+	    "$T/adir:Permission denied"; do
+		want=${b#*:}
+		b=${b%%:*}
+		backend_start "$b"
+		echo "# $b: exit $rc: $(tail -n 1 "$T/be.log")" >&3
+		[ "$rc" -eq 1 ]
+		grep -q -F "Error: backend=<$b>: $want" "$T/be.log"
+		[ ! -s "$T/be.out" ]
+	done
+}
+
+# RLIMIT_NOFILE too small for the backend's four pipes (in imapexec) or
+# for their placing (in the child): a clear error and exit 1 for every
+# limit below the first that works, never a hang or a leftover.
+@test "fault: RLIMIT_NOFILE too small to start the backend: Too many open files, exit 1, up to the first limit that works" {
+	imx_require_binary
+	[ "${IMX_VALGRIND:-0}" != 1 ] ||
+		skip "valgrind needs descriptors of its own under the limit"
+	local n ok= seen=
+	for n in $(seq 5 40); do
+		FAULT_NOFILE=$n backend_start /bin/sh -c 'echo "* PREAUTH x"; exit 0'
+		if [ "$rc" -eq 0 ]; then
+			ok=$n
+			break
+		fi
+		echo "# RLIMIT_NOFILE=$n: exit $rc: $(tail -n 1 "$T/be.log")" >&3
+		# below the dynamic loader's own need (bats leaves descriptors
+		# open to its children): not imapexec's yet
+		if [ "$rc" -eq 127 ] &&
+		    grep -q 'error while loading shared libraries' "$T/be.log"; then
+			continue
+		fi
+		[ "$rc" -eq 1 ]
+		grep -q -E 'Error: (backend=</bin/sh>|signals): Too many open files' "$T/be.log"
+		seen=$n
+	done
+	echo "# the backend starts from RLIMIT_NOFILE=$ok" >&3
+	[ -n "$ok" ] && [ -n "$seen" ]
+	grep -q '^\* PREAUTH x' "$T/be.out"
+}
+
+# A backend that closes its stdout at once but runs on: nothing can reach
+# the client any more; imapexec ends it after its grace, and the client
+# (which never hangs up) sees the end.
+@test "fault: backend closes its stdout at once and runs on: imapexec ends it after its grace, nothing left" {
+	imx_require_binary
+	backend_start /bin/sh -c 'exec >&-; exec sleep 60'
+	echo "# exit $rc: $(tail -n 1 "$T/be.log")" >&3
+	[ "$rc" -ne 0 ]
+	grep -q 'backend did not exit; killing it' "$T/be.log"
+	# and one that exits at once, without a word: exit 0 at once
+	backend_start /bin/sh -c 'exit 0'
+	[ "$rc" -eq 0 ]
+	[ ! -s "$T/be.out" ]
 }
