@@ -310,3 +310,23 @@ backend_start() {
 	[ "$rc" -eq 0 ]
 	[ ! -s "$T/be.out" ]
 }
+
+# EXECUTE of a program that cannot be executed: NO [UNAVAILABLE] with the
+# reason in the log (execve(2)'s errno), fds back, no zombie.
+@test "fault: service missing, not executable, a script without #!, a directory: NO [UNAVAILABLE], reason logged, fds back" {
+	printf 'echo hi\n' >"$T/noshebang"
+	printf '#!/bin/sh\necho hi\n' >"$T/noexec"
+	chmod 755 "$T/noshebang"
+	chmod 644 "$T/noexec"
+	mkdir -p "$T/adir"
+	ex_config "$(ex_service noexec "../$(basename "$T")/noexec")
+$(ex_service noshebang "../$(basename "$T")/noshebang")
+$(ex_service adir "../$(basename "$T")/adir")"
+	fault spawn-fails
+	local s want
+	for s in "missing:No such file or directory" "noexec:Permission denied" \
+	    "noshebang:Exec format error" "adir:Permission denied"; do
+		want=${s#*:}
+		grep -a -q -E "execute: service=<${s%%:*}>: [^ ]+: $want\$" "$T/fault.log"
+	done
+}

@@ -484,6 +484,17 @@ def sc_backend_mute(s):
     print("backend muted: imapexec exit %d" % s.c.p.returncode)
 
 
+def sc_spawn_fails(s):
+    """Services whose program cannot be executed (missing, not executable,
+    a script without #!, a directory): NO [UNAVAILABLE] each, fds back, no
+    zombie, the session goes on."""
+    for tag, name in ((b"a", b"missing"), (b"b", b"noexec"),
+                      (b"c", b"noshebang"), (b"d", b"adir")):
+        run_one(s, tag + b" EXECUTE " + name + b"\r\n",
+                rb"^" + tag + rb" NO \[UNAVAILABLE\]")
+    s.logout()
+
+
 F_GETPIPE_SZ = 1032     # fcntl(2), Linux
 
 
