@@ -521,7 +521,11 @@ def sc_pipes(s):
     OTHER": the expected sizes, in bytes)."""
     want_be, want_other = (int(x) for x in os.environ["FAULT_PIPES"].split())
     got = pipe_sizes(s.backend, (0, 1, 2))
-    print("backend pipes (stdin, stdout, stderr): %r" % got)
+    with open("/proc/sys/fs/pipe-user-pages-soft") as f:
+        soft = int(f.read()) * 4096
+    print("backend pipes (stdin, stdout, stderr): %r: %d KiB a connection, "
+          "%d connections of one user within fs.pipe-user-pages-soft"
+          % (got, sum(got) // 1024, soft // sum(got) if soft else -1))
     if got != [want_be, want_be, want_other]:
         raise Fail("backend pipes %r, want %r" % (got, [want_be, want_be, want_other]))
 
