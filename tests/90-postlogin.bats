@@ -473,8 +473,9 @@ pl_mbsync() {
 		local b=$1
 		shift
 		rc=0
-		timeout 30 env -i PATH=/usr/bin:/bin USERDB_KEYS=USER \
-			USER="$IMX_USER" setpriv --reuid="$IMX_USER" \
+		# (LeakSanitizer cannot work under a tiny RLIMIT_NOFILE)
+		timeout -k 5 30 env -i PATH=/usr/bin:/bin USERDB_KEYS=USER \
+			USER="$IMX_USER" ASAN_OPTIONS=detect_leaks=0 setpriv --reuid="$IMX_USER" \
 			--regid="$IMX_USER" --clear-groups prlimit "$@" -- \
 			"$IMAPEXEC" -P -d -c "$conf" -- "$b" \
 			3</dev/null >"$T/out" 2>"$T/err" < <(exec sleep 40) || rc=$?
