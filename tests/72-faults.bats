@@ -276,7 +276,7 @@ backend_start() {
 	imx_require_binary
 	[ "${IMX_VALGRIND:-0}" != 1 ] ||
 		skip "valgrind needs descriptors of its own under the limit"
-	local n ok= seen=
+	local n ok='' seen=''
 	for n in $(seq 5 40); do
 		FAULT_NOFILE=$n backend_start /bin/sh -c 'echo "* PREAUTH x"; exit 0'
 		if [ "$rc" -eq 0 ]; then
