@@ -30,9 +30,11 @@
 #endif
 
 /*
- * The backend's pipes: 256 KiB, four times the default, lets a FETCH of
- * large messages move in fewer rounds; 256 connections of one user stay
- * within the default fs.pipe-user-pages-soft (64 MiB).
+ * The backend's stdin and stdout pipes: 256 KiB, four times the default,
+ * lets a FETCH of large messages move in fewer rounds.  With stderr's
+ * default 64 KiB a connection holds 576 KiB of pipes: about 113
+ * connections of one user stay within the default fs.pipe-user-pages-soft
+ * (64 MiB); past it the kernel gives the user's new pipes 8 KiB.
  */
 #define BACKEND_PIPE_SIZE	(256 * 1024)
 

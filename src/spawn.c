@@ -155,7 +155,7 @@ spawn(const struct spawn_req *req, struct spawn_proc *proc)
 	 * Larger pipes let the child write a big response in fewer rounds
 	 * (R3 measures it).  Best effort: the kernel refuses beyond
 	 * fs.pipe-max-size, or once the user's pipes reach
-	 * fs.pipe-user-pages-soft, and the default then stays.
+	 * fs.pipe-user-pages-soft, and the size the pipe got stays.
 	 */
 	if (req->pipe_size > 0) {
 		(void)fcntl(in[1], F_SETPIPE_SZ, req->pipe_size);

@@ -90,11 +90,17 @@ diff_total() {
 # COUNT-1, split over DIFF_JOBS jobs side by side (default 4: a stream
 # mostly waits, on the 1 s probe timeout or for Dovecot, so jobs cost
 # little CPU).  The summaries, a total and any mismatch go to stderr
-# (shown by bats on failure) and to $T/summary.
+# (shown by bats on failure) and to $T/summary.  Fails when a job fails
+# or reports no summary line, and when COUNT or DIFF_JOBS is not > 0.
 diff_run() {
 	local count=$1 seed=$2 jobs=${DIFF_JOBS:-4} j start n rc=0
 	shift 2
 	imx_require_binary
+	# nothing to compare must fail, never pass vacuously
+	if ! [[ $jobs =~ ^[1-9][0-9]*$ && $count =~ ^[1-9][0-9]*$ ]]; then
+		echo "# DIFF_JOBS=<$jobs>, streams=<$count>: want numbers > 0" >&2
+		return 1
+	fi
 	[ "$jobs" -le "$count" ] || jobs=$count
 	local pids=()
 	for ((j = 0; j < jobs; j++)); do
@@ -110,6 +116,8 @@ diff_run() {
 		cat "$T/job$j/summary"
 	done | diff_total >"$T/summary"
 	sed 's/^/# /' "$T/summary" >&3
+	# every job must have reported (its summary line)
+	[ "$(grep -c '^difftest: seed' "$T/summary")" -eq "$jobs" ] || rc=1
 	if [ "$rc" -ne 0 ]; then
 		cat "$T/summary" >&2
 		return 1
@@ -126,4 +134,68 @@ diff_run() {
 	diff_run 40 7
 	grep -q -E ' [1-9][0-9]* run by imapexec' "$T/summary"
 	grep -q -E ' [1-9][0-9]* EXECUTE lines Dovecot parses' "$T/summary"
+}
+
+# The total line: each count of the jobs' summary lines, added up.  An
+# independent sum (python) of the job lines must equal the awk total.
+@test "differential: the total line adds up the jobs' counts field by field" {
+	DIFF_JOBS=3 diff_run 12 7
+	[ "$(grep -c '^difftest: seed' "$T/summary")" -eq 3 ]
+	local want got
+	want=$(grep '^difftest: seed' "$T/summary" | "$PYTHON" -c '
+import re, sys
+rows = [re.sub(r" \([0-9.]+s\)$", "", l.split(": ", 2)[2].rstrip("\n"))
+        for l in sys.stdin]
+nums = [[int(n) for n in re.findall(r"[0-9]+", r)] for r in rows]
+tot = [sum(c) for c in zip(*nums)]
+it = iter(tot)
+print("difftest total: %d jobs: %s" % (len(rows),
+      re.sub(r"[0-9]+", lambda m: str(next(it)), rows[0])))')
+	got=$(grep '^difftest total:' "$T/summary")
+	echo "# want: $want" >&3
+	[ "$got" = "$want" ]
+	grep -q '^difftest total: 3 jobs: 12 streams, ' "$T/summary"
+}
+
+# One job failing must fail the run, whatever the others did: job 0 runs
+# for real, job 1 fails as difftest.py does on a mismatch, or ends well
+# without its summary line.
+@test "differential: a failing job fails the run" {
+	eval "real_$(declare -f diff_job)"
+	diff_job() {
+		if [ "$2" -eq 0 ]; then
+			real_diff_job "$@"
+		else
+			echo 'MISMATCH in stream 1 (stub)' >"$1/summary"
+			return 1
+		fi
+	}
+	mkdir -p "$T/job1"
+	DIFF_JOBS=2 run diff_run 4 7
+	[ "$status" -ne 0 ]
+	grep -q 'MISMATCH in stream 1 (stub)' "$T/summary"
+	# a job that ends well but reports nothing fails the run too
+	diff_job() {
+		if [ "$2" -eq 0 ]; then
+			real_diff_job "$@"
+		else
+			: >"$1/summary"
+		fi
+	}
+	DIFF_JOBS=2 run diff_run 4 7
+	[ "$status" -ne 0 ]
+}
+
+# Nothing compared is a failure, never a vacuous pass: no streams, no
+# jobs, or a DIFF_JOBS that is not a positive number.
+@test "differential: DIFF_JOBS 0, -1 or x, and 0 streams, fail instead of comparing nothing" {
+	local j
+	for j in 0 -1 x; do
+		DIFF_JOBS=$j run diff_run 4 7
+		echo "# DIFF_JOBS=$j: status $status" >&3
+		[ "$status" -ne 0 ]
+	done
+	run diff_run 0 7
+	echo "# 0 streams: status $status" >&3
+	[ "$status" -ne 0 ]
 }

@@ -430,3 +430,55 @@ pl_mbsync() {
 	! pgrep -f "$PL_DIR/post/run" >/dev/null
 	! grep -a -E 'Fatal|Panic' "$PL_DIR/post/dovecot.log"
 }
+
+# The rest of the chain cannot be executed (missing, not executable, a
+# script without #!, a directory) or imapexec has too few descriptors for
+# the hand-off: imapexec says why, exits 1 at once, the client gets no
+# byte and nothing is left.  Outside Dovecot, as the test above.
+@test "post-login: a chain that cannot be executed, or RLIMIT_NOFILE too small: clear error, exit 1, nothing left" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	local conf=$T/pl.conf b want rc n
+	printf 'services = ( { name = "x"; exec = [ "/bin/true" ]; } );\n' >"$conf"
+	printf 'echo hi\n' >"$T/noshebang"
+	printf '#!/bin/sh\necho hi\n' >"$T/noexec"
+	chmod 755 "$T" "$T/noshebang"
+	chmod 644 "$conf" "$T/noexec"
+	mkdir -p "$T/adir"
+	# pl_run PROGRAM [prlimit opts]: imapexec -P in front of PROGRAM, as
+	# the test user, its client holding on; sets rc
+	pl_run() {
+		local b=$1
+		shift
+		rc=0
+		# (LeakSanitizer cannot work under a tiny RLIMIT_NOFILE)
+		timeout -k 5 30 env -i PATH=/usr/bin:/bin USERDB_KEYS=USER \
+			USER="$IMX_USER" ASAN_OPTIONS=detect_leaks=0 setpriv --reuid="$IMX_USER" \
+			--regid="$IMX_USER" --clear-groups prlimit "$@" -- \
+			"$IMAPEXEC" -P -d -c "$conf" -- "$b" \
+			3</dev/null >"$T/out" 2>"$T/err" < <(exec sleep 40) || rc=$?
+		kill $! 2>/dev/null || true
+		echo "# $b $*: exit $rc: $(tail -n 1 "$T/err")" >&3
+		[ "$rc" -ne 124 ]
+		[ ! -s "$T/out" ]
+		imx_assert_no_leftovers
+	}
+	for b in "/nonexistent/imap:No such file or directory" \
+	    "$T/noshebang:Exec format error" "$T/noexec:Permission denied" \
+	    "$T/adir:Permission denied"; do
+		want=${b#*:}
+		pl_run "${b%%:*}"
+		[ "$rc" -eq 1 ]
+		grep -q -F "Error: backend=<${b%%:*}>: $want" "$T/err"
+	done
+	# every limit up to the first that works (the chain, true, ends at
+	# once: exit 0)
+	for n in $(seq 5 30); do
+		pl_run /usr/bin/true --nofile="$n:$n"
+		[ "$rc" -ne 0 ] || break
+		grep -q 'error while loading shared libraries' "$T/err" &&
+			continue
+		[ "$rc" -eq 1 ]
+		grep -q -E 'Error: [a-z=<>/]+: Too many open files' "$T/err"
+	done
+	[ "$rc" -eq 0 ]
+}

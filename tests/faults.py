@@ -484,6 +484,76 @@ def sc_backend_mute(s):
     print("backend muted: imapexec exit %d" % s.c.p.returncode)
 
 
+def sc_spawn_fails(s):
+    """Services whose program cannot be executed (missing, not executable,
+    a script without #!, a directory): NO [UNAVAILABLE] each, fds back, no
+    zombie, the session goes on."""
+    for tag, name in ((b"a", b"missing"), (b"b", b"noexec"),
+                      (b"c", b"noshebang"), (b"d", b"adir")):
+        run_one(s, tag + b" EXECUTE " + name + b"\r\n",
+                rb"^" + tag + rb" NO \[UNAVAILABLE\]")
+    s.logout()
+
+
+F_GETPIPE_SZ = 1032     # fcntl(2), Linux
+
+
+def pipe_sizes(pid, fdnums):
+    """[F_GETPIPE_SZ] of pid's descriptors fdnums, opened through /proc
+    (a pipe end opened so is the same pipe; reading side, non-blocking, and
+    closed at once, so that it changes nothing)."""
+    import fcntl
+    out = []
+    for n in fdnums:
+        fd = os.open("/proc/%d/fd/%d" % (pid, n), os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            out.append(fcntl.fcntl(fd, F_GETPIPE_SZ))
+        finally:
+            os.close(fd)
+    return out
+
+
+def sc_pipes(s):
+    """The backend's stdin and stdout pipes have the capacity imapexec asks
+    for (or what the kernel leaves a user past fs.pipe-user-pages-soft),
+    its stderr and a service's pipes the default; a 1 MiB message goes
+    to the backend and back whole through them (FAULT_PIPES="BACKEND
+    OTHER": the expected sizes, in bytes)."""
+    want_be, want_other = (int(x) for x in os.environ["FAULT_PIPES"].split())
+    got = pipe_sizes(s.backend, (0, 1, 2))
+    with open("/proc/sys/fs/pipe-user-pages-soft") as f:
+        soft = int(f.read()) * 4096
+    print("backend pipes (stdin, stdout, stderr): %r: %d KiB a connection, "
+          "%d connections of one user within fs.pipe-user-pages-soft"
+          % (got, sum(got) // 1024, soft // sum(got) if soft else -1))
+    if got != [want_be, want_be, want_other]:
+        raise Fail("backend pipes %r, want %r" % (got, [want_be, want_be, want_other]))
+
+    def svc_pipes(s, svc):
+        got = pipe_sizes(svc, (0, 1, 2))
+        print("service pipes: %r" % got)
+        if got != [want_other] * 3:
+            raise Fail("service pipes %r, want %r" % (got, [want_other] * 3))
+    run_one(s, b"a EXECUTE sleepi\r\n", rb"^a NO \[CANCELED\]", service_fds=True,
+            then=lambda s, svc: (s.c.expect(rb"^\+ "), svc_pipes(s, svc),
+                                 s.c.send(b"CANCEL\r\n")))
+    body = b"".join(b"%07d %s\r\n" % (i, b"x" * 70) for i in range(13000))
+    s.c.send(b"p APPEND INBOX {%d}\r\n" % len(body))
+    s.c.expect(rb"^\+ ")
+    s.c.send(body + b"\r\n")
+    s.c.expect(rb"^p OK")
+    s.c.send(b"s SELECT INBOX\r\n")
+    n = int(s.c.expect(rb"^\* (\d+) EXISTS").group(1))
+    s.c.expect(rb"^s OK")
+    del s.c.buf[:]
+    s.c.send(b"f FETCH %d BODY.PEEK[]\r\n" % n)
+    s.c.expect(rb"^f OK")
+    if body not in bytes(s.c.buf):
+        raise Fail("the 1 MiB message did not come back whole")
+    s.back_to_base()
+    s.logout()
+
+
 SCENARIOS = {k[3:].replace("_", "-"): v for k, v in globals().items()
              if k.startswith("sc_")}
 
