@@ -29,14 +29,6 @@
 #define CONFIG_FILE	"/etc/imapexec.conf"
 #endif
 
-/*
- * The backend's stdin and stdout pipes: 256 KiB, four times the default,
- * lets a FETCH of large messages move in fewer rounds.  With stderr's
- * default 64 KiB a connection holds 576 KiB of pipes: about 113
- * connections of one user stay within the default fs.pipe-user-pages-soft
- * (64 MiB); past it the kernel gives the user's new pipes 8 KiB.
- */
-#define BACKEND_PIPE_SIZE	(256 * 1024)
 
 /*
  * usage(fp, status):
@@ -306,7 +298,6 @@ main(int argc, char *argv[])
 	req.argv = argc > 0 ? argv : cf.backend;
 	req.envp = e.v;
 	req.umask = -1;
-	req.pipe_size = BACKEND_PIPE_SIZE;
 	if (req.argv[0][0] != '/')
 		fatalx("backend=<%s> is not an absolute path", req.argv[0]);
 	/* In post-login mode USER and IP come from Dovecot: any bytes. */

@@ -151,16 +151,6 @@ spawn(const struct spawn_req *req, struct spawn_proc *proc)
 	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
 	    pipe2(err, O_CLOEXEC) == -1 || pipe2(report, O_CLOEXEC) == -1)
 		goto fail;
-	/*
-	 * Larger pipes let the child write a big response in fewer rounds
-	 * (R3 measures it).  Best effort: the kernel refuses beyond
-	 * fs.pipe-max-size, or once the user's pipes reach
-	 * fs.pipe-user-pages-soft, and the size the pipe got stays.
-	 */
-	if (req->pipe_size > 0) {
-		(void)fcntl(in[1], F_SETPIPE_SZ, req->pipe_size);
-		(void)fcntl(out[0], F_SETPIPE_SZ, req->pipe_size);
-	}
 	fds[0] = in[0];
 	fds[1] = out[1];
 	fds[2] = err[1];

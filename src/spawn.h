@@ -15,9 +15,6 @@ struct spawn_req {
 	int		 diekill;	/* SIGKILL it if imapexec dies first
 					   (PR_SET_PDEATHSIG) */
 	int		 umask;		/* file mode mask, or -1 to keep */
-	int		 pipe_size;	/* capacity asked for the stdin and
-					   stdout pipes, or 0 for the
-					   kernel's default */
 	int		 nlimits;	/* entries in the next two arrays */
 	const int	*limit_res;	/* RLIMIT_* */
 	const rlim_t	*limit_val;	/* soft and hard limit */
