@@ -293,7 +293,9 @@ backend_start() {
 			continue
 		fi
 		[ "$rc" -eq 1 ]
-		grep -q -E 'Error: (backend=</bin/sh>|signals): Too many open files' "$T/be.log"
+		# whichever step runs out (the config's working directory,
+		# the signals, the spawn) names itself
+		grep -q -E '^imapexec: (Error: )?[^ ].*: Too many open files$' "$T/be.log"
 		seen=$n
 	done
 	echo "# the backend starts from RLIMIT_NOFILE=$ok" >&3

@@ -478,7 +478,9 @@ pl_mbsync() {
 		grep -q 'error while loading shared libraries' "$T/err" &&
 			continue
 		[ "$rc" -eq 1 ]
-		grep -q -E 'Error: [a-z=<>/]+: Too many open files' "$T/err"
+		# whichever step runs out (the config's working directory,
+		# the signals, the spawn) names itself
+		grep -q -E '^imapexec: (Error: )?[^ ].*: Too many open files$' "$T/err"
 	done
 	[ "$rc" -eq 0 ]
 }
