@@ -29,7 +29,6 @@
 #define CONFIG_FILE	"/etc/imapexec.conf"
 #endif
 
-
 /*
  * usage(fp, status):
  * Print the synopsis to ${fp} and exit with ${status}.

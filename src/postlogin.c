@@ -108,30 +108,31 @@ fail:
 }
 
 /*
- * chain_end(pid, status):
- * Kill the chain's process group ${pid} and reap ${pid}, its status in
- * *${status}.
+ * chain_end(pid):
+ * Kill the chain's process group ${pid} and reap ${pid}; errno is
+ * preserved.
  */
 static void
-chain_end(pid_t pid, int *status)
+chain_end(pid_t pid)
 {
+	int e = errno;
+
 	/*
 	 * ${pid} is not reaped yet, so no other process or group can have
 	 * its id: the group is the chain's (or none, if setpgid failed).
 	 */
 	(void)kill(-pid, SIGKILL);
-	(void)kill(pid, SIGKILL);
-	while (waitpid(pid, status, 0) == -1 && errno == EINTR)
-		;
+	errno = e;
+	spawn_kill(pid);
 }
 
 /*
  * handoff(pid, sigs, status):
  * Wait until the chain ${pid} has handed the socketpair to imap: it exits
  * with status 0.  ${sigs} are blocked and SIGCHLD is among them; the rest
- * end the wait.  Store the chain's status in *${status}.  Return NULL once
- * it is handed off, or why not (the chain is reaped then, its process
- * group killed).
+ * end the wait.  Store the chain's status in *${status} if it exited.
+ * Return NULL once it is handed off, or why not (the chain is reaped
+ * then, its process group killed).
  */
 static const char *
 handoff(pid_t pid, const sigset_t *sigs, int *status)
@@ -193,7 +194,7 @@ handoff(pid_t pid, const sigset_t *sigs, int *status)
 	}
 
 kill:
-	chain_end(pid, status);
+	chain_end(pid);
 done:
 	close_fd(&sfd);
 	return (why);
@@ -266,9 +267,7 @@ postlogin_spawn(char *const *argv, struct spawn_proc *proc, int *status,
 		goto restore;
 	if ((dupfd = fcntl(sp[0], F_DUPFD_CLOEXEC, 0)) == -1 ||
 	    fd_nonblock(sp[0]) == -1) {
-		e = errno;
-		chain_end(pid, status);
-		errno = e;
+		chain_end(pid);
 		goto restore;
 	}
 	*why = handoff(pid, &held, status);

@@ -19,36 +19,11 @@ compare() {
 	run_filtered "$@"
 	imx_normalize "$T/direct.out" >"$T/direct.norm"
 	imx_normalize_filtered "$T/filtered.out" >"$T/filtered.norm"
-	if [ "${SORTED:-0}" = 1 ]; then
-		# Dovecot runs some pipelined commands (FETCH, SEARCH) side by
-		# side, and how their output interleaves depends on when their
-		# bytes arrived: compare the lines, not their order.
-		LC_ALL=C sort "$T/direct.norm" >"$T/direct.sorted"
-		LC_ALL=C sort "$T/filtered.norm" >"$T/filtered.sorted"
-		mv "$T/direct.sorted" "$T/direct.norm"
-		mv "$T/filtered.sorted" "$T/filtered.norm"
-	fi
-	# the session must have done something: its last command completed
-	grep -a -q -E '^[a-z][0-9]+ OK .*completed' "$T/direct.norm"
-	if ! cmp -s "$T/direct.norm" "$T/filtered.norm"; then
-		diff -a -u "$T/direct.norm" "$T/filtered.norm" | head -n 60 >&2
-		return 1
-	fi
-	imx_assert_log_clean "$T/filtered.log"
-	imx_assert_no_leftovers
+	imx_compare_norm
 }
 
 # compare_all SCRIPT [--socket]: compare in every chunk mode.
-compare_all() {
-	local chunk
-	for chunk in whole byte "random --seed 1" "random --seed 2"; do
-		# shellcheck disable=SC2086 # chunk holds an option and its value
-		compare "$@" --chunk $chunk || {
-			echo "# failed with: $* --chunk $chunk" >&2
-			return 1
-		}
-	done
-}
+compare_all() { imx_each_chunk compare "$@"; }
 
 # One test per session script and fd layout (bats 1.8 cannot generate
 # tests in a loop); each runs the four chunk modes.

@@ -37,31 +37,12 @@ zcompare() {
 		sed -E '/^\* (PREAUTH \[)?CAPABILITY / s/ COMPRESS=DEFLATE//' >"$T/direct.norm"
 	imx_normalize_filtered "$T/filtered.out" >"$T/filtered.all"
 	strip_zc "$T/filtered.all" >"$T/filtered.norm"
-	if [ "${SORTED:-0}" = 1 ]; then
-		LC_ALL=C sort -o "$T/direct.norm" "$T/direct.norm"
-		LC_ALL=C sort -o "$T/filtered.norm" "$T/filtered.norm"
-	fi
-	grep -a -q -E '^[a-z][0-9]+ OK .*completed' "$T/direct.norm"
-	if ! cmp -s "$T/direct.norm" "$T/filtered.norm"; then
-		diff -a -u "$T/direct.norm" "$T/filtered.norm" | head -n 60 >&2
-		return 1
-	fi
-	imx_assert_log_clean "$T/filtered.log"
-	imx_assert_no_leftovers
+	imx_compare_norm
 }
 
 # zcompare_all SCRIPT [--socket]: zcompare with the compressed client
 # bytes written whole, one byte a write, and in random splits (two seeds).
-zcompare_all() {
-	local chunk
-	for chunk in whole byte "random --seed 1" "random --seed 2"; do
-		# shellcheck disable=SC2086 # chunk holds an option and its value
-		zcompare "$@" --chunk $chunk || {
-			echo "# failed with: $* --chunk $chunk" >&2
-			return 1
-		}
-	done
-}
+zcompare_all() { imx_each_chunk zcompare "$@"; }
 
 @test "compress: capability lists offer COMPRESS=DEFLATE once, right after EXECUTE" {
 	run_filtered basic.txt
@@ -88,15 +69,7 @@ zcompare_all() {
 @test "compress: pipelined commands, whole/byte/random x2" { SORTED=1 zcompare_all pipeline.txt --socket; }
 
 @test "compress: EXECUTE one-shot and interactive in a compressed session" {
-	awk '
-		{ print }
-		$0 == "wait a1 OK" { print "> x1 EXECUTE args one"; print "wait x1 OK" }
-		$0 == "wait a5 OK" { print "> x2 EXECUTE calendar"; print "wait +";
-			print "> list schedule today 8:00 10:00"; print "> DONE";
-			print "wait x2 OK" }
-		$0 == "> a6 FETCH 1:* (FLAGS BODY.PEEK[])" { print "> x3 EXECUTE binary 3" }
-		$0 == "wait a6 OK" { print "wait x3 OK" }
-	' "$SESSIONS/basic.txt" >"$T/basic-x.txt"
+	ex_basic_x
 	local chunk
 	for chunk in whole byte "random --seed 3"; do
 		# shellcheck disable=SC2086 # chunk holds an option and its value

@@ -419,18 +419,7 @@ line_no() {
 
 @test "the session goes on after EXECUTE: basic session byte-identical apart from EXECUTE" {
 	run_direct basic.txt
-	# the same session with EXECUTEs woven in: one-shot, interactive,
-	# pipelined with a FETCH, binary output
-	awk '
-		{ print }
-		$0 == "wait a1 OK" { print "> x1 EXECUTE args one"; print "wait x1 OK" }
-		$0 == "wait a5 OK" { print "> x2 EXECUTE calendar"; print "wait +";
-			print "> list schedule today 8:00 10:00"; print "> DONE";
-			print "wait x2 OK" }
-		$0 == "> a6 FETCH 1:* (FLAGS BODY.PEEK[])" { print "> x3 EXECUTE binary 3" }
-		$0 == "wait a6 OK" { print "wait x3 OK" }
-	' "$SESSIONS/basic.txt" >"$T/basic-x.txt"
-	grep -q 'x3 EXECUTE' "$T/basic-x.txt"
+	ex_basic_x
 	ex_run "$T/basic-x.txt"
 	"$PYTHON" "$EXR" --strip x1,x2,x3 --plus "$T/filtered.out" >"$T/stripped.out"
 	imx_normalize "$T/direct.out" >"$T/direct.norm"

@@ -364,28 +364,26 @@ pl_mbsync() {
 	imx_wait_for pl_gone
 }
 
-@test "post-login: SIGTERM to imapexec while a service runs: service killed, client sees the end, nothing left" {
+# pl_signal_during_service SIG: send imapexec SIG while a service runs;
+# the client must see the end and nothing may be left.
+pl_signal_during_service() {
 	pl_skip
 	pl_fresh
 	mkdir -p "$T/h" && printf 'x EXECUTE sleeper\r\n' >"$T/h/send"
 	pl_hold send
 	imx_wait_for pl_at_sleeping
-	pkill -TERM -f -- "-P -c $PL_DIR/imapexec.conf"
+	pkill "-$1" -f -- "-P -c $PL_DIR/imapexec.conf"
 	imx_wait_for test -e "$T/h/eof"
 	wait "$PL_HOLD"
 	imx_wait_for pl_gone
 }
 
+@test "post-login: SIGTERM to imapexec while a service runs: service killed, client sees the end, nothing left" {
+	pl_signal_during_service TERM
+}
+
 @test "post-login: imapexec killed (SIGKILL) while a service runs: nothing left" {
-	pl_skip
-	pl_fresh
-	mkdir -p "$T/h" && printf 'x EXECUTE sleeper\r\n' >"$T/h/send"
-	pl_hold send
-	imx_wait_for pl_at_sleeping
-	pkill -KILL -f -- "-P -c $PL_DIR/imapexec.conf"
-	imx_wait_for test -e "$T/h/eof"
-	wait "$PL_HOLD"
-	imx_wait_for pl_gone
+	pl_signal_during_service KILL
 }
 
 @test "post-login: USER and HOME with odd bytes, no IP: log lines stay whole, the service runs" {

@@ -279,3 +279,18 @@ ex_stall_rss() {
 		    fail("imapexec did not exit after the client disconnected")
 		PY
 }
+
+# ex_basic_x: $T/basic-x.txt, the session basic.txt with EXECUTEs woven
+# in: one-shot, interactive, pipelined with a FETCH, binary output.
+ex_basic_x() {
+	awk '
+		{ print }
+		$0 == "wait a1 OK" { print "> x1 EXECUTE args one"; print "wait x1 OK" }
+		$0 == "wait a5 OK" { print "> x2 EXECUTE calendar"; print "wait +";
+			print "> list schedule today 8:00 10:00"; print "> DONE";
+			print "wait x2 OK" }
+		$0 == "> a6 FETCH 1:* (FLAGS BODY.PEEK[])" { print "> x3 EXECUTE binary 3" }
+		$0 == "wait a6 OK" { print "wait x3 OK" }
+	' "$SESSIONS/basic.txt" >"$T/basic-x.txt"
+	grep -q 'x3 EXECUTE' "$T/basic-x.txt"
+}

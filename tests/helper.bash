@@ -256,3 +256,39 @@ imx_wait_for() {
 	echo "# gave up waiting (10 s) for: $*" >&2
 	return 1
 }
+
+# imx_compare_norm: $T/direct.norm and $T/filtered.norm, the normalised
+# transcripts of one session, must be equal (as sorted lines with
+# SORTED=1), the session must have done something, the filtered log must
+# be clean and no process left.
+imx_compare_norm() {
+	if [ "${SORTED:-0}" = 1 ]; then
+		# Dovecot runs some pipelined commands (FETCH, SEARCH) side by
+		# side, and how their output interleaves depends on when their
+		# bytes arrived: compare the lines, not their order.
+		LC_ALL=C sort -o "$T/direct.norm" "$T/direct.norm"
+		LC_ALL=C sort -o "$T/filtered.norm" "$T/filtered.norm"
+	fi
+	# the session must have done something: its last command completed
+	grep -a -q -E '^[a-z][0-9]+ OK .*completed' "$T/direct.norm"
+	if ! cmp -s "$T/direct.norm" "$T/filtered.norm"; then
+		diff -a -u "$T/direct.norm" "$T/filtered.norm" | head -n 60 >&2
+		return 1
+	fi
+	imx_assert_log_clean "$T/filtered.log"
+	imx_assert_no_leftovers
+}
+
+# imx_each_chunk FN ARGS...: run FN ARGS --chunk MODE for every way of
+# splitting the client's writes: whole, a byte a write, random (two seeds).
+# FN runs as a plain command, not under ||, so that every failing check in
+# it fails the test (errexit); the line naming the mode is shown then.
+imx_each_chunk() {
+	local fn=$1 chunk
+	shift
+	for chunk in whole byte "random --seed 1" "random --seed 2"; do
+		echo "# with: $* --chunk $chunk" >&2
+		# shellcheck disable=SC2086 # chunk holds an option and its value
+		"$fn" "$@" --chunk $chunk
+	done
+}

@@ -228,6 +228,37 @@ def free_port():
 
 # --- R1: mbsync --------------------------------------------------------------
 
+def mbsyncrcs(prefix, tunnels, dst):
+    """Write an mbsyncrc per tunnel (name -> argv) that pulls everything
+    into dst; return name -> its path."""
+    rcs = {}
+    for name, argv in tunnels.items():
+        rc = os.path.join(W, "etc", "%s.%s" % (prefix, name.replace(" ", "_")))
+        with open(rc, "w") as f:
+            f.write("FSync no\n\nIMAPStore src\nTunnel \"%s\"\n\n"
+                    "MaildirStore dst\nPath %s/\nInbox %s/INBOX\n"
+                    "SubFolders Verbatim\n\nChannel c\nFar :src:\n"
+                    "Near :dst:\nPatterns *\nCreate Near\nSync Pull\n"
+                    "SyncState *\n" % (shlex.join(argv), dst, dst))
+        rcs[name] = rc
+    return rcs
+
+
+def mbsync_round(rc, dst, files):
+    """Remove files (the wrappers' records), sync into a fresh dst with
+    the mbsyncrc rc; return the seconds it took."""
+    subprocess.run(["rm", "-rf", dst], check=True)
+    os.mkdir(dst)
+    for f in files:
+        try:
+            os.unlink(f)
+        except FileNotFoundError:
+            pass
+    t = time.perf_counter()
+    subprocess.run(["mbsync", "-q", "-c", rc, "-a"], check=True, stderr=ERRLOG)
+    return time.perf_counter() - t
+
+
 def r1():
     log("R1 mbsync full sync via Tunnel to tmpfs")
     dst = os.environ["BENCH_SHM"]
@@ -244,30 +275,12 @@ def r1():
         "socat -t 0.05": [wrap, cpu, "/usr/bin/socat", "-t", "0.05",
                           "STDIO", "EXEC:%s -c %s" % (DOVECOT, DCONF)],
     }
-    rcs = {}
-    for name, argv in tunnels.items():
-        rc = os.path.join(W, "etc", "mbsyncrc.%s" % name.replace(" ", "_"))
-        with open(rc, "w") as f:
-            f.write("FSync no\n\nIMAPStore src\nTunnel \"%s\"\n\n"
-                    "MaildirStore dst\nPath %s/\nInbox %s/INBOX\n"
-                    "SubFolders Verbatim\n\nChannel c\nFar :src:\n"
-                    "Near :dst:\nPatterns *\nCreate Near\nSync Pull\n"
-                    "SyncState *\n" % (shlex.join(argv), dst, dst))
-        rcs[name] = rc
+    rcs = mbsyncrcs("mbsyncrc", tunnels, dst)
     cpus = {name: [] for name in tunnels}
 
     def run(name):
         def fn():
-            subprocess.run(["rm", "-rf", dst], check=True)
-            os.mkdir(dst)
-            try:
-                os.unlink(cpu)
-            except FileNotFoundError:
-                pass
-            t = time.perf_counter()
-            subprocess.run(["mbsync", "-q", "-c", rcs[name], "-a"],
-                           check=True, stderr=ERRLOG)
-            dt = time.perf_counter() - t
+            dt = mbsync_round(rcs[name], dst, [cpu])
             with open(cpu) as f:
                 own, total = f.read().split()
             cpus[name].append((int(own) / 1e9, int(total) / 1e6))
@@ -821,34 +834,15 @@ def r11():
         # no compression anywhere: Dovecot's CPU without zlib
         "dovecot plain": cmd_direct(),
     }
-    rcs = {}
-    for name, argv in tunnels.items():
-        rc = os.path.join(W, "etc", "mbsyncrc11.%s" % name.replace(" ", "_"))
-        with open(rc, "w") as f:
-            f.write("FSync no\n\nIMAPStore src\nTunnel \"%s\"\n\n"
-                    "MaildirStore dst\nPath %s/\nInbox %s/INBOX\n"
-                    "SubFolders Verbatim\n\nChannel c\nFar :src:\n"
-                    "Near :dst:\nPatterns *\nCreate Near\nSync Pull\n"
-                    "SyncState *\n" % (shlex.join([count, wire, wrap, cpu] +
-                                                   argv), dst, dst))
-        rcs[name] = rc
+    rcs = mbsyncrcs("mbsyncrc11", {name: [count, wire, wrap, cpu] + argv
+                                   for name, argv in tunnels.items()}, dst)
     own = {name: [] for name in tunnels}
     down = {name: [] for name in tunnels}
     up = {name: [] for name in tunnels}
 
     def run(name):
         def fn():
-            subprocess.run(["rm", "-rf", dst], check=True)
-            os.mkdir(dst)
-            for f in (cpu, wire):
-                try:
-                    os.unlink(f)
-                except FileNotFoundError:
-                    pass
-            t = time.perf_counter()
-            subprocess.run(["mbsync", "-q", "-c", rcs[name], "-a"],
-                           check=True, stderr=ERRLOG)
-            dt = time.perf_counter() - t
+            dt = mbsync_round(rcs[name], dst, [cpu, wire])
             with open(cpu) as f:
                 o, _ = f.read().split()
             with open(wire) as f:
