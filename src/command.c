@@ -11,16 +11,16 @@
  * it until then), and the backend's output is held between two lines until
  * the own command's tagged response has gone out.
  *
- * Failing closed.  Before an own command reads a byte past "tag name", it
+ * Failing closed.  An own command is taken up only while the scanner's
+ * view is proven (scan.h).  Before it reads a byte past "tag name", it
  * needs proof that the backend, too, stands at a command boundary: it
  * sends the backend "<probe> NOOP", the probe tag being 128 fresh random
  * bits, and goes on only when "<probe> OK" comes back (scan_server.c drops
  * that line) with nothing inconsistent seen.  No answer within
  * probe_timeout, or anything inconsistent, ever (scan.h, failed), and the
- * command is refused: "tag name" is passed on to the backend, the rest of
- * its line follows through the scanner as any other command's, so that
- * the backend gets every byte the client sent, and imapexec answers the
- * tag itself (dropping the backend's answer, if one comes).
+ * relay is blind: "tag name" is passed on to the backend unchanged, the
+ * rest of its line follows as any other command's, and the backend's
+ * answer goes to the client; imapexec answers nothing.
  */
 #include <errno.h>
 #include <grp.h>
@@ -51,7 +51,7 @@ enum {
 	GATE_PROBE = 0,	/* the probe is to be sent */
 	GATE_WAIT,	/* the probe is out: waiting for its answer */
 	GATE_OPEN,	/* proven: the command reads its line and acts */
-	GATE_REFUSE	/* failed closed: pass its line on, refuse it */
+	GATE_PASS	/* failed closed: its line goes to the backend */
 };
 
 struct command {
@@ -72,8 +72,6 @@ struct command {
 	char		 arg[16];	/* COMPRESS's arguments, bounded */
 	size_t		 arglen;	/* sizeof(arg) once too long */
 	int		 deflate;	/* COMPRESS accepted: turn it on */
-	int		 closed;	/* a refusal after failing closed, proven
-					   a command to the backend: not passed */
 };
 
 static void	reply(struct command *, const char *, ...)
@@ -147,29 +145,13 @@ command_tell_failed(struct conn *c)
 	if (c->scan.failed == NULL || c->scan.fail_told)
 		return;
 	c->scan.fail_told = 1;
-	log_warnx("failing closed: %s; EXECUTE is refused on this connection "
-	    "from now on", c->scan.failed);
-}
-
-/*
- * probe_helps(c, k):
- * Return nonzero if own command ${k} of ${c}, on a connection that has
- * failed closed, may still probe (or wait for its probe's answer).
- * EXECUTE never may.  The refusal of COMPRESS or STARTTLS does: the
- * backend (Dovecot with imap_zlib, say) would act on that line if it is a
- * command there, and the client, told NO, would not follow it.  Proof of a
- * command boundary, then, means its line is consumed here; without proof
- * (an earlier probe still unanswered, commands outstanding, no answer) it
- * is passed on, as what the backend may take for data.
- */
-static int
-probe_helps(const struct conn *c, const struct command *k)
-{
-	if (k->cmd == CMD_EXECUTE)
-		return (0);
-	if (k->gate == GATE_PROBE)
-		return (c->scan.tags.count == 0 && c->scan.probe != PROBE_SENT);
-	return (c->scan.probe == PROBE_SENT || c->scan.probe == PROBE_OK);
+	/* A post-login client that does not sync is the common case. */
+	if (c->scan.failed == scan_unsynced)
+		log_info("post-login: %s; relaying only, no EXECUTE on this "
+		    "connection", c->scan.failed);
+	else
+		log_warnx("failing closed: %s; relaying only, no EXECUTE on "
+		    "this connection from now on", c->scan.failed);
 }
 
 /*
@@ -185,14 +167,15 @@ gate(struct conn *c, struct command *k)
 	uint8_t rnd[SCAN_PROBE_TAGLEN / 2];
 	size_t i;
 
-	if (c->scan.failed != NULL && k->gate <= GATE_WAIT &&
-	    !probe_helps(c, k)) {
-		k->gate = GATE_REFUSE;
+	if (c->scan.failed != NULL && k->gate <= GATE_WAIT) {
+		k->gate = GATE_PASS;
 		return (1);
 	}
 	switch (k->gate) {
 	case GATE_PROBE:
-		/* Invariant: the backend owes nothing (scan_client.c). */
+		/* Invariant: only a proven view probes, and only when the
+		 * backend owes nothing (scan_client.c). */
+		DASSERT(scan_aligned(&c->scan));
 		DASSERT(c->scan.tags.count == 0 && c->scan.probe != PROBE_SENT);
 		if (c->be.in < 0) {
 			scan_fail(&c->scan, "the backend's input is closed");
@@ -214,11 +197,11 @@ gate(struct conn *c, struct command *k)
 		return (1);
 	case GATE_WAIT:
 		if (c->scan.probe == PROBE_OK) {
+			/* Invariant: an OK with anything inconsistent seen
+			 * since the probe went out is failed (above). */
+			DASSERT(c->scan.failed == NULL);
 			c->scan.probe = PROBE_NONE;
 			k->gate = GATE_OPEN;
-			/* Failed closed: only a refusal gets here. */
-			k->closed = c->scan.failed != NULL;
-			DASSERT(!k->closed || k->cmd != CMD_EXECUTE);
 			return (1);
 		}
 		/*
@@ -239,7 +222,7 @@ gate(struct conn *c, struct command *k)
 			    "probe_timeout");
 		else
 			return (0);
-		k->gate = GATE_REFUSE;
+		k->gate = GATE_PASS;
 		return (1);
 	default:
 		return (0);
@@ -247,43 +230,31 @@ gate(struct conn *c, struct command *k)
 }
 
 /*
- * refuse_closed(c, k):
- * Own command ${k} of ${c} has failed closed: pass "tag name" on to the
- * backend (the rest of the line follows through the scanner) and answer
- * it here.  Return nonzero if that was done, 0 if there is no room yet.
- *
- * COMPRESS and STARTTLS would change the framing of the backend's stream
- * if it knew them (Dovecot's imap_zlib does COMPRESS), and the client,
- * told NO, would get its compressed bytes as plain ones: their name goes
- * on with its first letter made an X, an unknown command of the same
- * length (should the backend take the line for literal data, its octet
- * count stays right).
+ * pass_on(c, k):
+ * Own command ${k} of ${c} failed closed before it acted: pass "tag name"
+ * on to the backend as the client sent it (the rest of the line follows
+ * through the scanner, and the backend's answer through to the client)
+ * and forget ${k}.  Return nonzero if that was done, 0 if there is no
+ * room yet.
  */
 static int
-refuse_closed(struct conn *c, struct command *k)
+pass_on(struct conn *c, struct command *k)
 {
 	size_t taglen = strlen(k->tag);
 
 	if (c->be.in >= 0 && buf_room(&c->b_out) < k->headlen)
 		return (0);
-	/* Invariant: head is "tag SP name", the name not empty. */
+	/* Invariant: head is "tag SP name", the name not empty, and not a
+	 * byte of the line has been read past it. */
 	DASSERT(taglen + 1 < k->headlen && k->head[taglen] == ' ');
-	if (k->cmd != CMD_EXECUTE)
-		k->head[taglen + 1] = 'X';
+	DASSERT(k->reading && k->reply[0] == '\0');
 	if (c->be.in >= 0)
 		(void)buf_add(&c->b_out, k->head, k->headlen);
-	scan_client_disown(&c->scan, (const uint8_t *)k->tag,
-	    strlen(k->tag));
+	scan_client_disown(&c->scan, (const uint8_t *)k->tag, taglen);
 	command_tell_failed(c);
-	if (k->cmd == CMD_EXECUTE)
-		reply(k, "NO [UNAVAILABLE] EXECUTE is not available on this "
-		    "connection");
-	else
-		reply(k, "NO [CANNOT] %s is not available here",
-		    k->cmd == CMD_COMPRESS ? "COMPRESS" : "STARTTLS");
-	k->reading = 0;
 	free(k->x);
-	k->x = NULL;
+	free(k);
+	c->cmd = NULL;
 	return (1);
 }
 
@@ -313,7 +284,7 @@ refuse_early(struct conn *c, struct command *k)
 {
 	switch (k->cmd) {
 	case CMD_COMPRESS:
-		if (c->cf->compress && !k->closed)
+		if (c->cf->compress)
 			return (0);
 		reply(k, "NO [CANNOT] COMPRESS is not available here");
 		return (1);
@@ -331,70 +302,53 @@ refuse_early(struct conn *c, struct command *k)
 }
 
 /*
- * user_groups(user, gid, ng):
- * Return the group list of ${user} (primary group ${gid} included), its
- * length in ${ng}, grown to whatever size it needs (getgrouplist(3) says
- * how many when the buffer is short); free it with free(3).  NULL if it
- * cannot be had.
+ * in_group(gid):
+ * Return nonzero if imapexec, and so every service it starts, runs with
+ * group ${gid}: its primary group or one of its supplementary groups.
+ * The credentials, never the login name: in post-login mode that name
+ * need not be a system account, and one that is (a virtual "daemon")
+ * says nothing of the uid and gid the service runs as.
  */
-static gid_t *
-user_groups(const char *user, gid_t gid, int *ng)
+static int
+in_group(gid_t gid)
 {
-	gid_t *groups = NULL, *g;
-	int n = 64, want;
+	gid_t *groups;
+	int i, n, ok = 0;
 
-	for (;;) {
-		if ((g = reallocarray(groups, (size_t)n, sizeof(*g))) == NULL)
-			break;
-		groups = g;
-		want = n;
-		if (getgrouplist(user, gid, groups, &want) != -1) {
-			DASSERT(want >= 0 && want <= n);
-			*ng = want;
-			return (groups);
-		}
-		/* Short: want is the size needed (or unchanged: double). */
-		if (n >= NGROUPS_MAX_SANE)
-			break;
-		n = want > n ? want : 2 * n;
-		if (n > NGROUPS_MAX_SANE)
-			n = NGROUPS_MAX_SANE;
-	}
+	if (getegid() == gid || getgid() == gid)
+		return (1);
+	if ((n = getgroups(0, NULL)) <= 0 || n > NGROUPS_MAX_SANE ||
+	    (groups = reallocarray(NULL, (size_t)n, sizeof(*groups))) == NULL)
+		return (0);
+	if ((n = getgroups(n, groups)) == -1)
+		n = 0;
+	for (i = 0; i < n && !ok; i++)
+		ok = groups[i] == gid;
 	free(groups);
-	return (NULL);
+	return (ok);
 }
 
 /*
  * allowed(c, sv):
  * Return nonzero if the user of ${c} may run ${sv}: it names no users or
- * groups, or names the user or one of the user's groups (any number of
- * them).
+ * groups, or names the user's login or a group the services run with.
  */
 static int
 allowed(const struct conn *c, const struct service *sv)
 {
-	struct passwd *pw;
 	struct group *gr;
-	gid_t *groups;
-	int i, j, ng = 0, ok = 0;
+	int i;
 
 	if (sv->users == NULL && sv->groups == NULL)
 		return (1);
 	for (i = 0; sv->users != NULL && sv->users[i] != NULL; i++)
 		if (strcmp(sv->users[i], c->user) == 0)
 			return (1);
-	if (sv->groups == NULL || (pw = getpwnam(c->user)) == NULL ||
-	    (groups = user_groups(c->user, pw->pw_gid, &ng)) == NULL)
-		return (0);
-	for (i = 0; !ok && sv->groups[i] != NULL; i++) {
-		if ((gr = getgrnam(sv->groups[i])) == NULL)
-			continue;
-		for (j = 0; j < ng; j++)
-			if (groups[j] == gr->gr_gid)
-				ok = 1;
-	}
-	free(groups);
-	return (ok);
+	for (i = 0; sv->groups != NULL && sv->groups[i] != NULL; i++)
+		if ((gr = getgrnam(sv->groups[i])) != NULL &&
+		    in_group(gr->gr_gid))
+			return (1);
+	return (0);
 }
 
 /*
@@ -448,6 +402,7 @@ execute(struct conn *c, struct command *k)
 {
 	const struct service *sv;
 	const char *why;
+	char uesc[256];
 
 	if (xcmd_end(k->x) == -1) {
 		if (k->x->toolarge)
@@ -460,6 +415,17 @@ execute(struct conn *c, struct command *k)
 		log_warnx("execute: refused: imapexec runs as root; set user "
 		    "in %s", c->cf->file);
 		reply(k, "NO [UNAVAILABLE] EXECUTE is disabled on this server");
+		return;
+	}
+	if (c->home == NULL) {
+		/* Post-login without a userdb home: see main.c. */
+		if (!c->home_told)
+			log_warnx("execute: refused: user=<%s> has no home in "
+			    "Dovecot's userdb (HOME is not set)", log_esc(uesc,
+			    sizeof(uesc), c->user, strlen(c->user)));
+		c->home_told = 1;
+		reply(k, "NO [UNAVAILABLE] EXECUTE needs a home directory, "
+		    "and this account has none");
 		return;
 	}
 	if (k->x->service == NULL) {
@@ -553,8 +519,7 @@ command_feed(struct conn *c, const struct scan_act *act, const uint8_t *p)
 {
 	struct command *k = c->cmd;
 
-	if (k->x == NULL && k->cmd == CMD_COMPRESS && c->cf->compress &&
-	    !k->closed) {
+	if (k->x == NULL && k->cmd == CMD_COMPRESS && c->cf->compress) {
 		compress_feed(c, k, act, p);
 		return;
 	}
@@ -681,14 +646,10 @@ command_step(struct conn *c)
 
 	if (k->gate <= GATE_WAIT)
 		return (gate(c, k));
+	if (k->gate == GATE_PASS)
+		return (pass_on(c, k));
 	if (!conn_can_emit(c))
 		return (0);
-	if (k->gate == GATE_REFUSE) {
-		if (!refuse_closed(c, k))
-			return (0);
-		k->gate = GATE_OPEN;
-		moved = 1;
-	}
 	if (k->want_plus) {
 		if (conn_printf(c, "+ Ready for argument\r\n") == -1)
 			return (0);

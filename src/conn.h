@@ -23,7 +23,9 @@ struct zio;
 struct conn {
 	const struct config *cf;
 	const char	*user;		/* the account the session is for */
-	const char	*home;
+	const char	*home;		/* NULL: none (post-login without a
+					   userdb home): EXECUTE is refused */
+	int		 home_told;	/* ... and that has been logged */
 	char		 rip[64];	/* the client's address, or "" */
 
 	int		 cl_in;		/* client descriptors (may be equal) */

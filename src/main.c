@@ -110,6 +110,27 @@ backend_env(const struct config *cf, const struct passwd *pw, struct env *e)
 }
 
 /*
+ * sync_token(token):
+ * Store SCAN_SYNC_LEN fresh random hex digits in ${token}, NUL-terminated:
+ * the post-login sync token (scan.h).
+ */
+static void
+sync_token(char token[SCAN_SYNC_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t rnd[SCAN_SYNC_LEN / 2];
+	size_t i;
+
+	arc4random_buf(rnd, sizeof(rnd));
+	for (i = 0; i < sizeof(rnd); i++) {
+		token[2 * i] = hex[rnd[i] >> 4];
+		token[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	token[SCAN_SYNC_LEN] = '\0';
+	explicit_bzero(rnd, sizeof(rnd));
+}
+
+/*
  * conn_setup(c, cf, pw, post):
  * Prepare connection ${c} for account ${pw}, in Dovecot's post-login mode
  * if ${post} (the address is already in ${c}->rip then).  Exit on failure.
@@ -118,7 +139,7 @@ static void
 conn_setup(struct conn *c, const struct config *cf, const struct passwd *pw,
     int post)
 {
-	char rip[sizeof(c->rip)];
+	char rip[sizeof(c->rip)], token[SCAN_SYNC_LEN + 1];
 
 	memcpy(rip, c->rip, sizeof(rip));
 	memset(c, 0, sizeof(*c));
@@ -140,7 +161,9 @@ conn_setup(struct conn *c, const struct config *cf, const struct passwd *pw,
 		fatal("buffers");
 	scan_init(&c->scan);
 	if (post) {
-		scan_postlogin(&c->scan);
+		sync_token(token);
+		scan_postlogin(&c->scan, token);
+		explicit_bzero(token, sizeof(token));
 		c->be_sock = 1;
 	}
 	c->scan.offer_compress = cf->compress != 0;
@@ -275,14 +298,18 @@ main(int argc, char *argv[])
 		memset(&plpw, 0, sizeof(plpw));
 		postlogin_identity((const char **)&plpw.pw_name,
 		    (const char **)&plpw.pw_dir, c.rip, sizeof(c.rip));
-		if (plpw.pw_dir == NULL)
-			plpw.pw_dir = (char *)((pw = getpwuid(getuid())) !=
-			    NULL ? pw->pw_dir : "/");
+		/*
+		 * Without a userdb home, never the uid's: virtual users
+		 * share one uid, and would share their services' data.
+		 * EXECUTE is refused then (command.c).
+		 */
+		if (plpw.pw_dir != NULL && plpw.pw_dir[0] == '\0')
+			plpw.pw_dir = NULL;
 		pw = &plpw;
 	} else if ((pw = getpwuid(getuid())) == NULL)
 		fatalx("uid=<%u> has no account", (unsigned)getuid());
 	if ((user = strdup(pw->pw_name)) == NULL ||
-	    (home = strdup(pw->pw_dir)) == NULL)
+	    (pw->pw_dir != NULL && (home = strdup(pw->pw_dir)) == NULL))
 		fatal("account");
 	if (!post)
 		backend_env(&cf, pw, &e);

@@ -23,6 +23,12 @@
 #define SCAN_CAP_MAX	64
 /* The length of a probe's tag: 128 random bits in hex. */
 #define SCAN_PROBE_TAGLEN	32
+/* The length of the post-login sync token: 128 random bits in hex. */
+#define SCAN_SYNC_LEN	32
+/* The longest tag of the sync line (see scan_postlogin()). */
+#define SCAN_SYNC_TAGMAX	64
+/* The longest sync line: "tag SP NOOP SP token CRLF". */
+#define SCAN_SYNC_LINEMAX	(SCAN_SYNC_TAGMAX + 6 + SCAN_SYNC_LEN + 2)
 /* The most bytes the scanner ever needs to see at once. */
 #define SCAN_LOOKAHEAD	(SCAN_TAG_MAX + SCAN_NAME_MAX + 2)
 
@@ -35,12 +41,12 @@ enum scan_cmd {
 	CMD_IDLE,		/* client sends one line after "+" */
 	CMD_AUTHENTICATE,	/* client sends a line after each "+" */
 	CMD_LOGIN,
-	CMD_UNAUTHENTICATE,
-	CMD_DISOWNED		/* an own command's line passed on to the
-				   backend after failing closed: imapexec
-				   answered it, the backend's answer is
-				   dropped */
+	CMD_UNAUTHENTICATE
 };
+
+/* Why a post-login view failed closed at its first line (the usual case
+ * for clients that do not use EXECUTE: logged at a lower level). */
+extern const char scan_unsynced[];
 
 /* Where the probe stands (see scan_probe_sent()). */
 enum scan_probe {
@@ -98,6 +104,8 @@ struct scan {
 	uint8_t		s_login;	/* post-login: the next tagged status
 					   is imap's reply to the LOGIN or
 					   AUTHENTICATE imapexec never saw */
+	char		s_captext[sizeof(" EXECUTE EXECUTE-SYNC=") +
+			    SCAN_SYNC_LEN];	/* what lists gain, unproven */
 	char		s_word[16];	/* the word being read, upper case */
 	uint64_t	s_hash;		/* hash of the line's tag */
 	uint64_t	s_left;		/* literal octets still to come */
@@ -109,10 +117,22 @@ struct scan {
 	uint8_t		offer_compress;	/* add COMPRESS=DEFLATE to EXECUTE */
 
 	/*
+	 * The view.  imapexec may add, drop or change a byte of the client's
+	 * stream (a probe, an own command, an answer of its own) only while
+	 * its view of that stream is proven to be the backend's: from the
+	 * first byte (the other modes), or from the post-login sync line on
+	 * (scan_postlogin()).  Until then ${unproven} is set, and the relay
+	 * is blind: every byte goes on unchanged both ways, but for the
+	 * capability lists, which gain EXECUTE and the sync token.
+	 *
 	 * Failing closed.  ${failed} is set, for good, the first time the
 	 * backend says something that does not fit what the scanner
-	 * believes; from then on no own command acts on this connection.
+	 * believes (or the post-login view stays unproven); from then on the
+	 * relay is blind for good: no own command, no answer of imapexec's,
+	 * no capability edit.
 	 */
+	uint8_t		unproven;	/* post-login, before the sync line */
+	char		sync[SCAN_SYNC_LEN + 1];	/* its token */
 	const char	*failed;	/* why, or NULL */
 	uint8_t		fail_told;	/* it has been logged */
 	uint8_t		probe;		/* enum scan_probe */
@@ -127,13 +147,24 @@ struct scan {
 void	scan_init(struct scan *);
 
 /*
- * scan_postlogin(st):
+ * scan_postlogin(st, token):
  * Prepare ${st}, fresh from scan_init(), for Dovecot's post-login mode:
  * the session is authenticated by construction, there is no greeting, and
  * the first tagged status response is the login reply, owed to no command
- * the scanner saw.
+ * the scanner saw.  The view starts unproven (imap-login may have read
+ * any part of the client's stream): capability lists gain "EXECUTE
+ * EXECUTE-SYNC=${token}" (SCAN_SYNC_LEN fresh random hex digits), and the
+ * view is proven if, and only if, the first line the scanner sees is
+ * "tag NOOP ${token}" CRLF; anything else fails closed.
  */
-void	scan_postlogin(struct scan *);
+void	scan_postlogin(struct scan *, const char *);
+
+/*
+ * scan_aligned(st):
+ * Return nonzero if the view of ${st} is proven and has not failed: only
+ * then may imapexec act on it.
+ */
+int	scan_aligned(const struct scan *);
 
 /*
  * scan_client(st, p, n, eof, act):
@@ -203,9 +234,10 @@ void	scan_probe_sent(struct scan *, const char *);
 /*
  * scan_client_disown(st, tag, taglen):
  * The own command whose "tag SP name" was reported (tag ${tag}, ${taglen}
- * bytes) is passed on to the backend after all, the caller having queued
- * those bytes for it and answered the command itself: the rest of its
- * line goes to the backend, and the backend's tagged answer is dropped.
+ * bytes) is passed on to the backend after all (the scanner failed
+ * closed before it could act), the caller having queued those bytes for
+ * it: the rest of its line goes to the backend, and so does the backend's
+ * answer to the client.
  */
 void	scan_client_disown(struct scan *, const uint8_t *, size_t);
 

@@ -30,6 +30,9 @@ enum {
 	C_HOLD		/* held until the backend answers */
 };
 
+const char scan_unsynced[] = "the client's first line after the login was "
+    "not the EXECUTE-SYNC NOOP";
+
 /* What a held client waits for. */
 enum {
 	HOLD_NONE = 0,
@@ -119,7 +122,7 @@ tags_room(struct scan *st)
 
 	if (st->tags.count < TAGS_MAX)
 		return (1);
-	if (st->failed == NULL)
+	if (scan_aligned(st))
 		return (0);
 	(void)tags_pop(&st->tags, st->tags.hash[st->tags.head], &kind);
 	DASSERT(st->tags.count < TAGS_MAX);
@@ -137,10 +140,17 @@ line_start(struct scan *st, const uint8_t *p, size_t n, int eof,
 	size_t i, tlen, nlen;
 	enum scan_cmd cmd = CMD_OTHER;
 
+	/* Invariant: the post-login view is decided on the first line. */
+	DASSERT(!st->unproven);
 	tlen = word_end(p, n, SCAN_TAG_MAX);
-	if (tlen > SCAN_TAG_MAX) {
+	if (tlen > SCAN_TAG_MAX && scan_aligned(st)) {
 		act->op = SCAN_CLOSE;
 		act->text = "* BYE [CLIENTBUG] Command tag too long\r\n";
+		return;
+	}
+	if (tlen > SCAN_TAG_MAX) {
+		/* Blind, never closed: the backend judges it (rule 3). */
+		st->c_state = C_SKIP;
 		return;
 	}
 	if (tlen == n && !eof)
@@ -162,16 +172,16 @@ line_start(struct scan *st, const uint8_t *p, size_t n, int eof,
 			cmd = classify(p + tlen + 1, nlen);
 	}
 
+	if ((cmd == CMD_EXECUTE || cmd == CMD_COMPRESS ||
+	    cmd == CMD_STARTTLS) && !scan_aligned(st))
+		cmd = CMD_OTHER;	/* blind: the backend's, like any other */
 	if (cmd == CMD_EXECUTE || cmd == CMD_COMPRESS || cmd == CMD_STARTTLS) {
 		/*
 		 * Taken up once the backend has greeted and owes nothing
 		 * (its answer can then not overtake another), and the
-		 * caller probes before acting.  Failed closed, it is taken
-		 * up at once: the caller refuses it and passes it on, which
-		 * needs room for its tag.
+		 * caller probes before acting.
 		 */
-		if (st->failed != NULL ? !tags_room(st) :
-		    !st->s_greeted || st->tags.count > 0) {
+		if (!st->s_greeted || st->tags.count > 0) {
 			act->op = SCAN_WAIT;
 			return;
 		}
@@ -227,8 +237,8 @@ hold(struct scan *st, int what)
 		scan_fail(st, "a tagged OK came before a literal was sent");
 	if (st->c_done)
 		st->c_state = C_LINE;	/* the command is over */
-	else if (st->c_plus || st->failed != NULL) {
-		/* Failed closed, never held: see tags_room(). */
+	else if (st->c_plus || !scan_aligned(st)) {
+		/* Blind, never held: see tags_room(). */
 		st->c_plus = 0;
 		release(st, what);
 	} else {
@@ -295,6 +305,84 @@ args(struct scan *st, const uint8_t *p, size_t n, struct scan_act *act)
 }
 
 /*
+ * same_token(p, token):
+ * Return nonzero if the SCAN_SYNC_LEN bytes at ${p} are ${token} (lower
+ * case hex) in either case (clients may keep capabilities in upper case:
+ * the same 128 bits), in time that does not depend on where they differ.
+ */
+static int
+same_token(const uint8_t *p, const char *token)
+{
+	uint8_t c, d = 0;
+	size_t i;
+
+	for (i = 0; i < SCAN_SYNC_LEN; i++) {
+		c = p[i];
+		if (c >= 'A' && c <= 'F')
+			c += 'a' - 'A';
+		d |= c ^ (uint8_t)token[i];
+	}
+	return (d == 0);
+}
+
+/*
+ * sync_line(st, p, n, eof):
+ * Decide the post-login view on the client's first line, at ${p} (${n}
+ * bytes; ${eof}: no more will come).  Return 0 if more bytes are needed,
+ * else nonzero, ${st} being aligned or failed closed.
+ *
+ * The proof: imapexec hands the token to the client in the capability
+ * list of imap's reply to the login, the first line imap sends, over a
+ * stream it sees whole.  128 random bits, made after anything that could
+ * be in the client's stream so far was written (a message it APPENDs,
+ * say): only the client can send them, and it does so in a command line
+ * of its own, after that reply.  If that line is the first one imapexec
+ * sees, every byte before it went to imap straight from imap-login, and
+ * the line starts where the client's command starts, which is where imap
+ * reads a new command (an honest client's stream is framed the same by
+ * every parser).  Had the client switched on compression behind the login
+ * (imap-login read it), the first bytes here would be a DEFLATE block,
+ * which cannot begin with a tag and spells the token in plain only by
+ * chance (2^-128).  So the views agree from the start of that line on,
+ * and from there on the scanner follows the stream as in the other modes.
+ */
+static int
+sync_line(struct scan *st, const uint8_t *p, size_t n, int eof)
+{
+	const uint8_t *lf, *q;
+	size_t tlen, len, i;
+
+	DASSERT(st->c_state == C_LINE && st->tags.count == 0);
+	lf = memchr(p, '\n', n < SCAN_SYNC_LINEMAX ? n : SCAN_SYNC_LINEMAX);
+	if (lf == NULL && n < SCAN_SYNC_LINEMAX && !eof)
+		return (0);
+	st->unproven = 0;
+	len = lf != NULL ? (size_t)(lf - p) + 1 : 0;
+	tlen = word_end(p, len, SCAN_SYNC_TAGMAX);
+	for (i = 0; i < tlen && tag_char(p[i]); i++)
+		;
+	q = p + tlen;
+	if (tlen == 0 || i < tlen || tlen > SCAN_SYNC_TAGMAX ||
+	    len != tlen + 6 + SCAN_SYNC_LEN + 2 ||
+	    strncasecmp((const char *)q, " NOOP ", 6) != 0 ||
+	    !same_token(q + 6, st->sync) ||
+	    q[6 + SCAN_SYNC_LEN] != '\r')
+		scan_fail(st, scan_unsynced);
+	explicit_bzero(st->sync, sizeof(st->sync));
+	return (1);
+}
+
+/*
+ * scan_aligned(st):
+ * Return nonzero if the view of ${st} is proven and has not failed.
+ */
+int
+scan_aligned(const struct scan *st)
+{
+	return (!st->unproven && st->failed == NULL);
+}
+
+/*
  * scan_client(st, p, n, eof, act):
  * Decide what to do with the client's bytes ${p}[0..${n}); ${eof} says no
  * more will come.  The decision is stored in ${act}.  The caller performs
@@ -309,6 +397,8 @@ scan_client(struct scan *st, const uint8_t *p, size_t n, int eof,
 	memset(act, 0, sizeof(*act));
 	if (n == 0 && st->c_state != C_HOLD)
 		return;
+	if (st->unproven && !sync_line(st, p, n, eof))
+		return;		/* SCAN_MORE */
 	switch (st->c_state) {
 	case C_LINE:
 		line_start(st, p, n, eof, act);
@@ -345,7 +435,7 @@ scan_client(struct scan *st, const uint8_t *p, size_t n, int eof,
 			st->c_state = C_LINE;
 		break;
 	case C_HOLD:
-		if (st->failed != NULL && st->c_hold != HOLD_OWN) {
+		if (!scan_aligned(st) && st->c_hold != HOLD_OWN) {
 			/* Failed closed while held: let go (tags_room()). */
 			st->c_plus = 0;
 			release(st, st->c_hold);
@@ -383,6 +473,8 @@ scan_client_literal(struct scan *st, int accept)
 void
 scan_client_continue(struct scan *st)
 {
+	if (st->unproven)
+		return;		/* imap-login's read-ahead: not known here */
 	if (st->c_state == C_HOLD && (st->c_hold == HOLD_LITERAL ||
 	    st->c_hold == HOLD_IDLE || st->c_hold == HOLD_AUTH))
 		release(st, st->c_hold);
@@ -403,6 +495,8 @@ scan_client_tagged(struct scan *st, uint64_t hash, const char *status)
 	uint8_t cmd;
 	int ok = strcmp(status, "OK") == 0;
 
+	if (st->unproven)
+		return;		/* imap-login's read-ahead: not known here */
 	if (st->c_state == C_HOLD && st->c_hold != HOLD_OWN &&
 	    st->c_hold != HOLD_NONE && st->c_hash == hash &&
 	    tags_count(&st->tags, hash) == 1) {
@@ -442,17 +536,19 @@ scan_client_tagged(struct scan *st, uint64_t hash, const char *status)
 void
 scan_client_disown(struct scan *st, const uint8_t *tag, size_t taglen)
 {
-	/* Invariant: only a command taken up and not yet read is disowned;
-	 * line_start() left room for its tag when failed. */
+	/* Invariant: only a command taken up and not yet read is disowned,
+	 * and only after failing closed (then there is room for its tag). */
 	DASSERT(st->c_own && (st->c_state == C_ARGS || st->c_state == C_NAME));
-	DASSERT(st->tags.count < TAGS_MAX);
+	DASSERT(st->failed != NULL);
+	if (!tags_room(st))
+		return;		/* not reached: see tags_room() */
 	st->c_own = 0;
 	st->c_cmd = CMD_OTHER;
 	st->c_hash = tag_hash_add(tag_hash_init(), tag, taglen);
 	st->c_plus = st->c_done = st->c_doneok = 0;
 	if (tags_count(&st->tags, st->c_hash) > 0)
 		scan_fail(st, "a tag was reused while outstanding");
-	(void)tags_push(&st->tags, st->c_hash, CMD_DISOWNED);
+	(void)tags_push(&st->tags, st->c_hash, CMD_OTHER);
 }
 
 /*

@@ -10,11 +10,14 @@
  * authenticated, EXECUTE is added at the end unless it is there already.
  *
  * A tagged line's tag is read whole before any of it is passed on, so
- * that two kinds of lines can be dropped: the answer to imapexec's probe
- * (told by its full tag, never by a hash) and the backend's answer to an
- * own command that was passed on after failing closed.
+ * that the answer to imapexec's probe can be dropped (told by its full
+ * tag, never by a hash): the one line imapexec takes out of the backend's
+ * stream, as it put the probe into the other.  While the view is
+ * unproven only EXECUTE and the sync token are added; failed closed,
+ * nothing is edited any more.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -51,16 +54,21 @@ scan_init(struct scan *st)
 }
 
 /*
- * scan_postlogin(st):
+ * scan_postlogin(st, token):
  * Prepare ${st} for Dovecot's post-login mode (see scan.h).
  */
 void
-scan_postlogin(struct scan *st)
+scan_postlogin(struct scan *st, const char *token)
 {
 	DASSERT(!st->s_greeted && st->s_state == S_LINE);
+	DASSERT(strlen(token) == SCAN_SYNC_LEN);
 	st->authenticated = 1;
 	st->s_greeted = 1;
 	st->s_login = 1;
+	st->unproven = 1;
+	memcpy(st->sync, token, SCAN_SYNC_LEN + 1);
+	(void)snprintf(st->s_captext, sizeof(st->s_captext),
+	    " EXECUTE EXECUTE-SYNC=%s", token);
 }
 
 /*
@@ -201,11 +209,13 @@ caps(struct scan *st, const uint8_t *p, size_t n, int eof,
 	size_t k;
 
 	if (p[0] == '\r' || p[0] == '\n' || p[0] == st->s_capend) {
-		if (st->authenticated && !st->s_capseen) {
+		/* Failed closed, the backend's list goes out as it is. */
+		if (st->authenticated && !st->s_capseen && st->failed == NULL) {
 			st->s_capseen = 1;
 			act->op = SCAN_INSERT;
-			act->text = st->offer_compress ?
-			    " EXECUTE COMPRESS=DEFLATE" : " EXECUTE";
+			act->text = st->unproven ? st->s_captext :
+			    st->offer_compress ? " EXECUTE COMPRESS=DEFLATE" :
+			    " EXECUTE";
 			return;
 		}
 		/* A ']' ends the code here; a line break is S_TEXT's. */
@@ -236,7 +246,8 @@ caps(struct scan *st, const uint8_t *p, size_t n, int eof,
 		return;
 	}
 	act->n = k;
-	if (droppable(p + 1, k - 1))
+	/* Only a proven view serves STARTTLS and COMPRESS itself. */
+	if (droppable(p + 1, k - 1) && scan_aligned(st))
 		act->op = SCAN_DROP;
 	else if (k - 1 == 7 && strncasecmp((const char *)p + 1, "EXECUTE", 7) == 0)
 		st->s_capseen = 1;
@@ -279,8 +290,6 @@ scan_probe_sent(struct scan *st, const char *tag)
 static void
 tag_done(struct scan *st, const uint8_t *p, size_t k, struct scan_act *act)
 {
-	uint8_t kind;
-
 	st->s_wlen = 0;
 	st->s_word[0] = '\0';
 	if (st->probe == PROBE_SENT && k == SCAN_PROBE_TAGLEN &&
@@ -296,15 +305,6 @@ tag_done(struct scan *st, const uint8_t *p, size_t k, struct scan_act *act)
 	}
 	st->s_tagged = 1;
 	st->s_hash = tag_hash_add(tag_hash_init(), p, k);
-	if (tags_first(&st->tags, st->s_hash, &kind) == 0 &&
-	    kind == CMD_DISOWNED) {
-		/* imapexec answered it already. */
-		(void)tags_pop(&st->tags, st->s_hash, &kind);
-		act->op = SCAN_DROP;
-		act->n = k;
-		st->s_state = S_SKIP;
-		return;
-	}
 	act->n = k + (p[k] == ' ');
 	st->s_state = p[k] == ' ' ? S_WORD : S_TEXT;
 }

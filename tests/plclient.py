@@ -2,7 +2,7 @@
 """tests/plclient.py - a Python imaplib session against a Dovecot daemon, for
 the post-login tests (tests/90-postlogin.bats).
 
-    plclient.py [--ssl] [--plain] [--execute SPEC]... PORT USER PASSFILE CAFILE
+    plclient.py [--ssl] [--plain] [--sync] [--execute SPEC]... PORT USER PASSFILE CAFILE
 
 Connects to 127.0.0.1:PORT with IMAP4_SSL (--ssl) or IMAP4 + STARTTLS,
 logs in with LOGIN or (--plain) AUTHENTICATE PLAIN with SASL-IR, runs a
@@ -10,7 +10,9 @@ fixed session (CAPABILITY, LIST, SELECT, FETCH, STORE, APPEND, SEARCH,
 EXPUNGE, LOGOUT) and prints every byte received after the TLS handshake,
 with imaplib's random tag prefix replaced by "T".  Each --execute SPEC
 (a service name and words) runs `EXECUTE SPEC` after the SELECT; its
-response lines are part of the transcript.
+response lines are part of the transcript.  With --execute (or --sync)
+the session starts with the EXECUTE-SYNC NOOP when the login reply
+offers one (imapexec -P).
 """
 import argparse
 import base64
@@ -47,6 +49,7 @@ def main():
     ap.add_argument("--ssl", action="store_true")
     ap.add_argument("--plain", action="store_true")
     ap.add_argument("--execute", action="append", default=[])
+    ap.add_argument("--sync", action="store_true")
     ap.add_argument("port", type=int)
     ap.add_argument("user")
     ap.add_argument("passfile")
@@ -69,6 +72,12 @@ def main():
         m.state = "AUTH"
     else:
         m.login(a.user, pw)
+    if a.execute or a.sync:
+        # EXECUTE behind post-login needs the sync first: the token from
+        # the login reply's capability list, in the first command after.
+        tok = re.search(rb"EXECUTE-SYNC=([0-9a-f]+)", bytes(m.wire))
+        if tok:
+            m.xatom("NOOP", tok.group(1).decode())
     m.capability()
     m.list()
     m.select("INBOX")

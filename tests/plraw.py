@@ -4,6 +4,8 @@
     plraw.py smuggle PORT USER PASSFILE CAFILE MSGFILE
         One write: LOGIN, APPEND INBOX {n+} with MSGFILE's octets, LOGOUT.
         Prints what the server sent.
+    Modes that read the login reply first (hold, send, compress, idle)
+    then send the EXECUTE-SYNC NOOP if the reply offers one.
     plraw.py hold PORT USER PASSFILE CAFILE STATEDIR
         LOGIN, NOOP; then touch STATEDIR/ready and wait: if STATEDIR/close
         appears, close the connection (exit 0); if the server closes first,
@@ -28,6 +30,7 @@
         what the server sent.
 """
 import os
+import re
 import socket
 import ssl
 import sys
@@ -55,6 +58,15 @@ def read_until(s, marker):
     return got
 
 
+def sync(s, got):
+    """The EXECUTE-SYNC NOOP, if the login reply GOT offers one: the
+    first command after the login (imapexec -P needs it for EXECUTE)."""
+    tok = re.search(rb"EXECUTE-SYNC=([0-9a-f]+)", got)
+    if tok:
+        s.sendall(b"y NOOP " + tok.group(1) + b"\r\n")
+        read_until(s, b"y OK")
+
+
 def main():
     what, port, user, passfile, cafile, arg = sys.argv[1:7]
     pw = open(passfile).read().rstrip("\n")
@@ -76,7 +88,7 @@ def main():
         open(os.path.join(arg, "sent"), "w").close()
         watch(s, arg, True)
         return
-    read_until(s, b"a OK")
+    sync(s, read_until(s, b"a OK"))
     if what == "compress":
         s.sendall(b"c COMPRESS DEFLATE\r\n")
         got = read_until(s, b"c OK")

@@ -37,6 +37,7 @@ enum auth {
 #define TAG_AUTH	"l"
 #define TAG_LIST	"d"
 #define TAG_EXEC	"x"
+#define TAG_SYNC	"n"
 
 struct cl {
 	const struct opts *o;

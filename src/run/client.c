@@ -303,11 +303,23 @@ void
 cl_start_exec(struct cl *c)
 {
 	const struct opts *o = c->o;
+	const char *tok;
 	uint8_t *input;
-	size_t len;
+	size_t len, toklen;
 	int i;
 
 	c->ph = PH_EXEC;
+	/*
+	 * Behind Dovecot's post-login (imapexec -P), EXECUTE needs the
+	 * sync first: the token the server put in the capability list, in
+	 * a NOOP that is the first command after the login.
+	 */
+	tok = resp_cap_value(c->caps, c->capslen, "EXECUTE-SYNC", &toklen);
+	if (tok != NULL && toklen > 0 && toklen < 64) {
+		cl_send(c, TAG_SYNC " NOOP ", 7, 1);
+		cl_send(c, tok, toklen, 1);
+		cl_send(c, "\r\n", 2, 1);
+	}
 	cl_send(c, TAG_LIST " EXECUTE\r\n", 11, 1);
 	if (o->list)
 		return;

@@ -428,3 +428,27 @@ resp_has_cap(const char *caps, size_t len, const char *name)
 	}
 	return (0);
 }
+
+/*
+ * resp_cap_value(caps, len, name, vlen):
+ * Return the value of the first "${name}=value" in the space-separated
+ * list ${caps} (${len} bytes; ${name} case-insensitively), its length in
+ * *${vlen}; NULL if there is none.
+ */
+const char *
+resp_cap_value(const char *caps, size_t len, const char *name, size_t *vlen)
+{
+	size_t i = 0, j, k = strlen(name);
+
+	while (caps != NULL && i < len) {
+		for (j = i; j < len && caps[j] != ' '; j++)
+			;
+		if (j - i > k && caps[i + k] == '=' &&
+		    strncasecmp(caps + i, name, k) == 0) {
+			*vlen = j - i - k - 1;
+			return (caps + i + k + 1);
+		}
+		i = j + 1;
+	}
+	return (NULL);
+}

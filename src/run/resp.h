@@ -110,4 +110,11 @@ void	resp_parse(uint8_t *, size_t, int, struct resp *);
  */
 int	resp_has_cap(const char *, size_t, const char *);
 
+/*
+ * resp_cap_value(caps, len, name, vlen):
+ * Return the value of the first "${name}=value" in the space-separated
+ * list ${caps} (${len} bytes), its length in *${vlen}; NULL if none.
+ */
+const char *resp_cap_value(const char *, size_t, const char *, size_t *);
+
 #endif /* !IMAPEXEC_RUN_RESP_H */

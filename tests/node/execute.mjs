@@ -24,7 +24,24 @@ if (!host || !port) {
 // login over TLS (port 993 style), as to Dovecot with imapexec as its
 // post-login script.
 const env = process.env;
-const client = new ImapFlow(env.EXECUTE_MJS_USER ? {
+// Behind Dovecot's post-login (imapexec -P), EXECUTE needs the sync: the
+// first command after the login is "NOOP <token>", the token being the
+// value of the EXECUTE-SYNC capability in the login reply.  imapflow
+// sends commands of its own right after the login (ID, NAMESPACE,
+// ENABLE, COMPRESS), so the sync goes in at the one place before them;
+// a CAPABILITY after it shows what imapexec offers once synced
+// (COMPRESS=DEFLATE, which it serves itself).
+class SyncingImapFlow extends ImapFlow {
+    async setAuthenticationState() {
+        await super.setAuthenticationState();
+        const cap = [...this.capabilities.keys()].find(c => c.startsWith('EXECUTE-SYNC='));
+        if (cap) {
+            for (const [cmd, attrs] of [['NOOP', [{ type: 'ATOM', value: cap.slice('EXECUTE-SYNC='.length) }]], ['CAPABILITY', []]])
+                (await this.exec(cmd, attrs)).next();
+        }
+    }
+}
+const client = new SyncingImapFlow(env.EXECUTE_MJS_USER ? {
     host,
     port: Number(port),
     secure: true,

@@ -21,7 +21,8 @@ struct str {
 
 /*
  * One write of a session script: 'C' from the client, 'S' the server; 'P'
- * is the moment the caller sends the probe (tag PTAG) to the backend.
+ * is the moment the caller sends the probe (tag PTAG) to the backend; 'L',
+ * first if at all, makes it a post-login session with sync token STOK.
  */
 struct step {
 	char		 dir;
@@ -32,10 +33,13 @@ struct step {
 #define C(s)	{ 'C', (s), sizeof(s) - 1 }
 #define S(s)	{ 'S', (s), sizeof(s) - 1 }
 #define P()	{ 'P', "", 0 }
+#define L()	{ 'L', "", 0 }
 #define END	{ 0, NULL, 0 }
 
 /* The probe tag of the 'P' steps. */
 #define PTAG	"0123456789abcdef0123456789abcdef"
+/* The post-login sync token of the 'L' steps. */
+#define STOK	"fedcba9876543210fedcba9876543210"
 
 
 /* What a session did. */
@@ -359,16 +363,9 @@ client_progress(struct run *u)
 			record_cmd(r, p, act.n);
 			memcpy(u->tag, p, act.taglen);
 			u->tag[act.taglen] = '\0';
-			if (u->st.failed != NULL) {
-				/* Failed closed: refused, passed on. */
-				str_adds(&r->events, "[REFUSED ");
-				str_add(&r->events, p, act.taglen);
-				str_adds(&r->events, "]");
-				str_add(&r->to_server, p, act.n);
-				scan_client_disown(&u->st, p, act.taglen);
-				u->reply = u->refused = 1;
-				break;
-			}
+			/* Blind, no own command is ever taken up. */
+			if (!scan_aligned(&u->st))
+				str_adds(&r->errors, "own command blind;");
 			u->own = u->reading = 1;
 			event(u, &act, p);
 			break;
@@ -511,6 +508,10 @@ run_once(const struct step *steps, int accept, int split, struct result *r)
 	for (s = steps; s->dir != 0; s++) {
 		if (s->dir == 'P') {
 			scan_probe_sent(&u.st, PTAG);
+			continue;
+		}
+		if (s->dir == 'L') {
+			scan_postlogin(&u.st, STOK);
 			continue;
 		}
 		for (off = 0; off < s->n; off += k) {
@@ -979,7 +980,8 @@ test_failclosed(void)
 	    S("z OK NOOP completed.\r\n"), S("a OK NOOP completed.\r\n"),
 	    S("+ OK\r\n"), C("x EXECUTE mark\r\n"));
 	CHECK(r.failed);
-	CHECK_STR(r.events, "[REFUSED x]");
+	CHECK_STR(r.events, "");	/* blind: the backend's line */
+	CHECK_STR(r.cmds, "z NOOP|a APPEND|x EXECUTE");
 	result_free(&r);
 	/* ... hidden in CHECK, answered NO, then the "+" nobody awaits. */
 	RUN(r, 1, S("* PREAUTH hi\r\n"),
@@ -1043,17 +1045,23 @@ test_failclosed(void)
 	CHECK_NUM(r.probe, PROBE_SENT);
 	result_free(&r);
 
-	/* Failed closed: every later own command too, in order. */
+	/*
+	 * Failed closed, the relay is blind: own commands go to the
+	 * backend as they came, its answers to the client, no capability
+	 * is edited any more, and nothing is answered by imapexec.
+	 */
 	RUN(r, 1, S("* PREAUTH hi\r\n+ stray\r\n"),
 	    C("a NOOP\r\nx EXECUTE mark {3}\r\n"), S("+ OK\r\n"),
 	    C("abc\r\ny COMPRESS DEFLATE\r\n"),
-	    S("a OK NOOP\r\nx BAD unknown\r\ny BAD unknown\r\n"));
+	    S("a OK NOOP\r\nx BAD unknown\r\ny BAD unknown\r\n"
+	    "* CAPABILITY IMAP4rev1 COMPRESS=DEFLATE\r\n"));
 	CHECK(r.failed);
-	CHECK_STR(r.events, "[REFUSED x][REFUSED y]");
+	CHECK_STR(r.events, "");
 	CHECK_STR(r.to_server, "a NOOP\r\nx EXECUTE mark {3}\r\nabc\r\n"
 	    "y COMPRESS DEFLATE\r\n");
-	CHECK_STR(r.to_client, "* PREAUTH hi\r\n+ stray\r\nx NO closed\r\n"
-	    "+ OK\r\ny NO closed\r\na OK NOOP\r\n");
+	CHECK_STR(r.to_client, "* PREAUTH hi\r\n+ stray\r\n+ OK\r\n"
+	    "a OK NOOP\r\nx BAD unknown\r\ny BAD unknown\r\n"
+	    "* CAPABILITY IMAP4rev1 COMPRESS=DEFLATE\r\n");
 	CHECK_NUM(r.pending, 0);
 	result_free(&r);
 }
@@ -1316,7 +1324,7 @@ test_failed_flows(void)
 	CHECK(!r.held);
 	CHECK_NUM(r.c_left, 0);
 	CHECK_NUM(r.to_server.len, (n + 2) * 8);
-	CHECK_STR(r.events, "[REFUSED x]");
+	CHECK_STR(r.events, "");
 	CHECK_NUM(r.pending, TAGS_MAX);
 	result_free(&r);
 
@@ -1511,6 +1519,163 @@ test_lex(void)
 }
 
 /*
+ * test_postlogin():
+ * Post-login mode: the view starts unproven, capability lists gain
+ * EXECUTE and the sync token, and only a first line "tag NOOP token"
+ * proves it; anything else makes the relay blind for good: every byte
+ * both ways unchanged, no own command, no edit, no close (issue 21).
+ */
+static void
+test_postlogin(void)
+{
+	static char longtag[SCAN_TAG_MAX + 64];
+	struct step s[4];
+	struct result r;
+
+	/* The honest client: login reply, sync, EXECUTE. */
+	RUN(r, 1, L(), S("a OK [CAPABILITY IMAP4rev1 IDLE] Logged in\r\n"),
+	    C("b NOOP " STOK "\r\n"), S("b OK NOOP completed.\r\n"),
+	    C("c EXECUTE whoami\r\n"));
+	CHECK(!r.failed);
+	CHECK_STR(r.to_client, "a OK [CAPABILITY IMAP4rev1 IDLE EXECUTE "
+	    "EXECUTE-SYNC=" STOK "] Logged in\r\nb OK NOOP completed.\r\n"
+	    "c OK own\r\n");
+	CHECK_STR(r.to_server, "b NOOP " STOK "\r\n");
+	CHECK_STR(r.events, "[EXECUTE c] whoami\\r\\n[END]");
+	CHECK_NUM(r.pending, 0);
+	result_free(&r);
+	/* Once proven, the lists are edited as in the other modes. */
+	RUN(r, 1, L(), S("a OK Logged in\r\n"),
+	    C("B NOOP " STOK "\r\nc CAPABILITY\r\n"),
+	    S("B OK\r\n* CAPABILITY IMAP4rev1 COMPRESS=DEFLATE\r\nc OK\r\n"));
+	CHECK(!r.failed);
+	CHECK_STR(r.to_client, "a OK Logged in\r\nB OK\r\n"
+	    "* CAPABILITY IMAP4rev1 EXECUTE\r\nc OK\r\n");
+	result_free(&r);
+	/* The backend's COMPRESS is left in place while unproven. */
+	RUN(r, 1, L(), S("* CAPABILITY IMAP4rev1 COMPRESS=DEFLATE\r\n"
+	    "a OK Logged in\r\n"));
+	CHECK_STR(r.to_client, "* CAPABILITY IMAP4rev1 COMPRESS=DEFLATE "
+	    "EXECUTE EXECUTE-SYNC=" STOK "\r\na OK Logged in\r\n");
+	result_free(&r);
+
+	/* Answers to what imap-login read ahead: no pairing, no failing. */
+	RUN(r, 1, L(), S("a OK Logged in\r\nb OK SELECT\r\n+ OK\r\n"),
+	    C("z NOOP " STOK "\r\n"), S("z OK\r\n"));
+	CHECK(!r.failed);
+	CHECK_NUM(r.pending, 0);
+	result_free(&r);
+	/* ... but after the sync one is out of place. */
+	RUN(r, 1, L(), S("a OK Logged in\r\n"), C("z NOOP " STOK "\r\n"),
+	    S("q OK late\r\nz OK\r\n"), C("c EXECUTE whoami\r\n"));
+	CHECK(r.failed);
+	CHECK_STR(r.events, "");
+	CHECK_STR(r.to_server, "z NOOP " STOK "\r\nc EXECUTE whoami\r\n");
+	result_free(&r);
+
+	/*
+	 * The attack: imap-login read the head of an APPEND, the view
+	 * starts in the message, whose author wrote an EXECUTE line and
+	 * a command for its tail.  Everything goes on as it came.
+	 */
+	RUN(r, 1, L(), S("a OK [CAPABILITY IMAP4rev1] Logged in\r\n"),
+	    C("\r\n more text\r\nb EXECUTE whoami\r\nxxxx\r\n"
+	    "z DELETE Archive\r\n\r\nc LIST \"\" *\r\n"),
+	    S("b OK [APPENDUID 1 2] Append completed.\r\n"
+	    "* LIST () \"/\" INBOX\r\nc OK List completed.\r\n"));
+	CHECK(r.failed);
+	CHECK_STR(r.events, "");
+	CHECK_STR(r.to_server, "\r\n more text\r\nb EXECUTE whoami\r\n"
+	    "xxxx\r\nz DELETE Archive\r\n\r\nc LIST \"\" *\r\n");
+	CHECK_STR(r.to_client, "a OK [CAPABILITY IMAP4rev1 EXECUTE "
+	    "EXECUTE-SYNC=" STOK "] Logged in\r\n"
+	    "b OK [APPENDUID 1 2] Append completed.\r\n"
+	    "* LIST () \"/\" INBOX\r\nc OK List completed.\r\n");
+	CHECK(!r.held);
+	result_free(&r);
+	/* The sync line itself inside the message: no token, no proof. */
+	RUN(r, 1, L(), S("a OK Logged in\r\n"),
+	    C("b NOOP 00000000000000000000000000000000\r\n"
+	    "x EXECUTE whoami\r\n"));
+	CHECK(r.failed);
+	CHECK_STR(r.events, "");
+	result_free(&r);
+	/* The right token, but not on the first line seen. */
+	RUN(r, 1, L(), S("a OK Logged in\r\n"),
+	    C("tail of a message\r\nb NOOP " STOK "\r\nx EXECUTE w\r\n"));
+	CHECK(r.failed);
+	CHECK_STR(r.events, "");
+	CHECK_STR(r.to_server, "tail of a message\r\nb NOOP " STOK "\r\n"
+	    "x EXECUTE w\r\n");
+	result_free(&r);
+	/* The token in upper case is the same token (imapflow keeps it so). */
+	RUN(r, 1, L(), S("a OK Logged in\r\n"),
+	    C("b NOOP FEDCBA9876543210FEDCBA9876543210\r\n"),
+	    S("b OK\r\n"), C("x EXECUTE w\r\n"));
+	CHECK(!r.failed);
+	CHECK_STR(r.events, "[EXECUTE x] w\\r\\n[END]");
+	result_free(&r);
+	/* Near misses: another token, a longer line, a bare LF. */
+	RUN(r, 1, L(), C("b NOOP fedcba9876543210fedcba9876543211\r\n"
+	    "x EXECUTE w\r\n"));
+	CHECK(r.failed);
+	CHECK_STR(r.events, "");
+	result_free(&r);
+	RUN(r, 1, L(), C("b NOOP gedcba9876543210fedcba9876543210\r\n"));
+	CHECK(r.failed);
+	result_free(&r);
+	RUN(r, 1, L(), C("b NOOP " STOK "0\r\nx EXECUTE w\r\n"));
+	CHECK(r.failed);
+	result_free(&r);
+	RUN(r, 1, L(), C("b NOOP " STOK "\nx EXECUTE w\r\n"));
+	CHECK(r.failed);
+	result_free(&r);
+	RUN(r, 1, L(), C(" b NOOP " STOK "\r\nx EXECUTE w\r\n"));
+	CHECK(r.failed);
+	result_free(&r);
+	/* The sync's NOOP in any case, the tag up to 64 characters. */
+#define TAG64	"T012345678901234567890123456789012345678901234567890123456789012"
+	RUN(r, 1, L(), S("a OK Logged in\r\n"), C(TAG64 " nOoP " STOK "\r\n"),
+	    S(TAG64 " OK\r\n"), C("x EXECUTE w\r\n"));
+	CHECK(!r.failed);
+	CHECK_STR(r.events, "[EXECUTE x] w\\r\\n[END]");
+	result_free(&r);
+	RUN(r, 1, L(), C(TAG64 "9 NOOP " STOK "\r\n"));
+	CHECK(r.failed);	/* 65 */
+	result_free(&r);
+#undef TAG64
+	result_free(&r);
+	/* A first line that never ends: decided at its first 104 bytes. */
+	memset(longtag, 'a', sizeof(longtag));
+	memcpy(longtag + sizeof(longtag) - 16, " NOOP\r\nx NOOP\r\n", 16);
+	s[0] = (struct step)L();
+	s[1] = (struct step){ 'C', longtag, sizeof(longtag) };
+	s[2] = (struct step)END;
+	session(__LINE__, s, 1, &r);
+	/* Rule 3: blind, a tag too long is relayed, never closed. */
+	CHECK(r.failed);
+	CHECK(!r.closed);
+	CHECK_NUM(r.to_server.len, sizeof(longtag));
+	CHECK_STR(r.to_client, "");
+	result_free(&r);
+
+	/* COMPRESS and STARTTLS, blind: the backend's to answer. */
+	RUN(r, 1, L(), S("a OK Logged in\r\n"),
+	    C("b COMPRESS DEFLATE\r\nc STARTTLS\r\n"),
+	    S("b OK Begin compression.\r\n"));
+	CHECK(r.failed);
+	CHECK_STR(r.events, "");
+	CHECK_STR(r.to_server, "b COMPRESS DEFLATE\r\nc STARTTLS\r\n");
+	result_free(&r);
+	/* After the sync, COMPRESS is imapexec's own again. */
+	RUN(r, 1, L(), S("a OK Logged in\r\n"), C("b NOOP " STOK "\r\n"),
+	    S("b OK\r\n"), C("c COMPRESS DEFLATE\r\n"));
+	CHECK(!r.failed);
+	CHECK_STR(r.events, "[COMPRESS c] DEFLATE\\r\\n[END]");
+	result_free(&r);
+}
+
+/*
  * main():
  * Run every test; exit nonzero if any check failed.
  */
@@ -1536,6 +1701,7 @@ main(void)
 	test_caps();
 	test_long_caps();
 	test_server_literals();
+	test_postlogin();
 	printf("test_scan: %d passed, %d failed\n", passed, failed);
 	return (failed > 0);
 }
