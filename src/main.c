@@ -303,8 +303,8 @@ main(int argc, char *argv[])
 		 * share one uid, and would share their services' data.
 		 * EXECUTE is refused then (command.c).
 		 */
-		if (plpw.pw_dir != NULL && plpw.pw_dir[0] == '\0')
-			plpw.pw_dir = NULL;
+		if (plpw.pw_dir != NULL && plpw.pw_dir[0] != '/')
+			plpw.pw_dir = NULL;	/* empty or relative: none */
 		pw = &plpw;
 	} else if ((pw = getpwuid(getuid())) == NULL)
 		fatalx("uid=<%u> has no account", (unsigned)getuid());

@@ -48,10 +48,13 @@ Checks, per stream:
                  output): imapexec may see a literal where Dovecot does
                  not, on purpose (README, Security), and then the line goes
                  to the backend, which rejects it.  Such cases are counted
-                 as "passed to the backend".  Or imapexec refused it with
-                 NO [UNAVAILABLE] because the connection failed closed
-                 (counted as "refused"; the connections are replaced after
-                 a stream in which imapexec logged "failing closed");
+                 as "passed to the backend".  Failed closed, imapexec
+                 relays blindly: the line goes to the backend, which
+                 answers BAD, counted as "passed" too (before issue 21
+                 imapexec answered NO [UNAVAILABLE] itself, "refused",
+                 which must now never happen; the connections are
+                 replaced after a stream in which imapexec logged
+                 "failing closed");
   - order:       F is in the order of D;
   - statuses:    every other tag has the same tagged status (OK/NO/BAD) in
                  both runs (markers aside), and the client's decisions at
@@ -649,6 +652,9 @@ def main():
             probs.append("UNSAFE: imapexec ran %r, Dovecot took them for data" % unsafe)
         refused = execute_ids(ftag, i, REFUSED)
         stats["refused"] += len(refused)
+        if refused:
+            probs.append("imapexec answered %r itself after failing closed "
+                         "(a blind relay answers nothing)" % refused)
         if fprobed:
             # imapexec's probe became data (or ended a line) in the
             # backend, as documented (README, Security): the two backends
