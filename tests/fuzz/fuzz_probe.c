@@ -23,10 +23,22 @@
  * client is held, the probe waits, or the client stream is over), then
  * the client stream.
  *
+ * With bit 7 of the flags, a post-login session (issue 21): byte 1 says
+ * how many of the client's bytes imap-login read ahead (bits 0-6), which
+ * the model reads and the scanner never sees, and (bit 7) whether the
+ * client is honest and syncs: then, if the model stands at a command
+ * boundary after them, the scanner first sees "S NOOP <token>", the token
+ * (from the capability list) being hashes of the input that the input
+ * cannot hold.  The rest of the client stream follows.
+ *
  * Invariants checked:
  *  - an own command acts only while the model stands at the start of a
  *    command line, having read every byte the scanner relayed;
- *  - the probe's answer never reaches the client;
+ *  - no own command is even taken up while the view is unproven or has
+ *    failed closed, and then every byte goes on unchanged (a post-login
+ *    session that did not sync relays exactly the client's stream);
+ *  - the probe's answer never reaches the client, and nothing but it is
+ *    dropped; failed closed, no capability list is edited;
  *  - no decision covers more bytes than it was given.
  */
 #include <stdint.h>
@@ -241,18 +253,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct model m;
 	const uint8_t *cs;
 	char probe[SCAN_PROBE_TAGLEN + 1], line[SCAN_PROBE_TAGLEN + 8];
+	char token[SCAN_SYNC_LEN + 1];
+	uint8_t *synced = NULL;
 	uint64_t h1, h2;
 	size_t clen, cpos = 0, i, head = 0, headlen = 0, taglen = 0;
-	size_t steps = 0;
+	size_t steps = 0, pre = 0, fed = 0;
 	uint32_t rng;
-	int gate = G_NONE, moved, held = 0;
+	int gate = G_NONE, moved, held = 0, post, honest = 0, sent = 0;
 
 	if (size < 1)
 		return (0);
 	memset(&m, 0, sizeof(m));
 	m.flags = data[0];
+	post = (data[0] & 0x80) != 0;
 	cs = data + 1;
 	clen = size - 1;
+	if (post) {
+		if (clen < 1)
+			return (0);
+		honest = (cs[0] & 0x80) != 0;
+		pre = cs[0] & 0x7f;
+		cs++;
+		clen--;
+		if (pre > clen)
+			pre = clen;
+	}
 
 	/* A probe tag the input cannot hold: hashes of the input itself. */
 	h1 = tag_hash_add(tag_hash_init(), data, size);
@@ -265,7 +290,35 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	rng = (uint32_t)(data[0] >> 2) * 2654435761u + (uint32_t)h1;
 	scan_init(&st);
-	m_out(&m, "* PREAUTH hi\r\n", 14);
+	if (post) {
+		/* The sync token: other hashes the input cannot hold. */
+		for (i = 0; i < 16; i++) {
+			token[i] = hex[(h2 >> (4 * i + 1)) & 15];
+			token[16 + i] = hex[(h1 >> (4 * i + 3)) & 15];
+		}
+		token[SCAN_SYNC_LEN] = '\0';
+		scan_postlogin(&st, token);
+		m_out(&m, "L OK [CAPABILITY IMAP4rev1 LITERAL+] Logged in\r\n",
+		    48);
+		/* imap-login's read-ahead: imap's, never seen here. */
+		m_feed(&m, cs, pre);
+		cs += pre;
+		clen -= pre;
+		if (honest && m.state == M_LINE) {
+			/* The honest client syncs first, after the reply. */
+			synced = malloc(SCAN_SYNC_LEN + 9 + clen);
+			CHECK(synced != NULL, "out of memory");
+			memcpy(synced, "S NOOP ", 7);
+			memcpy(synced + 7, token, SCAN_SYNC_LEN);
+			memcpy(synced + 7 + SCAN_SYNC_LEN, "\r\n", 2);
+			if (clen > 0)
+				memcpy(synced + SCAN_SYNC_LEN + 9, cs, clen);
+			cs = synced;
+			clen += SCAN_SYNC_LEN + 9;
+			sent = 1;
+		}
+	} else
+		m_out(&m, "* PREAUTH hi\r\n", 14);
 	do {
 		CHECK(++steps < 10 * size + 1000, "no progress");
 		moved = 0;
@@ -284,6 +337,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    memmem(m.out, act.n, probe,
 				    SCAN_PROBE_TAGLEN) != NULL),
 				    "the probe's answer reached the client");
+			CHECK(act.op != SCAN_DROP || st.probe != PROBE_NONE,
+			    "a line dropped that answers no probe");
+			CHECK(act.op != SCAN_INSERT || st.failed == NULL,
+			    "a capability list edited after failing closed");
 			memmove(m.out, m.out + act.n, m.outlen - act.n);
 			m.outlen -= act.n;
 			moved = 1;
@@ -334,6 +391,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		switch (act.op) {
 		case SCAN_PASS:
 			m_feed(&m, cs + cpos, act.n);
+			fed += act.n;
 			break;
 		case SCAN_COMMAND:
 			head = cpos;
@@ -362,6 +420,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cpos += act.n;
 		moved = moved || act.n > 0 || act.op != SCAN_PASS;
 	} while (moved);
+	/* Unsynced, blind from the first line: the client's bytes, as sent. */
+	if (post && !sent)
+		CHECK(fed == cpos && !scan_aligned(&st), "a post-login session "
+		    "without the sync: %zu of %zu bytes relayed", fed, cpos);
+	free(synced);
 	free(m.out);
 	return (0);
 }
