@@ -104,6 +104,8 @@ struct scan {
 	uint8_t		s_login;	/* post-login: the next tagged status
 					   is imap's reply to the LOGIN or
 					   AUTHENTICATE imapexec never saw */
+	uint8_t		s_listed;	/* post-login: the login reply is over
+					   (unproven, no list is edited now) */
 	char		s_captext[sizeof(" EXECUTE EXECUTE-SYNC=") +
 			    SCAN_SYNC_LEN];	/* what lists gain, unproven */
 	char		s_word[16];	/* the word being read, upper case */

@@ -305,31 +305,35 @@ args(struct scan *st, const uint8_t *p, size_t n, struct scan_act *act)
 }
 
 /*
- * same_token(p, token):
- * Return nonzero if the SCAN_SYNC_LEN bytes at ${p} are ${token} (lower
- * case hex) in either case (clients may keep capabilities in upper case:
- * the same 128 bits), in time that does not depend on where they differ.
+ * sync_byte(st, i, c):
+ * Return nonzero if ${c} may stand at offset ${i} of the sync line after
+ * its tag: " NOOP ", the token (hex digits, in either case: clients may
+ * keep capabilities in upper case, the same 128 bits), CRLF.
  */
 static int
-same_token(const uint8_t *p, const char *token)
+sync_byte(const struct scan *st, size_t i, uint8_t c)
 {
-	uint8_t c, d = 0;
-	size_t i;
+	static const char noop[] = " NOOP ";
 
-	for (i = 0; i < SCAN_SYNC_LEN; i++) {
-		c = p[i];
+	if (i < 6)
+		return (i > 0 && i < 5 ? (c & ~0x20) == noop[i] : c == ' ');
+	i -= 6;
+	if (i < SCAN_SYNC_LEN) {
 		if (c >= 'A' && c <= 'F')
 			c += 'a' - 'A';
-		d |= c ^ (uint8_t)token[i];
+		return (c == (uint8_t)st->sync[i]);
 	}
-	return (d == 0);
+	return (c == "\r\n"[i - SCAN_SYNC_LEN]);
 }
 
 /*
  * sync_line(st, p, n, eof):
  * Decide the post-login view on the client's first line, at ${p} (${n}
  * bytes; ${eof}: no more will come).  Return 0 if more bytes are needed,
- * else nonzero, ${st} being aligned or failed closed.
+ * else nonzero, ${st} being aligned or failed closed.  More are awaited
+ * only while every byte so far fits the sync line, so a stream that is
+ * not one (a DEFLATE block without a line end, say) is decided at once
+ * and never held.
  *
  * The proof: imapexec hands the token to the client in the capability
  * list of imap's reply to the login, the first line imap sends, over a
@@ -349,24 +353,21 @@ same_token(const uint8_t *p, const char *token)
 static int
 sync_line(struct scan *st, const uint8_t *p, size_t n, int eof)
 {
-	const uint8_t *lf, *q;
-	size_t tlen, len, i;
+	const size_t rest = 6 + SCAN_SYNC_LEN + 2;	/* after the tag */
+	size_t tlen, i;
+	int fits;
 
 	DASSERT(st->c_state == C_LINE && st->tags.count == 0);
-	lf = memchr(p, '\n', n < SCAN_SYNC_LINEMAX ? n : SCAN_SYNC_LINEMAX);
-	if (lf == NULL && n < SCAN_SYNC_LINEMAX && !eof)
-		return (0);
-	st->unproven = 0;
-	len = lf != NULL ? (size_t)(lf - p) + 1 : 0;
-	tlen = word_end(p, len, SCAN_SYNC_TAGMAX);
-	for (i = 0; i < tlen && tag_char(p[i]); i++)
+	for (tlen = 0; tlen < n && tlen <= SCAN_SYNC_TAGMAX &&
+	    tag_char(p[tlen]); tlen++)
 		;
-	q = p + tlen;
-	if (tlen == 0 || i < tlen || tlen > SCAN_SYNC_TAGMAX ||
-	    len != tlen + 6 + SCAN_SYNC_LEN + 2 ||
-	    strncasecmp((const char *)q, " NOOP ", 6) != 0 ||
-	    !same_token(q + 6, st->sync) ||
-	    q[6 + SCAN_SYNC_LEN] != '\r')
+	fits = tlen > 0 && tlen <= SCAN_SYNC_TAGMAX;
+	for (i = tlen; fits && i < n && i < tlen + rest; i++)
+		fits = sync_byte(st, i - tlen, p[i]);
+	if (fits && i == n && i < tlen + rest && !eof)
+		return (0);	/* so far, so good */
+	st->unproven = 0;
+	if (!fits || i != tlen + rest)
 		scan_fail(st, scan_unsynced);
 	explicit_bzero(st->sync, sizeof(st->sync));
 	return (1);
@@ -395,10 +396,22 @@ scan_client(struct scan *st, const uint8_t *p, size_t n, int eof,
 	const uint8_t *lf;
 
 	memset(act, 0, sizeof(*act));
+	if (st->unproven && n > 0 && !sync_line(st, p, n, eof))
+		return;		/* SCAN_MORE */
+	if (st->failed != NULL && !st->c_own) {
+		/*
+		 * Blind: nothing acts on the client's bytes any more, so
+		 * none is held, not even for a line's end (a DEFLATE stream
+		 * that the backend does may have none for long).
+		 */
+		if (n > 0) {
+			act->op = SCAN_PASS;
+			act->n = n;
+		}
+		return;
+	}
 	if (n == 0 && st->c_state != C_HOLD)
 		return;
-	if (st->unproven && !sync_line(st, p, n, eof))
-		return;		/* SCAN_MORE */
 	switch (st->c_state) {
 	case C_LINE:
 		line_start(st, p, n, eof, act);

@@ -138,6 +138,19 @@ word_is(const struct scan *st, const char *s)
 }
 
 /*
+ * edits(st):
+ * Return nonzero if capability lists are edited now: while the view is
+ * proven, and, unproven, in imap's reply to the login (and an untagged
+ * list before it), which carries the sync token.  Never after failing
+ * closed.
+ */
+static int
+edits(const struct scan *st)
+{
+	return (st->failed == NULL && (!st->unproven || !st->s_listed));
+}
+
+/*
  * delim(p, n):
  * Return the number of bytes at ${p} before a space, CR or LF (${n} if
  * there is none among the ${n}).
@@ -175,7 +188,7 @@ word_done(struct scan *st)
 		else if (!st->s_tagged && !st->s_greeted && i == 3)
 			st->authenticated = 1;
 		st->s_state = S_CODE;
-	} else if (!st->s_tagged && word_is(st, "CAPABILITY")) {
+	} else if (!st->s_tagged && word_is(st, "CAPABILITY") && edits(st)) {
 		st->s_state = S_CAPS;
 		st->s_capend = '\n';
 		st->s_capseen = 0;
@@ -210,7 +223,7 @@ caps(struct scan *st, const uint8_t *p, size_t n, int eof,
 
 	if (p[0] == '\r' || p[0] == '\n' || p[0] == st->s_capend) {
 		/* Failed closed, the backend's list goes out as it is. */
-		if (st->authenticated && !st->s_capseen && st->failed == NULL) {
+		if (st->authenticated && !st->s_capseen && edits(st)) {
 			st->s_capseen = 1;
 			act->op = SCAN_INSERT;
 			act->text = st->unproven ? st->s_captext :
@@ -262,6 +275,9 @@ line_end(struct scan *st)
 {
 	st->s_state = S_LINE;
 	st->s_greeted = 1;
+	/* Post-login: imap's reply to the login is over. */
+	if (st->unproven && !st->s_login)
+		st->s_listed = 1;
 }
 
 /*
@@ -282,31 +298,23 @@ scan_probe_sent(struct scan *st, const char *tag)
 }
 
 /*
- * tag_done(st, p, k, act):
- * The ${k}-byte tag at ${p} of a tagged line has been read whole, followed
- * by p[${k}], a space, CR or LF: pass it on, or drop the line if it
- * answers the probe or a command imapexec has answered itself.
+ * probe_line(st, p, k, act):
+ * The ${k}-byte tag at ${p} is the probe's, followed by p[${k}], a space,
+ * CR or LF: drop the line, taking its status.
  */
 static void
-tag_done(struct scan *st, const uint8_t *p, size_t k, struct scan_act *act)
+probe_line(struct scan *st, const uint8_t *p, size_t k, struct scan_act *act)
 {
+	DASSERT(st->probe == PROBE_SENT && k == SCAN_PROBE_TAGLEN);
 	st->s_wlen = 0;
 	st->s_word[0] = '\0';
-	if (st->probe == PROBE_SENT && k == SCAN_PROBE_TAGLEN &&
-	    memcmp(p, st->probe_tag, k) == 0) {
-		act->op = SCAN_DROP;
-		act->n = k + (p[k] == ' ');
-		st->s_state = p[k] == ' ' ? S_PROBE : S_SKIP;
-		if (p[k] != ' ') {
-			st->probe = PROBE_BAD;
-			scan_fail(st, "the probe was answered without status");
-		}
-		return;
-	}
-	st->s_tagged = 1;
-	st->s_hash = tag_hash_add(tag_hash_init(), p, k);
+	act->op = SCAN_DROP;
 	act->n = k + (p[k] == ' ');
-	st->s_state = p[k] == ' ' ? S_WORD : S_TEXT;
+	st->s_state = p[k] == ' ' ? S_PROBE : S_SKIP;
+	if (p[k] != ' ') {
+		st->probe = PROBE_BAD;
+		scan_fail(st, "the probe was answered without status");
+	}
 }
 
 /*
@@ -334,15 +342,22 @@ scan_server(struct scan *st, const uint8_t *p, size_t n, int eof,
 			act->n = 1;
 			break;
 		}
-		if (p[0] != '*') {
-			/* A tag: read it whole if it is not too long. */
-			k = delim(p, n < SCAN_TAG_MAX + 1 ? n : SCAN_TAG_MAX + 1);
-			if (k == n && n <= SCAN_TAG_MAX && !eof) {
+		if (p[0] != '*' && st->probe == PROBE_SENT) {
+			/*
+			 * The probe's answer is dropped whole: only what may
+			 * still be its tag is held, never more (a DEFLATE
+			 * stream, blind, has no line end for long).
+			 */
+			for (k = 0; k < n && k < SCAN_PROBE_TAGLEN &&
+			    p[k] == (uint8_t)st->probe_tag[k]; k++)
+				;
+			if (k == n && !eof) {
 				act->op = SCAN_MORE;
 				break;
 			}
-			if (k < n && k <= SCAN_TAG_MAX) {
-				tag_done(st, p, k, act);
+			if (k == SCAN_PROBE_TAGLEN && (p[k] == ' ' ||
+			    p[k] == '\r' || p[k] == '\n')) {
+				probe_line(st, p, k, act);
 				break;
 			}
 		}
@@ -385,7 +400,7 @@ scan_server(struct scan *st, const uint8_t *p, size_t n, int eof,
 		word_add(st, p, k);
 		if (k == n)
 			break;
-		if (word_is(st, "CAPABILITY")) {
+		if (word_is(st, "CAPABILITY") && edits(st)) {
 			st->s_state = S_CAPS;
 			st->s_capend = ']';
 			st->s_capseen = 0;
