@@ -52,6 +52,7 @@ struct cl {
 	char		 caps[4096];
 	size_t		 capslen;
 	int		 have_caps;
+	char		 sync[65];	/* EXECUTE-SYNC's token, or "" */
 	enum auth	 auth;		/* the login in flight */
 	int		 auth_step;	/* "+" requests answered in it */
 	int		 plain_refused;	/* AUTHENTICATE PLAIN was refused */

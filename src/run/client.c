@@ -137,11 +137,22 @@ cl_send(struct cl *c, const void *p, size_t n, int show)
 
 /*
  * cl_caps(c, caps, len):
- * Remember the capability list ${caps} (${len} bytes).
+ * Remember the capability list ${caps} (${len} bytes), at most 4095 of
+ * them, and the EXECUTE-SYNC token in it, whole.
  */
 void
 cl_caps(struct cl *c, const char *caps, size_t len)
 {
+	const char *tok;
+	size_t toklen;
+
+	/* The sync token stands at the end: taken before any cut. */
+	tok = resp_cap_value(caps, len, "EXECUTE-SYNC", &toklen);
+	if (tok != NULL && toklen < sizeof(c->sync)) {
+		memcpy(c->sync, tok, toklen);
+		c->sync[toklen] = '\0';
+	} else
+		c->sync[0] = '\0';
 	if (len >= sizeof(c->caps))
 		len = sizeof(c->caps) - 1;
 	memcpy(c->caps, caps, len);
@@ -303,9 +314,8 @@ void
 cl_start_exec(struct cl *c)
 {
 	const struct opts *o = c->o;
-	const char *tok;
 	uint8_t *input;
-	size_t len, toklen;
+	size_t len;
 	int i;
 
 	c->ph = PH_EXEC;
@@ -314,10 +324,9 @@ cl_start_exec(struct cl *c)
 	 * sync first: the token the server put in the capability list, in
 	 * a NOOP that is the first command after the login.
 	 */
-	tok = resp_cap_value(c->caps, c->capslen, "EXECUTE-SYNC", &toklen);
-	if (tok != NULL && toklen > 0 && toklen < 64) {
+	if (c->sync[0] != '\0') {
 		cl_send(c, TAG_SYNC " NOOP ", 7, 1);
-		cl_send(c, tok, toklen, 1);
+		cl_send(c, c->sync, strlen(c->sync), 1);
 		cl_send(c, "\r\n", 2, 1);
 	}
 	cl_send(c, TAG_LIST " EXECUTE\r\n", 11, 1);
@@ -572,6 +581,7 @@ feed(struct cl *c, const uint8_t *p, size_t n)
 				c->have_caps = 0;
 				c->capslen = 0;
 				c->caps[0] = '\0';
+				c->sync[0] = '\0';
 				c->ph = PH_CAPA;
 				cl_send(c, TAG_CAPA " CAPABILITY\r\n", 14, 1);
 			}
