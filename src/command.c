@@ -250,7 +250,7 @@ pass_on(struct conn *c, struct command *k)
 	DASSERT(k->reading && k->reply[0] == '\0');
 	if (c->be.in >= 0)
 		(void)buf_add(&c->b_out, k->head, k->headlen);
-	scan_client_disown(&c->scan, (const uint8_t *)k->tag, taglen);
+	scan_client_disown(&c->scan);
 	command_tell_failed(c);
 	free(k->x);
 	free(k);

@@ -234,14 +234,13 @@ void	scan_fail(struct scan *, const char *);
 void	scan_probe_sent(struct scan *, const char *);
 
 /*
- * scan_client_disown(st, tag, taglen):
- * The own command whose "tag SP name" was reported (tag ${tag}, ${taglen}
- * bytes) is passed on to the backend after all (the scanner failed
- * closed before it could act), the caller having queued those bytes for
- * it: the rest of its line goes to the backend, and so does the backend's
- * answer to the client.
+ * scan_client_disown(st):
+ * The own command whose "tag SP name" was reported is passed on to the
+ * backend after all (the scanner failed closed before it could act), the
+ * caller having queued those bytes for it: the rest of its line goes to
+ * the backend, blind, and so does the backend's answer to the client.
  */
-void	scan_client_disown(struct scan *, const uint8_t *, size_t);
+void	scan_client_disown(struct scan *);
 
 /* Internal to the scanner: a tagged response or continuation arrived. */
 void	scan_client_tagged(struct scan *, uint64_t, const char *);

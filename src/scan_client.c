@@ -540,28 +540,21 @@ scan_client_tagged(struct scan *st, uint64_t hash, const char *status)
 }
 
 /*
- * scan_client_disown(st, tag, taglen):
- * The own command whose "tag SP name" was reported (tag ${tag}, ${taglen}
- * bytes) is passed on to the backend after all, the caller having queued
- * those bytes for it and answered the command itself: the rest of its
- * line goes to the backend, and the backend's tagged answer is dropped.
+ * scan_client_disown(st):
+ * The own command whose "tag SP name" was reported is passed on to the
+ * backend after all (the scanner failed closed before it could act), the
+ * caller having queued those bytes for it: the rest of its line goes to
+ * the backend, blind, and so does the backend's answer to the client.
  */
 void
-scan_client_disown(struct scan *st, const uint8_t *tag, size_t taglen)
+scan_client_disown(struct scan *st)
 {
 	/* Invariant: only a command taken up and not yet read is disowned,
-	 * and only after failing closed (then there is room for its tag). */
+	 * and only after failing closed. */
 	DASSERT(st->c_own && (st->c_state == C_ARGS || st->c_state == C_NAME));
 	DASSERT(st->failed != NULL);
-	if (!tags_room(st))
-		return;		/* not reached: see tags_room() */
 	st->c_own = 0;
 	st->c_cmd = CMD_OTHER;
-	st->c_hash = tag_hash_add(tag_hash_init(), tag, taglen);
-	st->c_plus = st->c_done = st->c_doneok = 0;
-	if (tags_count(&st->tags, st->c_hash) > 0)
-		scan_fail(st, "a tag was reused while outstanding");
-	(void)tags_push(&st->tags, st->c_hash, CMD_OTHER);
 }
 
 /*

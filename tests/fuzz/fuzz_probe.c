@@ -256,7 +256,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char token[SCAN_SYNC_LEN + 1];
 	uint8_t *synced = NULL;
 	uint64_t h1, h2;
-	size_t clen, cpos = 0, i, head = 0, headlen = 0, taglen = 0;
+	size_t clen, cpos = 0, i, head = 0, headlen = 0;
 	size_t steps = 0, pre = 0, fed = 0;
 	uint32_t rng;
 	int gate = G_NONE, moved, held = 0, post, honest = 0, sent = 0;
@@ -369,7 +369,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (st.failed != NULL) {
 				/* Refused: its "tag name" goes on. */
 				m_feed(&m, cs + head, headlen);
-				scan_client_disown(&st, cs + head, taglen);
+				scan_client_disown(&st);
 				gate = G_NONE;
 			}
 			moved = 1;
@@ -396,7 +396,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case SCAN_COMMAND:
 			head = cpos;
 			headlen = act.n;
-			taglen = act.taglen;
 			/* Only a proven view takes up own commands. */
 			CHECK(scan_aligned(&st), "own command taken up blind");
 			gate = G_PROBE;
