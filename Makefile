@@ -43,9 +43,9 @@ SAN =		-fsanitize=address,undefined -fno-omit-frame-pointer \
 
 # The pure scanner, shared by the program, the unit tests and the fuzzers.
 SCAN_SRCS =	lex.c tags.c scan_client.c scan_server.c
-SRCS =		$(SCAN_SRCS) buf.c command.c config.c env.c log.c main.c \
-		peer.c postlogin.c relay.c session.c sock.c spawn.c util.c xcmd.c \
-		xinput.c zio.c
+SRCS =		$(SCAN_SRCS) buf.c command.c config.c conn.c env.c log.c \
+		main.c peer.c postlogin.c relay.c session.c sock.c spawn.c util.c \
+		xcmd.c xinput.c zio.c
 HDRS =		$(wildcard src/*.h src/run/*.h)
 OBJS =		$(SRCS:%.c=src/%.o)
 ASAN_OBJS =	$(SRCS:%.c=build/asan/%.o)

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "peer.h"
 #include "postlogin.h"
+#include "relay.h"
 #include "spawn.h"
 #include "zio.h"
 

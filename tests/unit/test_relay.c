@@ -45,6 +45,7 @@ static ssize_t harness_splice(int, loff_t *, int, loff_t *, size_t,
 #undef poll
 #undef splice
 #include "../../src/buf.c"
+#include "../../src/conn.c"
 #include "../../src/util.c"
 #include "../../src/zio.c"
 
