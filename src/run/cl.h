@@ -1,6 +1,7 @@
 /*
  * The state imapexec-run's session parts share (client.c: the loop and
- * the EXECUTE; login.c: greeting, STARTTLS and login).  Internal.
+ * the EXECUTE; login.c: greeting, STARTTLS and login, see login.h).
+ * Internal.
  */
 #ifndef IMAPEXEC_RUN_CL_H
 #define IMAPEXEC_RUN_CL_H
@@ -60,50 +61,5 @@ struct cl {
 	char		 pass[PASS_MAX];
 	char		 bye[256];	/* the text of a BYE */
 };
-
-/*
- * cl_fail(c, status, fmt, ...):
- * Print "imapexec-run: " and the reason, end the session with ${status}.
- */
-void	cl_fail(struct cl *, int, const char *, ...)
-	    __attribute__((format(printf, 3, 4)));
-
-/*
- * cl_send(c, p, n, show):
- * Queue ${n} bytes at ${p} for the server; trace them with -v if ${show}.
- * A command that does not fit ends the session (255).
- */
-void	cl_send(struct cl *, const void *, size_t, int);
-
-/*
- * cl_caps(c, caps, len):
- * Remember the capability list ${caps} (${len} bytes).
- */
-void	cl_caps(struct cl *, const char *, size_t);
-
-/*
- * cl_start_exec(c):
- * The session is authenticated: send the discovery and the EXECUTE.
- */
-void	cl_start_exec(struct cl *);
-
-/*
- * login_status(c, r):
- * Handle the greeting or a tagged response ${r} before PH_EXEC.
- */
-void	login_status(struct cl *, const struct resp *);
-
-/*
- * login_cont(c):
- * Handle a continuation request before PH_EXEC.
- */
-void	login_cont(struct cl *);
-
-/*
- * login_password(c):
- * Find the user and the password for a URL: -p, ~/.netrc, the terminal.
- * Return 0, or -1 with the session ended (255).
- */
-int	login_password(struct cl *);
 
 #endif /* !IMAPEXEC_RUN_CL_H */

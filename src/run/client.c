@@ -1,7 +1,8 @@
 /*
  * imapexec-run's session: one poll loop over the connection and standard
  * input; the responses go through the reader (resp.c) to the handlers
- * here (the EXECUTE) and in login.c (everything before it).
+ * here (the EXECUTE) and in login.c (everything before it, which says
+ * what to send and whether to fail; the sending and failing are here).
  *
  * Invariants: the output buffer only ever holds whole commands, lines or
  * literals (so DONE or CANCEL can be queued at any time); literal octets
@@ -20,9 +21,9 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "cl.h"
 #include "dassert.h"
 #include "enc.h"
+#include "login.h"
 #include "util.h"
 
 #define OUT_CAP		(1024 * 1024)	/* queued to the server, at least */
@@ -48,6 +49,9 @@ struct ex {
 
 static struct ex ex;
 
+/* What the last login step asked for (large: a response's text). */
+static struct login_step step;
+
 /*
  * onint(sig):
  * Note a SIGINT for the loop.
@@ -63,7 +67,7 @@ onint(int sig)
  * cl_fail(c, status, fmt, ...):
  * Print "imapexec-run: " and the reason, end the session with ${status}.
  */
-void
+static void __attribute__((format(printf, 3, 4)))
 cl_fail(struct cl *c, int status, const char *fmt, ...)
 {
 	va_list ap;
@@ -122,7 +126,7 @@ trace(const struct cl *c, const char *dir, const uint8_t *p, size_t n)
  * Queue ${n} bytes at ${p} for the server; trace them with -v if ${show}.
  * A command that does not fit ends the session (255).
  */
-void
+static void
 cl_send(struct cl *c, const void *p, size_t n, int show)
 {
 	if (c->result >= 0)
@@ -133,32 +137,6 @@ cl_send(struct cl *c, const void *p, size_t n, int show)
 	}
 	if (show)
 		trace(c, "C:", p, n);
-}
-
-/*
- * cl_caps(c, caps, len):
- * Remember the capability list ${caps} (${len} bytes), at most 4095 of
- * them, and the EXECUTE-SYNC token in it, whole.
- */
-void
-cl_caps(struct cl *c, const char *caps, size_t len)
-{
-	const char *tok;
-	size_t toklen;
-
-	/* The sync token stands at the end: taken before any cut. */
-	tok = resp_cap_value(caps, len, "EXECUTE-SYNC", &toklen);
-	if (tok != NULL && toklen < sizeof(c->sync)) {
-		memcpy(c->sync, tok, toklen);
-		c->sync[toklen] = '\0';
-	} else
-		c->sync[0] = '\0';
-	if (len >= sizeof(c->caps))
-		len = sizeof(c->caps) - 1;
-	memcpy(c->caps, caps, len);
-	c->caps[len] = '\0';
-	c->capslen = len;
-	c->have_caps = 1;
 }
 
 static void onsigint(struct cl *);
@@ -251,13 +229,8 @@ sendarg(struct cl *c, const uint8_t *p, size_t n)
 	if (atom)
 		cl_send(c, p, n, 0);
 	else if (quote) {
-		cl_send(c, "\"", 1, 0);
-		for (i = 0; i < n; i++) {
-			if (p[i] == '"' || p[i] == '\\')
-				cl_send(c, "\\", 1, 0);
-			cl_send(c, p + i, 1, 0);
-		}
-		cl_send(c, "\"", 1, 0);
+		if (c->result < 0 && enc_quoted(p, n, &c->out) != 0)
+			cl_fail(c, RX_FAIL, "command too long");
 	} else {
 		snprintf(hdr, sizeof(hdr), "%s{%zu+}\r\n",
 		    memchr(p, '\0', n) != NULL ? "~" : "", n);
@@ -310,7 +283,7 @@ readinput(struct cl *c, size_t *len)
  * cl_start_exec(c):
  * The session is authenticated: send the discovery and the EXECUTE.
  */
-void
+static void
 cl_start_exec(struct cl *c)
 {
 	const struct opts *o = c->o;
@@ -358,6 +331,27 @@ cl_start_exec(struct cl *c)
 		sendarg(c, (const uint8_t *)o->args[i], strlen(o->args[i]));
 	}
 	cl_send(c, "\r\n", 2, 0);
+}
+
+/*
+ * login_do(c, st):
+ * Do what the login step ${st} asks: queue its bytes, then fail or start
+ * the EXECUTE.  Its bytes, which may hold the password, are wiped.
+ */
+static void
+login_do(struct cl *c, struct login_step *st)
+{
+	const uint8_t *p = buf_head(&st->out);
+
+	if (st->show > 0)
+		cl_send(c, p, st->show, 1);
+	if (st->out.len > st->show)
+		cl_send(c, p + st->show, st->out.len - st->show, 0);
+	explicit_bzero(st->space, sizeof(st->space));
+	if (st->fail >= 0)
+		cl_fail(c, st->fail, st->loud ? "%s" : NULL, st->why);
+	else if (st->exec)
+		cl_start_exec(c);
 }
 
 /*
@@ -455,14 +449,15 @@ handle(struct cl *c, const struct resp *r)
 		}
 		if (!r->tagged && c->ph != PH_GREET) {
 			if (r->caps != NULL)
-				cl_caps(c, r->caps, r->capslen);
+				login_caps(c, r->caps, r->capslen);
 			return;
 		}
 		if (r->tagged && r->caps != NULL)
-			cl_caps(c, r->caps, r->capslen);
-		if (c->ph != PH_EXEC)
-			login_status(c, r);
-		else if (strcmp(r->tag, TAG_LIST) == 0) {
+			login_caps(c, r->caps, r->capslen);
+		if (c->ph != PH_EXEC) {
+			login_status(c, r, &step);
+			login_do(c, &step);
+		} else if (strcmp(r->tag, TAG_LIST) == 0) {
 			if (c->o->list)
 				c->result = r->status == ST_OK ? 0 : RX_FAIL;
 			if (r->status != ST_OK)
@@ -472,12 +467,13 @@ handle(struct cl *c, const struct resp *r)
 			final(c, r);
 		break;
 	case R_CAPA:
-		cl_caps(c, r->caps != NULL ? r->caps : "", r->capslen);
+		login_caps(c, r->caps != NULL ? r->caps : "", r->capslen);
 		break;
 	case R_CONT:
-		if (c->ph != PH_EXEC)
-			login_cont(c);
-		else if (!ex.interactive && !c->o->input && !c->o->list &&
+		if (c->ph != PH_EXEC) {
+			login_cont(c, &step);
+			login_do(c, &step);
+		} else if (!ex.interactive && !c->o->input && !c->o->list &&
 		    (ex.svc_flags & SVC_INTERACTIVE)) {
 			/*
 			 * The discovery, answered first, said the service
@@ -793,8 +789,8 @@ client_run(const struct opts *o)
 	 * The password first (a prompt, or a -p that asks a gpg-agent, may
 	 * take any time): -T bounds the connection and the login only.
 	 */
-	if (o->tunnel == NULL)
-		(void)login_password(c);	/* a failure sets c->result */
+	if (o->tunnel == NULL && login_password(c, &step) != 0)
+		login_do(c, &step);	/* the failure: sets c->result */
 	if (c->result < 0 && o->timeout > 0)
 		c->deadline = now_ms() + (int64_t)o->timeout * 1000;
 	if (c->result < 0 && o->tunnel != NULL) {

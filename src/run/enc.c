@@ -99,3 +99,25 @@ enc_input(const uint8_t *p, size_t n, int flush, struct buf *out)
 	literal(out, p + run, i - run);
 	return (i);
 }
+
+/*
+ * enc_quoted(p, n, out):
+ * Queue the ${n} bytes at ${p}, printable ASCII, in ${out} as a quoted
+ * string, a backslash before each '"' and '\\'.  Return 0, or -1 if it did
+ * not fit (what fitted stays queued).
+ */
+int
+enc_quoted(const uint8_t *p, size_t n, struct buf *out)
+{
+	size_t i;
+
+	if (buf_add(out, "\"", 1) != 0)
+		return (-1);
+	for (i = 0; i < n; i++) {
+		if ((p[i] == '"' || p[i] == '\\') && buf_add(out, "\\", 1) != 0)
+			return (-1);
+		if (buf_add(out, p + i, 1) != 0)
+			return (-1);
+	}
+	return (buf_add(out, "\"", 1));
+}

@@ -1,7 +1,7 @@
 /*
  * imapexec-run's encoding of standard input for an interactive EXECUTE:
  * a line of plain text goes as a line, anything else as a literal of the
- * exact octets.  Pure.
+ * exact octets; and of a quoted string (client.c, login.c).  Pure.
  */
 #ifndef IMAPEXEC_RUN_ENC_H
 #define IMAPEXEC_RUN_ENC_H
@@ -25,5 +25,13 @@
  * the number of bytes consumed.
  */
 size_t	enc_input(const uint8_t *, size_t, int, struct buf *);
+
+/*
+ * enc_quoted(p, n, out):
+ * Queue the ${n} bytes at ${p}, printable ASCII, in ${out} as a quoted
+ * string, a backslash before each '"' and '\\'.  Return 0, or -1 if it did
+ * not fit (what fitted stays queued).
+ */
+int	enc_quoted(const uint8_t *, size_t, struct buf *);
 
 #endif /* !IMAPEXEC_RUN_ENC_H */
