@@ -289,12 +289,6 @@ restore:
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
 	errno = e;
 fail:
-	e = errno;
-	close_fd(&sp[0]);
-	close_fd(&sp[1]);
-	close_fd(&report[0]);
-	close_fd(&report[1]);
-	close_fd(&dupfd);
-	errno = e;
+	close_fds(&sp[0], &sp[1], &report[0], &report[1], &dupfd, (int *)NULL);
 	return (-1);
 }

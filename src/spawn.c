@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -55,6 +56,24 @@ close_fd(int *fdp)
 		(void)close(*fdp);
 		*fdp = -1;
 	}
+}
+
+/*
+ * close_fds(fdp, ...):
+ * close_fd() each descriptor of the list of pointers ${fdp}, ... that
+ * ends with NULL; errno is preserved.  For the failure paths.
+ */
+void
+close_fds(int *fdp, ...)
+{
+	va_list ap;
+	int e = errno;
+
+	va_start(ap, fdp);
+	for (; fdp != NULL; fdp = va_arg(ap, int *))
+		close_fd(fdp);
+	va_end(ap);
+	errno = e;
 }
 
 /*
@@ -190,16 +209,8 @@ spawn(const struct spawn_req *req, struct spawn_proc *proc)
 	return (0);
 
 fail:
-	e = errno;
-	close_fd(&in[0]);
-	close_fd(&in[1]);
-	close_fd(&out[0]);
-	close_fd(&out[1]);
-	close_fd(&err[0]);
-	close_fd(&err[1]);
-	close_fd(&report[0]);
-	close_fd(&report[1]);
-	errno = e;
+	close_fds(&in[0], &in[1], &out[0], &out[1], &err[0], &err[1],
+	    &report[0], &report[1], (int *)NULL);
 	return (-1);
 }
 

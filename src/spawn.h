@@ -81,4 +81,11 @@ int	fd_nonblock(int);
  */
 void	close_fd(int *);
 
+/*
+ * close_fds(fdp, ...):
+ * close_fd() each descriptor of the list of pointers ${fdp}, ... that
+ * ends with NULL; errno is preserved.  For the failure paths.
+ */
+void	close_fds(int *, ...) __attribute__((sentinel));
+
 #endif /* !IMAPEXEC_SPAWN_H */
