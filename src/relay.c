@@ -710,6 +710,183 @@ watch_held(struct conn *c, int64_t now)
 	return (0);
 }
 
+/* The descriptors of one poll(2), and each one's entry (-1: none). */
+struct pollset {
+	struct pollfd	 pfd[16];
+	int		 n;
+	int		 sp;		/* the self-pipe */
+	int		 ci, co;	/* the client's input and output */
+	int		 bi, bo, be;	/* the backend's stdin, stdout, stderr */
+	int		 cmd;		/* the own command's first */
+};
+
+/*
+ * take_signal(c, termed):
+ * On the first signal to end (*${termed} is 0 until then), end the
+ * session of ${c}: the client is dropped, the backend's input closed and
+ * the backend told to end with SIGTERM.
+ */
+static void
+take_signal(struct conn *c, int *termed)
+{
+	if (!got_term || *termed)
+		return;
+	log_info("Disconnected: signal=<%d>", (int)got_term);
+	*termed = 1;
+	c->closing = 1;
+	c->cl_gone = 1;
+	client_gone(c, "signal");
+	backend_close_in(c);
+	if (c->be.pid > 0)
+		(void)kill(c->be.pid, SIGTERM);
+}
+
+/*
+ * settle(c, termed):
+ * Move all of ${c} that can move without waiting: progress(), the writes
+ * at once, a signal to end (see take_signal()), and progress() again for
+ * what the writes made room for.  After it nothing can move but by I/O
+ * that poll(2) reports, or a timeout.
+ */
+static void
+settle(struct conn *c, int *termed)
+{
+	progress(c);
+	/*
+	 * Write at once what is ready rather than wait for poll(2) to say
+	 * so: a round trip then costs one poll, not two.
+	 */
+	client_io(c, 0, POLLOUT);
+	backend_io(c, 0, POLLOUT);
+	take_signal(c, termed);
+	/* The writes made room: move what fits now. */
+	progress(c);
+}
+
+/*
+ * backend_grace(c, now, deadline):
+ * A backend whose client or output is gone has BACKEND_GRACE_MS to exit,
+ * counted from ${now} into *${deadline} (-1 until then); a child that
+ * does not is killed (and given as long again to be reaped).  In
+ * post-login mode imap is no child of ours: stop reading it instead.
+ * Return nonzero if that was done (the session changed: go round again).
+ */
+static int
+backend_grace(struct conn *c, int64_t now, int64_t *deadline)
+{
+	if ((c->cl_gone || (c->be_eof && c->be.in < 0)) && *deadline < 0 &&
+	    (c->be.pid > 0 || (c->be_sock && !c->be_eof)))
+		*deadline = now + BACKEND_GRACE_MS;
+	if (*deadline >= 0 && now >= *deadline && c->be.pid > 0) {
+		log_warnx("backend did not exit; killing it");
+		(void)kill(c->be.pid, SIGKILL);
+		*deadline = now + BACKEND_GRACE_MS;
+	}
+	if (*deadline >= 0 && now >= *deadline && c->be_sock && !c->be_eof) {
+		log_warnx("imap did not close the connection; closing it");
+		c->be_eof = 1;
+		close_fd(&c->be.out);
+		return (1);
+	}
+	return (0);
+}
+
+/*
+ * watch_fds(c, ps):
+ * Fill ${ps} with what to wait for: the self-pipe, the client's and the
+ * backend's descriptors where their buffers let bytes move, and the own
+ * command's.
+ */
+static void
+watch_fds(struct conn *c, struct pollset *ps)
+{
+	struct pollfd *pfd = ps->pfd;
+	int n = 0;
+
+	ps->sp = add_pfd(pfd, &n, sigfd[0], POLLIN);
+	ps->ci = ps->co = ps->bi = ps->bo = ps->be = -1;
+	if (!wire_eof(c) && buf_room(wire_in(c)) > 0)
+		ps->ci = add_pfd(pfd, &n, c->cl_in, POLLIN);
+	/*
+	 * The client's output is polled even with nothing to write: its
+	 * hang-up (POLLERR, POLLHUP) must end a session that waits for
+	 * nothing else (issue 10).
+	 */
+	if (!c->cl_gone)
+		ps->co = add_pfd(pfd, &n, c->cl_out,
+		    wire_out(c)->len > 0 ? POLLOUT : 0);
+	if (c->be.in >= 0 && c->b_out.len > 0)
+		ps->bi = add_pfd(pfd, &n, c->be.in, POLLOUT);
+	if (c->be.out >= 0 && buf_room(&c->b_in) > 0)
+		ps->bo = add_pfd(pfd, &n, c->be.out, POLLIN);
+	if (c->be.err >= 0)
+		ps->be = add_pfd(pfd, &n, c->be.err, POLLIN);
+	ps->cmd = n;
+	if (c->cmd != NULL)
+		n += command_pollfds(c, pfd + n,
+		    (int)(sizeof(ps->pfd) / sizeof(ps->pfd[0])) - n);
+	ps->n = n;
+}
+
+/*
+ * sooner(a, b):
+ * Return the sooner of the timeouts ${a} and ${b} (milliseconds, or -1
+ * for none).
+ */
+static int
+sooner(int a, int b)
+{
+	return (b >= 0 && (a < 0 || b < a) ? b : a);
+}
+
+/*
+ * wait_timeout(c, now, deadline):
+ * Return poll(2)'s timeout from ${now}: until ${deadline} (-1: none) or
+ * the own command's next deadline, whichever comes first; -1 for none.
+ */
+static int
+wait_timeout(struct conn *c, int64_t now, int64_t deadline)
+{
+	int timeout;
+
+	timeout = deadline < 0 ? -1 :
+	    deadline > now ? (int)(deadline - now) : 0;
+	if (c->cmd != NULL)
+		timeout = sooner(timeout, command_timeout(c));
+	return (timeout);
+}
+
+/*
+ * dispatch(c, ps):
+ * Act on what poll(2) reported in ${ps}: a signal (reap the children
+ * that ended), the client's and the backend's I/O, the backend's stderr,
+ * and the own command's descriptors.
+ */
+static void
+dispatch(struct conn *c, const struct pollset *ps)
+{
+	const struct pollfd *pfd = ps->pfd;
+	char drain[64];
+
+	if (pfd[ps->sp].revents) {
+		while (read(sigfd[0], drain, sizeof(drain)) > 0)
+			;
+		reap(c);
+	}
+	if (ps->ci >= 0 || ps->co >= 0)
+		client_io(c, ps->ci >= 0 ? pfd[ps->ci].revents : 0,
+		    ps->co >= 0 ? pfd[ps->co].revents : 0);
+	if (ps->bi >= 0 || ps->bo >= 0)
+		backend_io(c, ps->bo >= 0 ? pfd[ps->bo].revents : 0,
+		    ps->bi >= 0 ? pfd[ps->bi].revents : 0);
+	if (ps->be >= 0 && pfd[ps->be].revents)
+		backend_stderr(c);
+	if (c->cmd != NULL && ps->n > ps->cmd)
+		command_events(c, pfd + ps->cmd, ps->n - ps->cmd);
+	else if (c->cmd != NULL)
+		command_events(c, NULL, 0);
+}
+
 /*
  * relay_run(c):
  * Relay between the client and the backend of ${c} until the backend has
@@ -719,125 +896,43 @@ watch_held(struct conn *c, int64_t now)
 int
 relay_run(struct conn *c)
 {
-	struct pollfd pfd[16];
+	struct pollset ps;
 	int64_t deadline = -1, now;
-	int n, i, ci = -1, co = -1, bi, bo, be, sp, cmdfd, timeout;
+	int held, timeout;
 	int termed = 0;
-	char drain[64];
 
 	/*
 	 * The invariant of this loop: poll(2) never blocks while a byte could
-	 * move without I/O.  progress() moves all it can; everything else that
+	 * move without I/O.  settle() moves all it can; everything else that
 	 * changes the buffers without waiting (the writes at once, a signal's
-	 * client_gone()) comes before the last progress() of the round, and
-	 * only I/O that poll(2) reported, or a timeout, comes after it.
-	 * could_move() checks it in debug builds.  (imapexec 0.1.0 wrote at
-	 * once after its only progress(): c_out drained while b_in stayed full,
-	 * and neither was polled.)
+	 * client_gone()) comes before its last progress(), and only I/O that
+	 * poll(2) reported, or a timeout, comes after it; what changes the
+	 * session in between (backend_grace() closing imap's socket,
+	 * watch_held() failing closed) goes round again first.  could_move()
+	 * checks it in debug builds.  (imapexec 0.1.0 wrote at once after
+	 * its only progress(): c_out drained while b_in stayed full, and
+	 * neither was polled.)
 	 */
 	for (;;) {
-		progress(c);
-		/*
-		 * Write at once what is ready rather than wait for poll(2) to
-		 * say so: a round trip then costs one poll, not two.
-		 */
-		client_io(c, 0, POLLOUT);
-		backend_io(c, 0, POLLOUT);
-		if (got_term && !termed) {
-			log_info("Disconnected: signal=<%d>", (int)got_term);
-			termed = 1;
-			c->closing = 1;
-			c->cl_gone = 1;
-			client_gone(c, "signal");
-			backend_close_in(c);
-			if (c->be.pid > 0)
-				(void)kill(c->be.pid, SIGTERM);
-		}
-		/* The writes made room: move what fits now. */
-		progress(c);
+		settle(c, &termed);
 		if (finished(c))
 			break;
-
-		/*
-		 * A backend whose client or output is gone has time to exit;
-		 * in post-login mode imap is no child of ours: stop reading it.
-		 */
 		now = now_ms();
-		if ((c->cl_gone || (c->be_eof && c->be.in < 0)) &&
-		    deadline < 0 && (c->be.pid > 0 ||
-		    (c->be_sock && !c->be_eof)))
-			deadline = now + BACKEND_GRACE_MS;
-		if (deadline >= 0 && now >= deadline && c->be.pid > 0) {
-			log_warnx("backend did not exit; killing it");
-			(void)kill(c->be.pid, SIGKILL);
-			deadline = now + BACKEND_GRACE_MS;
-		}
-		if (deadline >= 0 && now >= deadline && c->be_sock &&
-		    !c->be_eof) {
-			log_warnx("imap did not close the connection; "
-			    "closing it");
-			c->be_eof = 1;
-			close_fd(&c->be.out);
+		if (backend_grace(c, now, &deadline))
 			continue;
-		}
-
-		n = 0;
-		sp = add_pfd(pfd, &n, sigfd[0], POLLIN);
-		ci = co = bi = bo = be = -1;
-		if (!wire_eof(c) && buf_room(wire_in(c)) > 0)
-			ci = add_pfd(pfd, &n, c->cl_in, POLLIN);
-		/*
-		 * The client's output is polled even with nothing to write:
-		 * its hang-up (POLLERR, POLLHUP) must end a session that
-		 * waits for nothing else (issue 10).
-		 */
-		if (!c->cl_gone)
-			co = add_pfd(pfd, &n, c->cl_out,
-			    wire_out(c)->len > 0 ? POLLOUT : 0);
-		if (c->be.in >= 0 && c->b_out.len > 0)
-			bi = add_pfd(pfd, &n, c->be.in, POLLOUT);
-		if (c->be.out >= 0 && buf_room(&c->b_in) > 0)
-			bo = add_pfd(pfd, &n, c->be.out, POLLIN);
-		if (c->be.err >= 0)
-			be = add_pfd(pfd, &n, c->be.err, POLLIN);
-		cmdfd = n;
-		if (c->cmd != NULL)
-			n += command_pollfds(c, pfd + n,
-			    (int)(sizeof(pfd) / sizeof(pfd[0])) - n);
-
-		timeout = deadline < 0 ? -1 :
-		    deadline > now ? (int)(deadline - now) : 0;
-		if (c->cmd != NULL && (i = command_timeout(c)) >= 0 &&
-		    (timeout < 0 || i < timeout))
-			timeout = i;
-		if ((i = watch_held(c, now)) == 0)
+		watch_fds(c, &ps);
+		timeout = wait_timeout(c, now, deadline);
+		if ((held = watch_held(c, now)) == 0)
 			continue;	/* failed closed: the client moves */
-		if (i > 0 && (timeout < 0 || i < timeout))
-			timeout = i;
+		timeout = sooner(timeout, held);
 
 		DASSERT(!could_move(c));
-		if (poll(pfd, (nfds_t)n, timeout) == -1) {
+		if (poll(ps.pfd, (nfds_t)ps.n, timeout) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");
 		}
-		if (pfd[sp].revents) {
-			while (read(sigfd[0], drain, sizeof(drain)) > 0)
-				;
-			reap(c);
-		}
-		if (ci >= 0 || co >= 0)
-			client_io(c, ci >= 0 ? pfd[ci].revents : 0,
-			    co >= 0 ? pfd[co].revents : 0);
-		if (bi >= 0 || bo >= 0)
-			backend_io(c, bo >= 0 ? pfd[bo].revents : 0,
-			    bi >= 0 ? pfd[bi].revents : 0);
-		if (be >= 0 && pfd[be].revents)
-			backend_stderr(c);
-		if (c->cmd != NULL && n > cmdfd)
-			command_events(c, pfd + cmdfd, n - cmdfd);
-		else if (c->cmd != NULL)
-			command_events(c, NULL, 0);
+		dispatch(c, &ps);
 	}
 
 	close_fd(&sigfd[0]);
