@@ -61,7 +61,7 @@ RUN_LIBS =	$(shell pkg-config --libs $(RUN_PKGS) 2>/dev/null || echo -lbsd -ltls
 UNIT_SRCS =	$(wildcard tests/unit/*.c)
 UNIT_BINS =	$(UNIT_SRCS:tests/unit/%.c=build/unit/%)
 
-.PHONY: all asan unit deps check check-valgrind fuzz bench run install \
+.PHONY: all asan unit deps check check-fast check-valgrind fuzz bench run install \
 	uninstall clean format
 
 all: src/imapexec src/imapexec-run
@@ -109,6 +109,11 @@ deps:
 check: DEPS_FOR = test
 check: deps all asan unit
 	@sh scripts/check.sh
+
+# The unit tests and the core files against the release build only.
+check-fast: DEPS_FOR = test
+check-fast: deps all unit
+	@sh scripts/check.sh fast
 
 # The suite again with imapexec under valgrind (memcheck, fd tracking).
 check-valgrind: DEPS_FOR = valgrind

@@ -1,19 +1,49 @@
 #!/bin/sh
-# Run the whole test suite: every bats test (the C unit tests among them)
-# against the release build and again against the ASan+UBSan build.  Prints one
-# closing line "check: N passed, M failed".
+# check.sh [fast] - run the test suite.
+#
+# Without an argument: every bats file of tests/ (the C unit tests among
+# them) against the release build and against the ASan+UBSan build, both
+# suites at once, each running CHECK_JOBS files side by side (bats --jobs;
+# the tests of one file run in order).  Then the last test,
+# tests/final/99-nothing-left.bats: no account, process or run directory
+# of a test is left.  Every file makes its own accounts, directories and
+# ports (tests/helper.bash), so nothing is shared between them.
+#
+# With "fast": the unit tests and the core files (FAST below) against the
+# release build only, for the inner loop.
+#
+# Prints the TAP lines of each suite as they come, prefixed with the
+# build, a list of the failures naming test and build, and one closing
+# line "check: N passed, M failed".
 set -u
+
+# Debian's own programs: a python3 of a version manager in PATH (pyenv's
+# shims are bash scripts that run several more at every call) costs ten
+# times the CPU of the interpreter, and lacks the Debian modules the tests
+# use (python3-aiosmtpd, python3-icalendar).
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
+mode=${1:-full}
+jobs=${CHECK_JOBS:-6}
+
+# The files that take longest start first, so that none of them starts
+# last and holds up the end; the rest follow in order.
+SLOW="71-differential 94-postlogin-attack 20-transparency 50-services
+22-compress 72-faults 61-clients 40-execute 92-postlogin-handoff 80-run
+51-services-hostile 63-safe-defaults 90-postlogin 64-smtp-and-install"
+FAST="30-unit 40-execute 41-session-defects 65-admin-config 70-fuzz-corpus
+74-failclosed 80-run 90-postlogin 96-postlogin-zlib"
 
 passed=0
 failed=0
-tap=$(mktemp)
+work=$(mktemp -d)
 sanlog=$(mktemp -d /tmp/imapexec-san.XXXXXX)
 chmod 1777 "$sanlog"
 copy=
-trap 'rm -rf "$tap" "$sanlog" $copy' EXIT
+trap 'rm -rf "$work" "$sanlog" $copy' EXIT
 
 # As root, the tests run imapexec, Dovecot and the services as unprivileged
 # users, who must be able to reach the tree.  A checkout in a private
@@ -32,37 +62,88 @@ if [ "$(id -u)" -eq 0 ] &&
 	cd "$top" || exit 1
 fi
 
-# count_tap FILE: add the results of a TAP stream to the totals.
-count_tap() {
-	ok=$(grep -c '^ok ' "$1")
-	nok=$(grep -c '^not ok ' "$1")
+# files LIST: the bats files of LIST (names without .bats) that exist,
+# then (unless LIST is FAST) every other file of tests/ in order.
+files() {
+	for f in $1; do
+		[ -f "tests/$f.bats" ] && echo "tests/$f.bats"
+	done
+	[ "$1" = "$FAST" ] && return 0
+	for f in tests/*.bats; do
+		case " $(echo $1) " in
+		*" $(basename "$f" .bats) "*) ;;
+		*) echo "$f" ;;
+		esac
+	done
+}
+
+# suite LABEL BINARY FILES...: run the bats files against BINARY, the TAP
+# stream in $work/LABEL.tap and on stdout with "[LABEL] " before each line.
+suite() {
+	label=$1 bin=$2
+	shift 2
+	echo "== $label: bats --jobs $jobs with $bin"
+	IMAPEXEC="$top/$bin" bats --tap --jobs "$jobs" \
+	    --no-parallelize-within-files "$@" 2>&1 |
+	    tee "$work/$label.tap" | sed -u "s/^/[$label] /"
+}
+
+# count LABEL: add the results of $work/LABEL.tap to the totals and list
+# its failures in $work/failures.
+count() {
+	ok=$(grep -c '^ok ' "$work/$1.tap")
+	nok=$(grep -c '^not ok ' "$work/$1.tap")
 	passed=$((passed + ok))
 	failed=$((failed + nok))
+	grep '^not ok ' "$work/$1.tap" | sed "s/^/[$1] /" >>"$work/failures"
+	# a suite that stopped short (bats died) is a failure of its own
+	plan=$(sed -n 's/^1\.\.//p' "$work/$1.tap" | head -n 1)
+	if [ -z "$plan" ] || [ $((ok + nok)) -ne "$plan" ]; then
+		echo "[$1] not ok - the suite ran $((ok + nok)) of" \
+		    "${plan:-?} tests" >>"$work/failures"
+		failed=$((failed + 1))
+	fi
 }
 
-# suite LABEL BINARY: run the bats suite against BINARY.
-suite() {
-	echo "== $1: bats tests/ with $2"
-	IMAPEXEC="$top/$2" bats --tap tests/ | tee "$tap"
-	count_tap "$tap"
-}
-
-suite release src/imapexec
-
-ASAN_OPTIONS="log_path=$sanlog/asan:detect_leaks=1:abort_on_error=0"
-UBSAN_OPTIONS="log_path=$sanlog/ubsan:print_stacktrace=1:halt_on_error=1"
-export ASAN_OPTIONS UBSAN_OPTIONS
-suite asan build/asan/imapexec
-
-# A sanitizer report anywhere in the run is a failure of its own.
-if ls "$sanlog"/* >/dev/null 2>&1; then
-	echo "not ok - sanitizer reports:"
-	cat "$sanlog"/*
-	failed=$((failed + 1))
+: >"$work/failures"
+start=$(date +%s)
+if [ "$mode" = fast ]; then
+	# shellcheck disable=SC2046 # one file name a word
+	suite release src/imapexec $(files "$FAST")
+	count release
 else
-	echo "ok - no sanitizer report"
-	passed=$((passed + 1))
+	# shellcheck disable=SC2046
+	suite release src/imapexec $(files "$SLOW") &
+	(
+		ASAN_OPTIONS="log_path=$sanlog/asan:detect_leaks=1:abort_on_error=0"
+		UBSAN_OPTIONS="log_path=$sanlog/ubsan:print_stacktrace=1:halt_on_error=1"
+		export ASAN_OPTIONS UBSAN_OPTIONS
+		# shellcheck disable=SC2046
+		suite asan build/asan/imapexec $(files "$SLOW")
+	) &
+	wait
+	count release
+	count asan
+
+	# A sanitizer report anywhere in the run is a failure of its own.
+	if ls "$sanlog"/* >/dev/null 2>&1; then
+		echo "[asan] not ok - sanitizer reports:" >>"$work/failures"
+		cat "$sanlog"/* >>"$work/failures"
+		failed=$((failed + 1))
+	else
+		echo "ok - no sanitizer report"
+		passed=$((passed + 1))
+	fi
+
+	# The last test, once both suites have ended.
+	bats --tap tests/final/ | tee "$work/final.tap" | sed -u "s/^/[final] /"
+	count final
 fi
 
+if [ -s "$work/failures" ]; then
+	echo "== failures:"
+	cat "$work/failures"
+fi
+echo "== $(($(date +%s) - start)) s"
 echo "check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -140,7 +140,7 @@ shipped_execstart() {
 # clean environment systemd gives a service.  Sets PORT.
 socket_activate() {
 	dep_require systemd-socket-activate
-	PORT=$(dep_free_port)
+	PORT=$(imx_free_port)
 	local -a envs
 	mapfile -t envs < <(dep_san_env)
 	# shellcheck disable=SC2046 # the command line is split as systemd does
@@ -175,7 +175,7 @@ socket_activate() {
 
 @test "xinetd -dontfork with the shipped entry: imaplib over TCP with EXECUTE" {
 	dep_require xinetd
-	PORT=$(dep_free_port)
+	PORT=$(imx_free_port)
 	# the shipped (IPv4) entry as it is, bind included, with this test's
 	# port, user, binary and config; up to its closing brace
 	grep -q '^\s*bind\s*= 127\.0\.0\.1$' "$REPO/conf/xinetd.imapexec"

@@ -26,7 +26,7 @@ setup() {
 		echo "# npm ci in $NODE_DIR failed" >&2
 		return 1
 	}
-	PORT=$(dep_free_port)
+	PORT=$(imx_free_port)
 	local cmd
 	cmd=$(sed -n 's/^ExecStart=//p' "$REPO/conf/imapexec@.service")
 	cmd=${cmd/\/usr\/local\/sbin\/imapexec/$IMAPEXEC -c $T/imapexec.conf}

@@ -15,8 +15,10 @@ load helper
 load execute
 
 SAFE_DIR=$REPO/tests/safe
-SAFE_HOSTS_TAG='# imapexec-63-safe-defaults'
-SAFE_NAME=imapexec-two.test
+# the name and the tag of its lines in /etc/hosts are this run's own
+SAFE_HOSTS_TAG="# imapexec-63-safe-defaults $IMX_ID"
+SAFE_NAME=imapexec-two-$IMX_ID.test
+SAFE_HOSTS_LOCK=/run/lock/imapexec-test-hosts.lock
 SAFE_GROUPS=300
 
 setup_file() { ex_setup_file; }
@@ -90,17 +92,24 @@ flat() { tr '\n#' '  ' <"$1" | tr -s ' \t' '  '; }
 safe_hosts() {
 	[ "$(id -u)" -eq 0 ] || skip "a name with two addresses needs root (/etc/hosts)"
 	safe_hosts_clean
-	printf '127.0.0.2 %s %s\n127.0.0.3 %s %s\n' "$SAFE_NAME" "$SAFE_HOSTS_TAG" \
-		"$SAFE_NAME" "$SAFE_HOSTS_TAG" >>/etc/hosts
+	(
+		flock 9
+		printf '127.0.0.2 %s %s\n127.0.0.3 %s %s\n' "$SAFE_NAME" \
+			"$SAFE_HOSTS_TAG" "$SAFE_NAME" "$SAFE_HOSTS_TAG" >>/etc/hosts
+	) 9>"$SAFE_HOSTS_LOCK"
 	[ "$(getent ahostsv4 "$SAFE_NAME" | awk '$2 == "STREAM" { print $1 }' | sort | tr '\n' ' ')" = \
 		"127.0.0.2 127.0.0.3 " ]
 }
 
-# /etc/hosts may be a bind mount: rewrite it in place, never rename.
+# /etc/hosts may be a bind mount: rewrite it in place, never rename; under
+# a lock, as another suite may be writing its own lines.
 safe_hosts_clean() {
 	[ "$(id -u)" -eq 0 ] && grep -qF "$SAFE_HOSTS_TAG" /etc/hosts || return 0
-	grep -vF "$SAFE_HOSTS_TAG" /etc/hosts >"$T/hosts.new" || true
-	cat "$T/hosts.new" >/etc/hosts
+	(
+		flock 9
+		grep -vF "$SAFE_HOSTS_TAG" /etc/hosts >"$T/hosts.new" || true
+		cat "$T/hosts.new" >/etc/hosts
+	) 9>"$SAFE_HOSTS_LOCK"
 }
 
 # safe_blackhole ADDR...: listeners with a full backlog on ADDR:$SAFE_PORT.
@@ -293,26 +302,31 @@ safe_service_conf() {
 
 # --- more than 256 groups -----------------------------------------------
 
+# safe_groups_clean: remove the groups gN of this run (the next test
+# sees the account as it was).
 safe_groups_clean() {
 	[ "$(id -u)" -eq 0 ] || return 0
 	local g
-	for g in $(getent group | cut -d: -f1 | grep -E '^imx63g[0-9]+$'); do
-		groupdel "$g" 2>/dev/null || true
+	for g in $(getent group | cut -d: -f1 |
+	    grep -E "^imxt-$IMX_ID-g[0-9]+\$"); do
+		imx_retry groupdel "$g" || true
 	done
 }
 
 @test "a user in $SAFE_GROUPS groups gets the services of each of them" {
 	[ "$(id -u)" -eq 0 ] || skip "creating groups needs root"
-	safe_groups_clean
-	local i list=
+	# groups of this run's own (imxt-ID-gN), removed by teardown_file
+	local i g first last list=
 	for i in $(seq "$SAFE_GROUPS"); do
-		groupadd "imx63g$i"
-		list=$list${list:+,}imx63g$i
+		g=$(imx_group "g$i")
+		list=$list${list:+,}$g
+		[ "$i" -ne 1 ] || first=$g
+		last=$g
 	done
-	usermod -a -G "$list" "$IMX_USER"
+	imx_retry usermod -a -G "$list" "$IMX_USER"
 	[ "$(id -G "$IMX_USER" | wc -w)" -gt "$SAFE_GROUPS" ]
-	ex_config "	{ name = \"first\"; exec = [ \"$EX_SERVICES/args.sh\" ]; groups = [ \"imx63g1\" ]; },
-	{ name = \"last300\"; exec = [ \"$EX_SERVICES/args.sh\" ]; groups = [ \"imx63g$SAFE_GROUPS\" ]; },"
+	ex_config "	{ name = \"first\"; exec = [ \"$EX_SERVICES/args.sh\" ]; groups = [ \"$first\" ]; },
+	{ name = \"last300\"; exec = [ \"$EX_SERVICES/args.sh\" ]; groups = [ \"$last\" ]; },"
 	printf '%s\n' '> 1 EXECUTE first' 'wait 1' '> 2 EXECUTE last300' 'wait 2' \
 		'> 3 EXECUTE grp' 'wait 3' '> 4 EXECUTE nogrp' 'wait 4' >"$T/s.txt"
 	ex_run "$T/s.txt"

@@ -10,11 +10,16 @@
 # test checks that with a short run when clang with libFuzzer is there.
 
 REPO=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-OUT=$REPO/build/fuzz-replay
 . "$REPO/tests/fuzz/sources.sh"
 
+# OUT: the binaries and outputs of this run's own (the release and ASan
+# suites run this file side by side, from the same tree).
 setup_file() {
-	mkdir -p "$OUT"
+	OUT=$(mktemp -d /var/tmp/imapexec-fuzz.XXXXXX)
+	export OUT
+}
+teardown_file() {
+	[ -z "${OUT:-}" ] || [ "${IMX_KEEP:-0}" = 1 ] || rm -rf "$OUT"
 }
 
 # replay TARGET: build fuzz_TARGET with the standalone driver

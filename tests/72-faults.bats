@@ -207,8 +207,7 @@ fault() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root for a user of its own"
 	[ "$(cat /proc/sys/fs/pipe-user-pages-soft)" -gt 0 ] ||
 		skip "fs.pipe-user-pages-soft is 0 (no limit)"
-	IMX_USER=imapexec-pipes
-	imx_ensure_user
+	IMX_USER=$(imx_account pipes)
 	imx_own "$T/imapexec.conf"
 	setpriv --reuid="$IMX_USER" --regid="$IMX_USER" --init-groups \
 		env -i PATH="$IMX_PATH" python3 "$REPO/tests/pipefill.py" 120 \

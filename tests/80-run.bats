@@ -286,8 +286,10 @@ mark() { echo $(($(stat -c %s "$DD_DIR/dovecot.log") + 1)); }
 
 @test "tls: nothing listening gives 255 and one line" {
 	tls_setup
-	port=$(dd_free_port)
+	imx_closed_port
+	port=$IMX_CLOSED_PORT
 	RN_WANT=255 rn -C "$DD_CA" -p "cat $T/pw" "imaps://u@127.0.0.1:$port" echo hi
+	kill "$IMX_CLOSED_PID"
 	grep -q "^imapexec-run: 127.0.0.1 port $port: Connection refused" "$T/run.err"
 }
 

@@ -140,7 +140,7 @@ pl_at_sleeping() { pgrep -u "$PL_USER2" -f "sleep 4242" >/dev/null; }
 	pl_skip
 	: >"$PL_DIR/post/dovecot.log"
 	pl_hold
-	pgrep -f -- "-P -c $PL_DIR/imapexec.conf" >/dev/null
+	pl_pgrep imapexec >/dev/null
 	touch "$T/h/close"
 	wait "$PL_HOLD"
 	imx_wait_for pl_gone
@@ -159,7 +159,7 @@ pl_at_sleeping() { pgrep -u "$PL_USER2" -f "sleep 4242" >/dev/null; }
 @test "post-login: imapexec killed: imap ends, the client sees the end" {
 	pl_skip
 	pl_hold
-	pkill -KILL -f -- "-P -c $PL_DIR/imapexec.conf"
+	pl_pkill KILL imapexec
 	imx_wait_for test -e "$T/h/eof"
 	wait "$PL_HOLD"
 	imx_wait_for pl_gone
@@ -231,7 +231,7 @@ pl_run_bin() {
 	p=$(pgrep -u "$PL_USER2" -f "sleep 4242")
 	ls -l "/proc/$p/fd"
 	[ "$(ls "/proc/$p/fd" | sort -n | tr '\n' ' ')" = "0 1 2 " ]
-	i=$(pgrep -f -- "-P -c $PL_DIR/imapexec.conf")
+	i=$(pl_pgrep imapexec)
 	ls -l "/proc/$i/fd"
 	# the client (0, 1), the log (2), nothing of the hand-off
 	! ls -l "/proc/$i/fd" | grep -q ' 3 -> '
@@ -377,7 +377,7 @@ pl_signal_during_service() {
 	mkdir -p "$T/h" && printf 'x EXECUTE sleeper\r\n' >"$T/h/send"
 	pl_hold send
 	imx_wait_for pl_at_sleeping
-	pkill "-$1" -f -- "-P -c $PL_DIR/imapexec.conf"
+	pl_pkill "$1" imapexec
 	imx_wait_for test -e "$T/h/eof"
 	wait "$PL_HOLD"
 	imx_wait_for pl_gone

@@ -33,7 +33,7 @@ setup() { imx_setup; }
 # pl_hibernated: user 2 has no imap process, but its imapexec runs.
 pl_hibernated() {
 	! pgrep -u "$PL_USER2" -x imap >/dev/null &&
-		pgrep -f -- "-P -c $PL_DIR/imapexec.conf" >/dev/null
+		pl_pgrep imapexec >/dev/null
 }
 
 @test "post-login hibernation: IDLE hibernates, DONE wakes imap, EXECUTE still runs" {

@@ -25,9 +25,9 @@ setup() { imx_setup; }
 teardown() {
 	local c
 	[ -n "${PL_DIR:-}" ] || return 0
-	c=$(pgrep -d, -f "$PL_DIR/chain.sh") || return 0
+	c=$(pl_pgrep -d, chain.sh) || return 0
 	pkill -KILL -P "$c" || true
-	pkill -KILL -f "$PL_DIR/chain.sh" || true
+	pl_pkill KILL chain.sh || true
 }
 
 # pl_login [DIR]: user 2 sends LOGIN over imaps and prints what comes
@@ -155,7 +155,7 @@ pl_bye_end() {
 	echo hang >"$PL_DIR/chain.mode"
 	pl_login
 	imx_wait_for pl_in_chain
-	pkill -TERM -f -- "-P -c $PL_DIR/imapexec.conf"
+	pl_pkill TERM imapexec
 	imx_wait_for test -e "$T/l/eof"
 	pl_bye_end
 	imx_wait_for pl_gone
@@ -163,7 +163,7 @@ pl_bye_end() {
 
 # pl_sessions_of N: N imapexec sessions run.
 pl_sessions_of() {
-	[ "$(pgrep -c -f -- "-P -c $PL_DIR/imapexec.conf")" -eq "$1" ]
+	[ "$(pl_pgrep -c imapexec)" -eq "$1" ]
 }
 
 @test "post-login hand-off: the service's process_limit reached: the next login ends, none is left, then logins work again" {

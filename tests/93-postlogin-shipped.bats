@@ -93,7 +93,7 @@ pl_process_limit() {
 		grep -a -q '^\* EXECUTE (TAG "T[0-9]*") EXIT 0' "$T/c$i.out"
 	done
 	imx_wait_for pl_gone
-	! pgrep -f -- "-P -c $PL_DIR/imapexec.conf" >/dev/null
+	! pl_pgrep imapexec >/dev/null
 }
 
 @test "shipped example: a service has fds 0, 1, 2 and nothing else" {
@@ -147,7 +147,7 @@ pl_pipes() {
 	pl_skip
 	pl_fresh
 	pl_hold
-	i=$(pgrep -f -- "-P -c $PL_DIR/imapexec.conf")
+	i=$(pl_pgrep imapexec)
 	ls -l "/proc/$i/fd"
 	pl_pipes "$i" >"$T/own"
 	pl_pipes "$PL_P_PID" >"$T/master"

@@ -10,8 +10,8 @@
 
 load helper
 
-DEP_USER=imapexec-deploy
-DEP_HOME=/var/lib/imapexec-deploy
+DEP_USER=${DEP_USER:-}
+DEP_HOME=${DEP_HOME:-}
 DEP_DIR=$REPO/tests/deploy
 
 dep_require_root() {
@@ -29,33 +29,37 @@ dep_require() {
 	done
 }
 
+# dep_ensure_user: the deploy account of this run's own, imxt-ID-d, with
+# a shell and the home $DEP_RUN/home (DEP_RUN must exist).
 dep_ensure_user() {
-	id -u "$DEP_USER" >/dev/null 2>&1 ||
-		useradd --system --user-group --home-dir "$DEP_HOME" \
-			--shell /bin/sh "$DEP_USER" 2>/dev/null ||
-		id -u "$DEP_USER" >/dev/null
-	# sshd (UsePAM no) refuses accounts whose password is locked ("!")
-	usermod -p '*' "$DEP_USER"
+	DEP_HOME=$DEP_RUN/home
 	mkdir -p "$DEP_HOME/.ssh"
+	DEP_USER=$(imx_account d --home-dir "$DEP_HOME" --shell /bin/sh) ||
+		return 1
+	# sshd (UsePAM no) refuses accounts whose password is locked ("!")
+	imx_retry usermod -p '*' "$DEP_USER"
 	chown "$DEP_USER:$DEP_USER" "$DEP_HOME" "$DEP_HOME/.ssh"
 	chmod 755 "$DEP_HOME"
 	chmod 700 "$DEP_HOME/.ssh"
+	export DEP_USER DEP_HOME
 }
 
-# setup_file: the user, a run directory and copies of the test services
+# setup_file: a run directory, the user and copies of the test services
 # (the checkout may not be readable by the deploy user).
 dep_setup_file() {
 	[ "$(id -u)" -eq 0 ] || return 0
-	dep_ensure_user
 	DEP_RUN=$(mktemp -d /var/tmp/imapexec-deploy.XXXXXX)
 	chmod 755 "$DEP_RUN"
+	export DEP_RUN
+	dep_ensure_user
 	mkdir -p "$DEP_RUN/bin"
 	cp "$DEP_DIR/whereami.sh" "$DEP_DIR/echo.sh" "$DEP_RUN/bin/"
 	chmod -R a+rX "$DEP_RUN/bin"
-	export DEP_RUN
 }
 
+# teardown_file: the run's accounts and processes, then its directory.
 dep_teardown_file() {
+	imx_drop_accounts
 	[ -z "${DEP_RUN:-}" ] || [ "${IMX_KEEP:-0}" = 1 ] || rm -rf "$DEP_RUN"
 }
 
@@ -114,40 +118,29 @@ dep_san_env() {
 	done
 }
 
-# dep_free_port: a TCP port free on loopback right now.
-dep_free_port() {
-	"$PYTHON" -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# dep_wait_listen PORT [SECS]: poll (bounded) until something listens on
-# TCP PORT (IPv4 or IPv6), without connecting to it.
+# dep_wait_listen PORT: poll (at most 15 s) until the daemon started last
+# with dep_daemon listens on TCP PORT (IPv4 or IPv6) itself, without
+# connecting to it: a suite beside ours may have bound the port first.
 dep_wait_listen() {
-	"$PYTHON" - "$1" "${2:-15}" <<-'EOF'
-		import sys, time
-		port, end = int(sys.argv[1]), time.monotonic() + float(sys.argv[2])
-		while time.monotonic() < end:
-		    for f in ("/proc/net/tcp", "/proc/net/tcp6"):
-		        try:
-		            lines = open(f).read().splitlines()[1:]
-		        except OSError:
-		            continue
-		        for l in lines:
-		            w = l.split()
-		            if w[3] == "0A" and int(w[1].rsplit(":", 1)[1], 16) == port:
-		                sys.exit(0)
-		    time.sleep(0.05)
-		sys.exit("nothing listens on port %d" % port)
-	EOF
+	local i
+	for i in $(seq 150); do
+		imx_listens "$DEP_LAST_PID" "$1" && return 0
+		kill -0 "$DEP_LAST_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "# the daemon (pid $DEP_LAST_PID) does not listen on port $1" >&2
+	return 1
 }
 
 # dep_daemon NAME CMD...: start a foreground daemon in the background, its
-# output in $T/NAME.log, its pid in $T/NAME.pid (killed by dep_teardown).
+# output in $T/NAME.log, its pid in $T/NAME.pid (killed by dep_teardown)
+# and DEP_LAST_PID.
 dep_daemon() {
 	local name=$1
 	shift
 	"$@" </dev/null >"$T/$name.log" 2>&1 3>&- &
-	echo $! >"$T/$name.pid"
+	DEP_LAST_PID=$!
+	echo "$DEP_LAST_PID" >"$T/$name.pid"
 }
 
 # dep_stop_daemons: TERM every daemon started with dep_daemon (and any
@@ -180,7 +173,7 @@ dep_assert_no_leftovers() {
 }
 
 # teardown: stop the daemons, show their logs if the test failed, and
-# kill whatever the deploy user still runs (after checking for it).
+# kill whatever the deploy user (this run's own) still runs.
 dep_teardown() {
 	[ -n "${T:-}" ] || return 0
 	dep_stop_daemons
@@ -207,7 +200,7 @@ dep_sshd() {
 	mkdir -p "$T/ssh"
 	ssh-keygen -q -t ed25519 -N '' -C host -f "$T/ssh/host_key"
 	ssh-keygen -q -t ed25519 -N '' -C client -f "$T/ssh/id_client"
-	SSH_PORT=$(dep_free_port)
+	SSH_PORT=$(imx_free_port)
 	cat >"$T/ssh/sshd_config" <<-CONF
 		Port $SSH_PORT
 		ListenAddress 127.0.0.1

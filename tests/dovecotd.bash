@@ -39,11 +39,6 @@ DD_USER=${DD_USER:-runuser}
 DD_PASS=${DD_PASS:-s3cret pa\$\$ \"q\"}
 DD_PASS2=${DD_PASS2:-other s3cret}
 
-# dd_free_port: a TCP port on 127.0.0.1 that nobody listens on now.
-dd_free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 dd_certs() {
 	local d=$1
 	mkdir -p "$d"
@@ -67,11 +62,6 @@ dd_certs() {
 	chmod 600 "$d"/*.key
 }
 
-# dd_port_open PORT: something accepts on 127.0.0.1:PORT.
-dd_port_open() {
-	python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null
-}
-
 dd_start() {
 	DD_DIR=$1
 	[ "$(id -u)" -eq 0 ] || skip "dovecot -F needs root"
@@ -80,8 +70,6 @@ dd_start() {
 	[ -f "$DD_DIR/server.crt" ] || dd_certs "$DD_DIR"
 	DD_CA=$DD_DIR/ca.crt
 	imx_own "$DD_DIR/home"
-	DD_IMAP_PORT=$(dd_free_port)
-	DD_IMAPS_PORT=$(dd_free_port)
 	printf '%s:{PLAIN}%s:%s:%s::%s::\n' "$DD_USER" "$DD_PASS" \
 		"$(id -u "$IMX_USER")" "$(id -g "$IMX_USER")" \
 		"$DD_DIR/home/$DD_USER" >"$DD_DIR/passwd"
@@ -115,22 +103,37 @@ dd_start() {
 		echo "}"
 		echo "service imap-login {"
 		echo "  inet_listener imap {"
-		echo "    port = $DD_IMAP_PORT"
+		echo "    port = @IMAP_PORT@"
 		echo "  }"
 		echo "  inet_listener imaps {"
-		echo "    port = $DD_IMAPS_PORT"
+		echo "    port = @IMAPS_PORT@"
 		echo "    ssl = yes"
 		echo "  }"
 		echo "}"
 		printf '%s\n' "${DD_EXTRA[@]}"
-	} >"$DD_DIR/dovecot.conf"
-	dovecot -F -c "$DD_DIR/dovecot.conf" >>"$DD_DIR/dovecot.out" 2>&1 &
-	DD_PID=$!
-	imx_wait_for dd_port_open "$DD_IMAP_PORT" &&
-		imx_wait_for dd_port_open "$DD_IMAPS_PORT" || {
-		cat "$DD_DIR/dovecot.out" "$DD_DIR/dovecot.log" >&2
-		return 1
-	}
+	} >"$DD_DIR/dovecot.conf.in"
+	# Ports from the kernel; a suite beside ours may bind one first: then
+	# our daemon does not listen there, and starts again on others.
+	local try
+	for try in 1 2 3; do
+		DD_IMAP_PORT=$(imx_free_port)
+		DD_IMAPS_PORT=$(imx_free_port)
+		sed -e "s/@IMAP_PORT@/$DD_IMAP_PORT/" \
+			-e "s/@IMAPS_PORT@/$DD_IMAPS_PORT/" \
+			"$DD_DIR/dovecot.conf.in" >"$DD_DIR/dovecot.conf"
+		dovecot -F -c "$DD_DIR/dovecot.conf" >>"$DD_DIR/dovecot.out" 2>&1 &
+		DD_PID=$!
+		imx_wait_for dd_listens "$DD_IMAP_PORT" &&
+			imx_wait_for dd_listens "$DD_IMAPS_PORT" && return 0
+		dd_stop
+	done
+	cat "$DD_DIR/dovecot.out" "$DD_DIR/dovecot.log" >&2
+	return 1
+}
+
+# dd_listens PORT: the daemon runs and listens on PORT itself.
+dd_listens() {
+	kill -0 "$DD_PID" 2>/dev/null && imx_listens "$DD_PID" "$1"
 }
 
 # dd_sanitizer_env: the sanitizer build's settings reach imapexec

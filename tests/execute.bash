@@ -13,39 +13,34 @@
 #   ex_out TAG [opts]    the reassembled OUT octets of TAG
 
 EXR=$REPO/tests/execute_reassemble.py
-EX_GROUP=imapexec-tgrp
 
-# A test user of our own when root, with a real home: services run in the
-# passwd home of the user imapexec runs as, and /nonexistent cannot be it.
+# As root: an account of this run's own (imxt-ID-x) with a real home,
+# $IMX_RUN/home (services run in the passwd home of the user imapexec runs
+# as, and /nonexistent cannot be it), in a group of its own (EX_GROUP,
+# imxt-ID-tgrp) for the users/groups checks.  Else ourselves and our home.
 if [ "$(id -u)" -eq 0 ]; then
-	IMX_USER=imapexec-xtest
-	EX_HOME=/var/lib/imapexec-xtest
+	EX_HOME=${EX_HOME:-}
+	EX_GROUP=${EX_GROUP:-}
+	imx_ensure_user() {
+		EX_HOME=$IMX_RUN/home
+		mkdir -p "$EX_HOME"
+		IMX_USER=$(imx_account x --home-dir "$EX_HOME") || return 1
+		chown "$IMX_USER:$IMX_USER" "$EX_HOME"
+		chmod 755 "$EX_HOME"
+		EX_GROUP=$(imx_group tgrp) || return 1
+		imx_retry gpasswd -a "$IMX_USER" "$EX_GROUP" >/dev/null
+		export IMX_USER EX_HOME EX_GROUP
+	}
 else
 	EX_HOME=$(getent passwd "$IMX_USER" | cut -d: -f6)
+	EX_GROUP=imapexec-tgrp
 fi
 
 ex_setup_file() {
-	if [ "$(id -u)" -eq 0 ]; then
-		id -u "$IMX_USER" >/dev/null 2>&1 ||
-			useradd --system --user-group --home-dir "$EX_HOME" \
-				--shell /usr/sbin/nologin "$IMX_USER" 2>/dev/null ||
-			id -u "$IMX_USER" >/dev/null
-		[ "$(getent passwd "$IMX_USER" | cut -d: -f6)" = "$EX_HOME" ]
-		mkdir -p "$EX_HOME"
-		chown "$IMX_USER:$IMX_USER" "$EX_HOME"
-		chmod 755 "$EX_HOME"
-	fi
 	imx_setup_file
 	export EX_SERVICES=$IMX_RUN/services
 	cp -R "$REPO/tests/services" "$EX_SERVICES"
 	chmod -R a+rX "$EX_SERVICES"
-	if [ "$(id -u)" -eq 0 ]; then
-		getent group "$EX_GROUP" >/dev/null ||
-			groupadd --system "$EX_GROUP" 2>/dev/null || true
-		getent group "$EX_GROUP" >/dev/null
-		id -nG "$IMX_USER" | tr ' ' '\n' | grep -qx "$EX_GROUP" ||
-			gpasswd -a "$IMX_USER" "$EX_GROUP" >/dev/null
-	fi
 }
 
 # ex_service NAME PROGRAM [SETTINGS]: one service entry, exec'ing

@@ -23,22 +23,105 @@ SESSIONS=$REPO/tests/sessions
 DOVECOT_IMAP=${DOVECOT_IMAP:-/usr/lib/dovecot/imap}
 IMX_PATH=/usr/local/bin:/usr/bin:/bin
 
-# The unprivileged user that runs imapexec and Dovecot: a dedicated system
-# user when we are root, else ourselves.
+# --- accounts and processes of this file's own -----------------------------
+#
+# Each run of a bats file (the release and the ASan suites run the same
+# files side by side, with bats --jobs) makes its own system accounts,
+# named imxt-ID-ROLE with an ID unique to the run, and removes them in
+# teardown_file, after killing whatever they still run (pkill -u is safe
+# on an account nobody else has).  tests/final/99-nothing-left.bats checks
+# that no imxt-* account and no process of a test is left.  Accounts are
+# recorded in $BATS_FILE_TMPDIR/accounts as "user NAME" or "group NAME".
+
+# imx_new_id: a fresh IMX_ID for this file's run (exported), unless it has
+# one.  Called as the file is loaded in setup_file's shell: the tests
+# inherit it (never call it in a command substitution: the ID would be lost).
+imx_new_id() {
+	[ -z "${IMX_ID:-}" ] || return 0
+	IMX_ID=$(LC_ALL=C tr -dc a-z0-9 </dev/urandom | head -c 6)
+	export IMX_ID
+}
+imx_new_id
+
+# imx_name ROLE: the name of this run's account for ROLE.
+imx_name() {
+	echo "imxt-$IMX_ID-$1"
+}
+
+# imx_retry CMD...: run CMD; on failure retry (the shadow tools fail while
+# another run holds the lock on /etc/passwd), at most 50 times in 10 s.
+imx_retry() {
+	local i
+	for i in $(seq 50); do
+		"$@" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	"$@"
+}
+
+# imx_account ROLE [useradd options]: create the system account (and its
+# group) imxt-ID-ROLE, record it, print its name.  Default: no home
+# (/nonexistent), shell nologin; later options override.
+imx_account() {
+	local role=$1 name
+	shift
+	name=$(imx_name "$role")
+	echo "user $name" >>"$BATS_FILE_TMPDIR/accounts"
+	imx_retry useradd --system --user-group --no-create-home \
+		--home-dir /nonexistent --shell /usr/sbin/nologin "$@" \
+		"$name" >&2 || return 1
+	echo "$name"
+}
+
+# imx_group ROLE: create the system group imxt-ID-ROLE, record it, print
+# its name.
+imx_group() {
+	local name
+	name=$(imx_name "$1")
+	echo "group $name" >>"$BATS_FILE_TMPDIR/accounts"
+	imx_retry groupadd --system "$name" >&2 || return 1
+	echo "$name"
+}
+
+# imx_drop_accounts: kill every process of this run's accounts, wait until
+# they are gone (at most 10 s), then remove the accounts and groups.
+imx_drop_accounts() {
+	local f=$BATS_FILE_TMPDIR/accounts kind name
+	[ -f "$f" ] || return 0
+	while read -r kind name; do
+		[ "$kind" = user ] && id -u "$name" >/dev/null 2>&1 || continue
+		pkill -KILL -u "$name" 2>/dev/null || true
+		imx_wait_for imx_no_process_of "$name" || true
+		imx_retry userdel "$name" >/dev/null 2>&1 || true
+	done <"$f"
+	while read -r kind name; do
+		getent group "$name" >/dev/null || continue
+		imx_retry groupdel "$name" >/dev/null 2>&1 || true
+	done <"$f"
+	rm -f "$f"
+}
+
+# imx_no_process_of USER: USER runs nothing (again: it may fork).
+imx_no_process_of() {
+	pkill -KILL -u "$1" 2>/dev/null || true
+	! pgrep -u "$1" >/dev/null
+}
+
+# The unprivileged user that runs imapexec and Dovecot: an account of this
+# run's own when we are root (made by imx_ensure_user in setup_file and
+# exported to the tests), else ourselves.
 if [ "$(id -u)" -eq 0 ]; then
-	IMX_USER=imapexec-test
+	IMX_USER=${IMX_USER:-}
 else
 	IMX_USER=$(id -un)
 fi
 
-# Create the test user (root only; idempotent, tolerant of a parallel run).
+# Create the test user (root only): imxt-ID-t, no home.  A suite that
+# needs another kind of account redefines this function.
 imx_ensure_user() {
 	[ "$(id -u)" -eq 0 ] || return 0
-	id -u "$IMX_USER" >/dev/null 2>&1 ||
-		useradd --system --user-group --no-create-home \
-			--home-dir /nonexistent --shell /usr/sbin/nologin \
-			"$IMX_USER" 2>/dev/null ||
-		id -u "$IMX_USER" >/dev/null
+	IMX_USER=$(imx_account t) || return 1
+	export IMX_USER
 }
 
 # Give a file or directory to the test user (no-op when not root).
@@ -80,17 +163,19 @@ imx_make_big_message() {
 # setup_file: per-run directory under /var/tmp (BATS_*TMPDIR may sit under
 # a mode-700 directory the test user cannot enter) and the template Maildir.
 imx_setup_file() {
-	imx_ensure_user
 	IMX_RUN=$(mktemp -d /var/tmp/imapexec-test.XXXXXX)
 	chmod 755 "$IMX_RUN"
 	export IMX_RUN IMX_DATA=$IMX_RUN/data
+	imx_ensure_user
 	mkdir -p "$IMX_DATA"
 	imx_make_big_message "$IMX_DATA/big.eml"
 	chmod -R a+rX "$IMX_DATA"
 	imx_build_template
 }
 
+# teardown_file: the run's accounts and processes, then its directory.
 imx_teardown_file() {
+	imx_drop_accounts
 	[ -z "${IMX_RUN:-}" ] || [ "${IMX_KEEP:-0}" = 1 ] || rm -rf "$IMX_RUN"
 }
 
@@ -239,6 +324,79 @@ imx_assert_no_leftovers() {
 	echo "# leftover processes:" >&2
 	echo "$left" >&2
 	return 1
+}
+
+# imx_free_port [ADDR]: a TCP port the kernel gives for ADDR (127.0.0.1)
+# right now (bind to port 0).  The daemon binds it a moment later: a
+# suite running beside ours may take it first, so a test starting a
+# daemon on it checks with imx_listens that the listener is its own.
+imx_free_port() {
+	"$PYTHON" -c 'import socket, sys
+s = socket.socket()
+s.bind((sys.argv[1], 0))
+print(s.getsockname()[1])' "${1:-127.0.0.1}"
+}
+
+# imx_closed_port: a port of 127.0.0.1 where nothing listens, kept so:
+# a process of ours holds it bound (without listen), so no other suite can
+# listen there while the test runs.  Sets IMX_CLOSED_PORT and
+# IMX_CLOSED_PID (kill it when done; it ends by itself after 300 s).
+imx_closed_port() {
+	local f=$BATS_TEST_TMPDIR/closed-port
+	rm -f "$f"
+	"$PYTHON" -c 'import os, signal, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+open(sys.argv[1] + ".tmp", "w").write("%d\n" % s.getsockname()[1])
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+signal.alarm(300)
+signal.pause()' "$f" </dev/null >/dev/null 2>&1 3>&- &
+	IMX_CLOSED_PID=$!
+	imx_wait_for test -s "$f"
+	IMX_CLOSED_PORT=$(cat "$f")
+}
+
+# imx_listens PID PORT: process PID (or a child of it) has a listening TCP
+# socket on PORT (IPv4 or IPv6): the port is its own, not another suite's.
+imx_listens() {
+	"$PYTHON" - "$1" "$2" <<-'EOF'
+		import os, sys
+		top, port = int(sys.argv[1]), int(sys.argv[2])
+		pids, kids = {top}, {}
+		for p in os.listdir("/proc"):
+		    if p.isdigit():
+		        try:
+		            st = open("/proc/%s/stat" % p).read()
+		        except OSError:
+		            continue
+		        kids.setdefault(int(st.rsplit(")", 1)[1].split()[1]), []).append(int(p))
+		todo = [top]
+		while todo:
+		    for k in kids.get(todo.pop(), []):
+		        if k not in pids:
+		            pids.add(k)
+		            todo.append(k)
+		inodes = set()
+		for p in pids:
+		    try:
+		        for fd in os.listdir("/proc/%d/fd" % p):
+		            t = os.readlink("/proc/%d/fd/%s" % (p, fd))
+		            if t.startswith("socket:["):
+		                inodes.add(t[8:-1])
+		    except OSError:
+		        pass
+		for f in ("/proc/net/tcp", "/proc/net/tcp6"):
+		    try:
+		        rows = open(f).read().splitlines()[1:]
+		    except OSError:
+		        continue
+		    for r in rows:
+		        w = r.split()
+		        if w[3] == "0A" and int(w[1].rsplit(":", 1)[1], 16) == port \
+		                and w[9] in inodes:
+		            sys.exit(0)
+		sys.exit(1)
+	EOF
 }
 
 # imx_rss PID [FIELD]: FIELD (VmRSS by default, or VmHWM) of PID in kB.

@@ -19,19 +19,18 @@
 # touches $PL_DIR/spool/chain.USER, then does what $PL_DIR/chain.mode
 # says: "hang" (sleep, then go on), "die" (exit 1), "wait" (go on once
 # $PL_DIR/spool/go exists, at most 30 s), anything else: go on at once.
-# PL_USER2 is the second user (its own uid and home); PL_DIR holds the
+# PL_USER2 is the second user (an account of the run's own, imxt-ID-u2,
+# with its own uid and home); PL_DIR holds the
 # imapexec config ($PL_DIR/imapexec.conf), the password files (pass1,
 # pass2) and a world-writable $PL_DIR/spool for what services leave.
 
-PL_USER2=imapexec-test2
+PL_USER2=${PL_USER2:-}
 
 pl_setup_file() {
 	imx_setup_file
 	[ "$(id -u)" -eq 0 ] && command -v dovecot >/dev/null || return 0
-	id -u "$PL_USER2" >/dev/null 2>&1 ||
-		useradd --system --user-group --no-create-home \
-			--home-dir /nonexistent --shell /usr/sbin/nologin \
-			"$PL_USER2" 2>/dev/null || id -u "$PL_USER2" >/dev/null
+	PL_USER2=$(imx_account u2) || return 1
+	export PL_USER2
 	PL_DIR=$IMX_RUN/pl
 	mkdir -p "$PL_DIR/spool"
 	chmod 1777 "$PL_DIR/spool"
@@ -156,12 +155,22 @@ pl_hold() {
 	imx_wait_for test -e "$T/h/ready"
 }
 
-# pl_gone: no imapexec, no imap, no chain.sh and no service of user 2 is
-# left.
+# pl_pgrep [pgrep options] NAME: pgrep NAME (exactly) among the processes
+# of the run's two accounts (imapexec, imap, chain.sh run as the user who
+# logs in).  pl_pkill SIGNAL NAME: the same for pkill.
+pl_pgrep() {
+	pgrep "${@:1:$#-1}" -u "$IMX_USER,$PL_USER2" -x "${!#}"
+}
+pl_pkill() {
+	pkill "-$1" -u "$IMX_USER,$PL_USER2" -x "$2"
+}
+
+# pl_gone: no imapexec (of either user), no imap, no chain.sh and no
+# service of user 2 is left: the accounts are this run's own.
 pl_gone() {
-	! pgrep -f -- "-P -c $PL_DIR/imapexec.conf" >/dev/null &&
-		! pgrep -u "$PL_USER2" >/dev/null &&
-		! pgrep -f "sleep 424[23]" >/dev/null
+	! pl_pgrep imapexec >/dev/null &&
+		! pgrep -u "$IMX_USER" -x sleep >/dev/null &&
+		! pgrep -u "$PL_USER2" >/dev/null
 }
 
 # pl_log_clean: no error-level line in the post daemon's log.

@@ -18,25 +18,21 @@
 #
 # As root, imapexec runs services in the account's home directory (from
 # the password database), and helper.bash's user has /nonexistent, where
-# every service is refused.  So as root these tests use their own system
-# user, imapexec-svctest, whose home /var/lib/imapexec-svctest exists (it
-# is only the working directory; the data goes to the per-test $H).
+# every service is refused.  So as root these tests use an account of
+# their own, imxt-ID-s, whose home $IMX_RUN/svchome exists (it is only the
+# working directory; the data goes to the per-test $H).
 
 SVC_EXR=$REPO/tests/execute_reassemble.py
 SVC_PY=/usr/bin/python3        # Debian's, with python3-aiosmtpd
 
 if [ "$(id -u)" -eq 0 ]; then
-	IMX_USER=imapexec-svctest
 	imx_ensure_user() {
-		local home=/var/lib/imapexec-svctest
-		id -u "$IMX_USER" >/dev/null 2>&1 ||
-			useradd --system --user-group --no-create-home \
-				--home-dir "$home" --shell /usr/sbin/nologin \
-				"$IMX_USER" 2>/dev/null ||
-			id -u "$IMX_USER" >/dev/null
+		local home=$IMX_RUN/svchome
 		mkdir -p "$home"
+		IMX_USER=$(imx_account s --home-dir "$home") || return 1
 		chown "$IMX_USER:$IMX_USER" "$home"
 		chmod 700 "$home"
+		export IMX_USER
 	}
 fi
 
@@ -188,23 +184,15 @@ svc_subjects() {
 }
 
 
-# svc_free_port: a TCP port on 127.0.0.1 that was free a moment ago.
-svc_free_port() {
-	"$PYTHON" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
 # svc_smtpd_start: an aiosmtpd server on a free port, storing messages in
 # the maildir $T/smtp-maildir; sets SVC_SMTP_PORT and SVC_SMTP_PID.
 svc_smtpd_start() {
-	SVC_SMTP_PORT=$(svc_free_port)
+	SVC_SMTP_PORT=$(imx_free_port)
 	"$SVC_PY" -m aiosmtpd -n -l "127.0.0.1:$SVC_SMTP_PORT" \
 		-c aiosmtpd.handlers.Mailbox "$T/smtp-maildir" \
 		>"$T/smtpd.log" 2>&1 &
 	SVC_SMTP_PID=$!
-	imx_wait_for svc_port_open "$SVC_SMTP_PORT"
+	imx_wait_for imx_listens "$SVC_SMTP_PID" "$SVC_SMTP_PORT"
 }
 
 svc_port_open() {
@@ -226,11 +214,14 @@ sys.exit(s.connect_ex(("127.0.0.1", int(sys.argv[1]))) != 0)' "$1"
 # setgid postdrop accept a non-default config directory only if the
 # default /etc/postfix/main.cf lists it (alternate_config_directories):
 # svc_postfix_start writes that file if there is none (a minimal one, no
-# listener either) and svc_postfix_stop removes it; a system Postfix that
-# is configured already is left alone and the test skipped.
+# listener either, listing the instances of every suite running now) and
+# svc_postfix_stop takes its instance out again (svc_postfix_allow); a
+# system Postfix that is configured already is left alone and the test
+# skipped.
 SVC_PFX_DOMAIN=mx.imapexec.test
 SVC_PFX_MAINCF=/etc/postfix/main.cf
 SVC_PFX_MARK='# written by the imapexec test suite (tests/services.bash)'
+SVC_PFX_LOCK=/run/lock/imapexec-test-postfix.lock
 
 svc_postfix_start() {
 	[ "$(id -u)" -eq 0 ] || skip "a Postfix of our own needs root"
@@ -291,12 +282,7 @@ svc_postfix_start() {
 		scache    unix  -       -       n       -       1       scache
 		postlog   unix-dgram n  -       n       -       1       postlogd
 	EOF
-	{
-		echo "$SVC_PFX_MARK"
-		echo 'inet_interfaces = loopback-only'
-		echo 'master_service_disable = inet'
-		echo "alternate_config_directories = $d/etc"
-	} >"$SVC_PFX_MAINCF"
+	svc_postfix_allow add "$d/etc"
 	postfix -c "$d/etc" check
 	postfix -c "$d/etc" start 2>"$T/postfix-start.log" || {
 		cat "$T/postfix-start.log" >&2
@@ -310,11 +296,36 @@ svc_postfix_stop() {
 		postfix -c "$SVC_PFX/etc" stop 2>/dev/null || true
 		imx_wait_for svc_postfix_gone
 	fi
-	if [ -e "$SVC_PFX_MAINCF" ] &&
-		grep -qxF "$SVC_PFX_MARK" "$SVC_PFX_MAINCF"; then
-		rm -f "$SVC_PFX_MAINCF"
-	fi
+	[ -z "${SVC_PFX:-}" ] || svc_postfix_allow del "$SVC_PFX/etc"
 	SVC_PFX=
+}
+
+# svc_postfix_allow add|del DIR: add DIR to (or take it from) the
+# alternate_config_directories of the main.cf we write, under a lock:
+# every suite running now has its own instance there.  The file goes when
+# the list is empty.
+svc_postfix_allow() {
+	(
+		flock 9
+		local dirs d keep=
+		dirs=$(sed -n 's/^alternate_config_directories = //p' \
+			"$SVC_PFX_MAINCF" 2>/dev/null) || dirs=
+		for d in $dirs; do
+			[ "$d" = "$2" ] || keep="$keep $d"
+		done
+		[ "$1" = del ] || keep="$keep $2"
+		if [ -z "$keep" ]; then
+			rm -f "$SVC_PFX_MAINCF"
+		else
+			{
+				echo "$SVC_PFX_MARK"
+				echo 'inet_interfaces = loopback-only'
+				echo 'master_service_disable = inet'
+				echo "alternate_config_directories =$keep"
+			} >"$SVC_PFX_MAINCF.imapexec-new"
+			mv "$SVC_PFX_MAINCF.imapexec-new" "$SVC_PFX_MAINCF"
+		fi
+	) 9>"$SVC_PFX_LOCK"
 }
 
 svc_postfix_gone() {

@@ -46,14 +46,11 @@ vu_setup_file() {
 	imx_setup_file
 	[ "$(id -u)" -eq 0 ] && command -v dovecot >/dev/null || return 0
 	VU_DIR=$IMX_RUN/vu
-	VU_VMAIL=imx95vmail$$
-	VU_XGROUP=imx95xgrp$$
 	mkdir -p "$VU_DIR/spool" "$VU_DIR/vmail"
 	chmod 755 "$VU_DIR"
 	chmod 1777 "$VU_DIR/spool"
-	groupadd --system "$VU_XGROUP"
-	useradd --system --user-group --no-create-home \
-		--home-dir "$VU_DIR/vmail" --shell /usr/sbin/nologin "$VU_VMAIL"
+	VU_XGROUP=$(imx_group xgrp) || return 1
+	VU_VMAIL=$(imx_account vmail --home-dir "$VU_DIR/vmail") || return 1
 	chown "$VU_VMAIL:" "$VU_DIR/vmail"
 	chmod 700 "$VU_DIR/vmail"
 	cp -a "$REPO/scripts/services" "$VU_DIR/services"
@@ -155,12 +152,6 @@ vu_teardown_file() {
 		DD_PID=$p
 		dd_stop
 	done
-	if [ -n "${VU_VMAIL:-}" ]; then
-		userdel "$VU_VMAIL" 2>/dev/null || true
-		! getent group "$VU_VMAIL" >/dev/null ||
-			groupdel "$VU_VMAIL" 2>/dev/null || true
-	fi
-	[ -z "${VU_XGROUP:-}" ] || groupdel "$VU_XGROUP" 2>/dev/null || true
 	imx_teardown_file
 }
 
