@@ -135,6 +135,11 @@ run: DEPS_FOR = run
 run: deps all
 	@sh scripts/demo.sh src/imapexec
 
+# INSTALL_BUILD holds what install generates (the relinked binary, the
+# config and examples with the paths of this PREFIX): the tests give each
+# install a directory of its own, as several run at once.
+INSTALL_BUILD ?= build/install
+
 # The binary is relinked with main.c compiled for this SYSCONFDIR: a
 # src/imapexec built for another PREFIX would read the wrong config.
 install: all
@@ -147,36 +152,36 @@ install: all
 	    scripts/services/voicemail scripts/services/smtp \
 	    $(DESTDIR)$(LIBEXECDIR)/
 	ln -sf blacklist $(DESTDIR)$(LIBEXECDIR)/whitelist
-	@mkdir -p build/install
+	@mkdir -p $(INSTALL_BUILD)
 	$(CC) $(WARN) $(HARDEN) $(DEFS) $(PKG_CFLAGS) $(CFLAGS) \
-	    -c -o build/install/main.o src/main.c
-	$(CC) $(HARDEN_LD) $(LDFLAGS) -o build/install/imapexec \
-	    $(filter-out src/main.o,$(OBJS)) build/install/main.o $(PKG_LIBS)
-	install -m 755 build/install/imapexec $(DESTDIR)$(BINDIR)/imapexec
+	    -c -o $(INSTALL_BUILD)/main.o src/main.c
+	$(CC) $(HARDEN_LD) $(LDFLAGS) -o $(INSTALL_BUILD)/imapexec \
+	    $(filter-out src/main.o,$(OBJS)) $(INSTALL_BUILD)/main.o $(PKG_LIBS)
+	install -m 755 $(INSTALL_BUILD)/imapexec $(DESTDIR)$(BINDIR)/imapexec
 	install -m 644 src/imapexec.8 $(DESTDIR)$(MANDIR)/man8/imapexec.8
 	install -m 755 src/imapexec-run $(DESTDIR)$(UBINDIR)/imapexec-run
 	install -m 644 src/imapexec-run.1 \
 	    $(DESTDIR)$(MANDIR)/man1/imapexec-run.1
 	install -m 644 src/imapexec.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man5/imapexec.conf.5
-	$(FIXPATHS) conf/imapexec.conf >build/install/imapexec.conf
+	$(FIXPATHS) conf/imapexec.conf >$(INSTALL_BUILD)/imapexec.conf
 	test -e $(DESTDIR)$(SYSCONFDIR)/imapexec.conf || \
-	    install -m 644 build/install/imapexec.conf \
+	    install -m 644 $(INSTALL_BUILD)/imapexec.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/imapexec.conf
-	install -m 644 build/install/imapexec.conf \
+	install -m 644 $(INSTALL_BUILD)/imapexec.conf \
 	    $(DESTDIR)$(EXAMPLEDIR)/imapexec.conf
-	# Generated in build/install, then installed: install(1) replaces a
+	# Generated in $(INSTALL_BUILD), then installed: install(1) replaces a
 	# symlink in the way instead of writing through it.
 	for f in $(UNITS) $(EXAMPLES); do \
-	    mkdir -p build/install/$${f%/*} && \
-	    $(FIXPATHS) $$f >build/install/$$f || exit 1; \
+	    mkdir -p $(INSTALL_BUILD)/$${f%/*} && \
+	    $(FIXPATHS) $$f >$(INSTALL_BUILD)/$$f || exit 1; \
 	done
 	for f in $(UNITS); do \
-	    install -m 644 build/install/$$f \
+	    install -m 644 $(INSTALL_BUILD)/$$f \
 	    $(DESTDIR)$(SYSTEMDUNITDIR)/$${f##*/} || exit 1; \
 	done
 	for f in $(EXAMPLES); do \
-	    install -m 644 build/install/$$f \
+	    install -m 644 $(INSTALL_BUILD)/$$f \
 	    $(DESTDIR)$(EXAMPLEDIR)/$${f#conf/} || exit 1; \
 	done
 

@@ -12,8 +12,8 @@
 # With "fast": the unit tests and the core files (FAST below) against the
 # release build only, for the inner loop.
 #
-# Prints the TAP lines of each suite as they come, prefixed with the
-# build, a list of the failures naming test and build, and one closing
+# Prints the TAP lines of each suite (a file's once it has ended),
+# prefixed with the build, a list of the failures naming test and build, and one closing
 # line "check: N passed, M failed".
 set -u
 
@@ -23,6 +23,9 @@ set -u
 # use (python3-aiosmtpd, python3-icalendar).
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
+
+# Every file run makes its own IMX_ID (tests/helper.bash).
+unset IMX_ID IMX_ID_OF
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -34,6 +37,10 @@ jobs=${CHECK_JOBS:-6}
 SLOW="71-differential 94-postlogin-attack 20-transparency 50-services
 22-compress 72-faults 61-clients 40-execute 92-postlogin-handoff 80-run
 51-services-hostile 63-safe-defaults 90-postlogin 64-smtp-and-install"
+# Files whose tests do not run $IMAPEXEC (the unit tests and the fuzz
+# corpora are built with the sanitizers of their own): the release suite
+# runs them, the sanitizer suite would only repeat them.
+ONCE="30-unit 70-fuzz-corpus"
 FAST="30-unit 40-execute 41-session-defects 65-admin-config 70-fuzz-corpus
 74-failclosed 80-run 90-postlogin 96-postlogin-zlib"
 
@@ -62,15 +69,16 @@ if [ "$(id -u)" -eq 0 ] &&
 	cd "$top" || exit 1
 fi
 
-# files LIST: the bats files of LIST (names without .bats) that exist,
-# then (unless LIST is FAST) every other file of tests/ in order.
+# files LIST [SKIP]: the bats files of LIST (names without .bats) that
+# exist, then (unless LIST is FAST) every other file of tests/ in order;
+# none of SKIP.
 files() {
 	for f in $1; do
 		[ -f "tests/$f.bats" ] && echo "tests/$f.bats"
 	done
 	[ "$1" = "$FAST" ] && return 0
 	for f in tests/*.bats; do
-		case " $(echo $1) " in
+		case " $(echo $1 ${2:-}) " in
 		*" $(basename "$f" .bats) "*) ;;
 		*) echo "$f" ;;
 		esac
@@ -83,8 +91,10 @@ suite() {
 	label=$1 bin=$2
 	shift 2
 	echo "== $label: bats --jobs $jobs with $bin"
-	IMAPEXEC="$top/$bin" bats --tap --jobs "$jobs" \
-	    --no-parallelize-within-files "$@" 2>&1 |
+	par=
+	[ "$jobs" -le 1 ] || par="--jobs $jobs --no-parallelize-within-files"
+	# shellcheck disable=SC2086 # par is options or nothing
+	IMAPEXEC="$top/$bin" bats --tap $par "$@" 2>&1 |
 	    tee "$work/$label.tap" | sed -u "s/^/[$label] /"
 }
 
@@ -119,7 +129,7 @@ else
 		UBSAN_OPTIONS="log_path=$sanlog/ubsan:print_stacktrace=1:halt_on_error=1"
 		export ASAN_OPTIONS UBSAN_OPTIONS
 		# shellcheck disable=SC2046
-		suite asan build/asan/imapexec $(files "$SLOW")
+		suite asan build/asan/imapexec $(files "$SLOW" "$ONCE")
 	) &
 	wait
 	count release

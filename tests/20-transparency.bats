@@ -6,10 +6,8 @@
 # tests/sessions/ runs in every chunk mode and with both fd layouts.
 
 load helper
-
-setup_file() { imx_setup_file; }
-teardown_file() { imx_teardown_file; }
-setup() { imx_setup; }
+# hooks of the libraries loaded above: setup_file, teardown_file and setup:
+# helper.bash's
 
 # compare SCRIPT [driver opts]: run SCRIPT direct and filtered with the
 # same driver options and compare the normalised outputs; check the log

@@ -5,6 +5,7 @@
 # readers (tests/backpressure.py).
 
 load helper
+# hooks of the libraries loaded above: teardown_file and setup: helper.bash's
 
 @test "relay loop: no lost wake-up, no unseen hang-up (closed-world unit test)" {
 	top="$BATS_TEST_DIRNAME/.."
@@ -22,8 +23,6 @@ setup_file() {
 	chmod 755 "$IMX_RUN"
 	export IMX_RUN
 }
-teardown_file() { imx_teardown_file; }
-setup() { imx_setup; }
 
 # bp_maildir DIR: an INBOX of 7 messages from 2 KB to 4 MiB, in cur/.
 bp_maildir() {

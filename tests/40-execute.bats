@@ -5,13 +5,8 @@
 
 load helper
 load execute
-
-setup_file() { ex_setup_file; }
-teardown_file() { imx_teardown_file; }
-setup() {
-	imx_setup
-	ex_setup
-}
+# hooks of the libraries loaded above: setup_file and setup: execute.bash's;
+# teardown_file: helper.bash's
 
 # --- the seed's exchanges ----------------------------------------------
 
@@ -161,7 +156,7 @@ setup() {
 # --- discovery and refusals --------------------------------------------
 
 @test "discovery lists exactly the services this user may run (users/groups)" {
-	[ "$(id -u)" -eq 0 ] || skip "needs root to put the test user in a group"
+	[ "$EUID" -eq 0 ] || skip "needs root to put the test user in a group"
 	printf '%s\n' '> a EXECUTE' 'wait a OK' '> b execute notmine' 'wait b NO' \
 		'> c EXECUTE nogrp' 'wait c NO' '> d EXECUTE grp' 'wait d OK' \
 		'> e EXECUTE both' 'wait e NO' '> f EXECUTE prim' 'wait f OK' \

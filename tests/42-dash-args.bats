@@ -7,13 +7,8 @@
 
 load helper
 load services
-
-setup_file() { svc_setup_file; }
-teardown_file() { imx_teardown_file; }
-setup() {
-	imx_setup
-	svc_setup
-}
+# hooks of the libraries loaded above: setup_file and setup:
+# services.bash's; teardown_file: helper.bash's
 
 @test "shipped config: blacklist --list=whitelist cannot whitelist for a user denied whitelist" {
 	# whitelist is for another user only

@@ -6,13 +6,8 @@
 
 load helper
 load services
-
-setup_file() { svc_setup_file; }
-teardown_file() { imx_teardown_file; }
-setup() {
-	imx_setup
-	svc_setup
-}
+# hooks of the libraries loaded above: setup_file and setup:
+# services.bash's; teardown_file: helper.bash's
 
 @test "shipped blacklist: with dash_args and no pattern, --list=whitelist from a client is no option" {
 	# whitelist for another user only; blacklist takes any argument

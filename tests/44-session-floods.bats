@@ -4,9 +4,9 @@
 
 load helper
 load execute
+# hooks of the libraries loaded above: setup_file: execute.bash's;
+# teardown_file: helper.bash's
 
-setup_file() { ex_setup_file; }
-teardown_file() { imx_teardown_file; }
 setup() {
 	imx_setup
 	ex_setup

@@ -7,13 +7,9 @@
 
 load helper
 load services
+# hooks of the libraries loaded above: setup_file and setup:
+# services.bash's; teardown_file: helper.bash's
 
-setup_file() { svc_setup_file; }
-teardown_file() { imx_teardown_file; }
-setup() {
-	imx_setup
-	svc_setup
-}
 teardown() {
 	svc_smtpd_stop
 	svc_postfix_stop
@@ -731,7 +727,7 @@ print(c.walk("VEVENT")[-1]["UID"])' "$orig")
 	# unreadable file: one error line
 	printf 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n' >"$H/.imapexec/calendar.ics"
 	chmod 000 "$H/.imapexec/calendar.ics"
-	if [ "$(id -u)" -eq 0 ] || ! [ -r "$H/.imapexec/calendar.ics" ]; then
+	if [ "$EUID" -eq 0 ] || ! [ -r "$H/.imapexec/calendar.ics" ]; then
 		printf 'list\n' | svc_as "$SVC_BIN/calendar" >"$T/o" 2>"$T/e"
 		grep -q '^calendar> error: Permission denied' "$T/o"
 		[ ! -s "$T/e" ]
@@ -931,7 +927,7 @@ vm_spooldir() {
 	mkdir -p "$d"
 	chmod 755 "$T/vmspool"
 	chmod 2770 "$d"
-	[ "$(id -u)" -ne 0 ] || chown "nobody:$(id -gn "$IMX_USER")" "$d"
+	[ "$EUID" -ne 0 ] || chown "nobody:$(id -gn "$IMX_USER")" "$d"
 	VM=$d
 }
 
@@ -939,7 +935,7 @@ vm_spooldir() {
 # renamed into place), from stdin
 vm_put() {
 	local pbx=()
-	[ "$(id -u)" -ne 0 ] || pbx=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+	[ "$EUID" -ne 0 ] || pbx=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 	"${pbx[@]}" sh -c 'umask 027 && cat >"$1/.$2" && mv "$1/.$2" "$1/$2"' \
 		sh "$VM" "$1"
 }
@@ -1056,7 +1052,7 @@ vm_sums() {
 	vm_spooldir
 	printf 'RIFF one\n' | vm_put 20261201-0800-from-5550001.wav
 	# a message the PBX is still writing
-	if [ "$(id -u)" -eq 0 ]; then
+	if [ "$EUID" -eq 0 ]; then
 		setpriv --reuid=nobody --regid=nogroup --clear-groups \
 			sh -c 'umask 027 && printf partial >"$1/.20261201-0801-from-5550002.wav"' sh "$VM"
 		[ "$(stat -c '%U %G %a' "$VM/20261201-0800-from-5550001.wav")" = "nobody $(id -gn "$IMX_USER") 640" ]

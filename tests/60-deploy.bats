@@ -7,11 +7,8 @@
 # address is really the peer's.
 
 load deploy
-
-setup_file() { dep_setup_file; }
-teardown_file() { dep_teardown_file; }
-setup() { dep_setup; }
-teardown() { dep_teardown; }
+# hooks of the libraries loaded above: setup_file, teardown_file, setup and
+# teardown: deploy.bash's
 
 SESSION=$BATS_TEST_DIRNAME/deploy/imaplib_session.py
 
@@ -20,7 +17,7 @@ installed_files() { (cd "$1" && find . ! -type d | sort); }
 
 @test "make install/uninstall: PREFIX and DESTDIR, file list, nothing left" {
 	local d=$T/destdir
-	make -s -C "$REPO" install DESTDIR="$d" >"$T/make.log"
+	make -s -C "$REPO" install INSTALL_BUILD="$T/install-build" DESTDIR="$d" >"$T/make.log"
 	installed_files "$d" >"$T/files"
 	diff -u - "$T/files" <<-'EOF'
 		./usr/local/bin/imapexec-run
@@ -48,12 +45,12 @@ installed_files() { (cd "$1" && find . ! -type d | sort); }
 	[ -x "$d/usr/local/sbin/imapexec" ]
 	[ "$(stat -c %a "$d/usr/local/lib/systemd/system/imapexec@.service")" = 644 ]
 	cmp "$REPO/conf/imapexec@.service" "$d/usr/local/lib/systemd/system/imapexec@.service"
-	make -s -C "$REPO" uninstall DESTDIR="$d" >>"$T/make.log"
+	make -s -C "$REPO" uninstall INSTALL_BUILD="$T/install-build" DESTDIR="$d" >>"$T/make.log"
 	[ -z "$(installed_files "$d")" ] || { installed_files "$d" >&2; false; }
 
 	# PREFIX=/usr: units in /lib/systemd/system, config in /etc, and the
 	# installed examples name /usr/sbin/imapexec
-	make -s -C "$REPO" install PREFIX=/usr DESTDIR="$d" >>"$T/make.log"
+	make -s -C "$REPO" install INSTALL_BUILD="$T/install-build" PREFIX=/usr DESTDIR="$d" >>"$T/make.log"
 	installed_files "$d" >"$T/files"
 	diff -u - "$T/files" <<-'EOF'
 		./etc/imapexec.conf
@@ -86,9 +83,9 @@ installed_files() { (cd "$1" && find . ! -type d | sort); }
 		{ grep -r -n /usr/local "$d" >&2; false; }
 	# an edited config survives uninstall (and a reinstall), nothing else
 	echo '# edited' >>"$d/etc/imapexec.conf"
-	make -s -C "$REPO" install PREFIX=/usr DESTDIR="$d" >>"$T/make.log"
+	make -s -C "$REPO" install INSTALL_BUILD="$T/install-build" PREFIX=/usr DESTDIR="$d" >>"$T/make.log"
 	tail -n 1 "$d/etc/imapexec.conf" | grep -qx '# edited'
-	make -s -C "$REPO" uninstall PREFIX=/usr DESTDIR="$d" >>"$T/make.log"
+	make -s -C "$REPO" uninstall INSTALL_BUILD="$T/install-build" PREFIX=/usr DESTDIR="$d" >>"$T/make.log"
 	[ "$(installed_files "$d")" = ./etc/imapexec.conf ]
 	[ ! -e "$d/usr/share/doc/imapexec" ]
 }
@@ -96,19 +93,19 @@ installed_files() { (cd "$1" && find . ! -type d | sort); }
 @test "make install PREFIX=...: the installed binary reads \$(SYSCONFDIR)/imapexec.conf" {
 	local p=$T/prefix
 	# src/imapexec was built for PREFIX=/usr/local; install must not ship it
-	make -s -C "$REPO" install PREFIX="$p" >"$T/make.log"
+	make -s -C "$REPO" install INSTALL_BUILD="$T/install-build" PREFIX="$p" >"$T/make.log"
 	"$p/sbin/imapexec" -t >"$T/t.out" 2>&1
 	echo 'backend = [ "relative/imap" ];' >"$p/etc/imapexec.conf"
 	run "$p/sbin/imapexec" -t
 	[ "$status" -eq 1 ]
 	[[ $output == *"$p/etc/imapexec.conf"* ]] || { echo "$output" >&2; false; }
-	make -s -C "$REPO" uninstall PREFIX="$p" >>"$T/make.log"
+	make -s -C "$REPO" uninstall INSTALL_BUILD="$T/install-build" PREFIX="$p" >>"$T/make.log"
 }
 
 @test "systemd-analyze verify accepts the installed units (and catches a bad one)" {
 	dep_require systemd-analyze
 	local p=$T/prefix
-	make -s -C "$REPO" install PREFIX="$p" >"$T/make.log"
+	make -s -C "$REPO" install INSTALL_BUILD="$T/install-build" PREFIX="$p" >"$T/make.log"
 	grep -qx "ExecStart=$p/sbin/imapexec" "$p/lib/systemd/system/imapexec@.service"
 	# MANPATH: the units' Documentation= must name installed manuals
 	MANPATH=$p/share/man systemd-analyze verify \

@@ -6,9 +6,9 @@
 # offlineimap3 with preauthtunnel, mutt in tmux.
 
 load deploy
+# hooks of the libraries loaded above: setup_file and teardown_file:
+# deploy.bash's
 
-setup_file() { dep_setup_file; }
-teardown_file() { dep_teardown_file; }
 setup() {
 	dep_setup
 	dep_require ssh ssh-keygen /usr/sbin/sshd

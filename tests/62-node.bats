@@ -5,20 +5,25 @@
 # tests/node/execute.mjs doubles as the example for add-on authors.
 
 load deploy
+# hooks of the libraries loaded above: teardown_file and teardown:
+# deploy.bash's
 
 NODE_DIR=$BATS_TEST_DIRNAME/node
 
 setup_file() {
 	dep_setup_file
-	[ "$(id -u)" -eq 0 ] || return 0
+	[ "$EUID" -eq 0 ] || return 0
 	command -v node >/dev/null && command -v npm >/dev/null || return 0
 	# npm ci when node_modules is missing or older than the lock file
-	if [ ! -d "$NODE_DIR/node_modules/imapflow" ] ||
-		[ "$NODE_DIR/package-lock.json" -nt "$NODE_DIR/node_modules/.package-lock.json" ]; then
-		(cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error) >&2
-	fi
+	# (under a lock: the other build's suite may be doing the same)
+	(
+		flock -w 600 9
+		if [ ! -d "$NODE_DIR/node_modules/imapflow" ] ||
+			[ "$NODE_DIR/package-lock.json" -nt "$NODE_DIR/node_modules/.package-lock.json" ]; then
+			cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error >&2
+		fi
+	) 9<"$NODE_DIR"
 }
-teardown_file() { dep_teardown_file; }
 setup() {
 	dep_setup
 	dep_require node npm systemd-socket-activate
@@ -37,7 +42,6 @@ setup() {
 		"${envs[@]}" systemd-socket-activate --inetd -a -l "127.0.0.1:$PORT" $cmd
 	dep_wait_listen "$PORT"
 }
-teardown() { dep_teardown; }
 
 @test "node + imapflow: discover the EXECUTE services" {
 	run node "$NODE_DIR/execute.mjs" 127.0.0.1 "$PORT"

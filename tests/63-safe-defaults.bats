@@ -13,16 +13,15 @@
 
 load helper
 load execute
+# hooks of the libraries loaded above: setup_file: execute.bash's;
+# teardown_file: helper.bash's
 
 SAFE_DIR=$REPO/tests/safe
 # the name and the tag of its lines in /etc/hosts are this run's own
 SAFE_HOSTS_TAG="# imapexec-63-safe-defaults $IMX_ID"
 SAFE_NAME=imapexec-two-$IMX_ID.test
-SAFE_HOSTS_LOCK=/run/lock/imapexec-test-hosts.lock
 SAFE_GROUPS=300
 
-setup_file() { ex_setup_file; }
-teardown_file() { imx_teardown_file; }
 setup() {
 	imx_setup
 	ex_setup
@@ -46,7 +45,7 @@ flat() { tr '\n#' '  ' <"$1" | tr -s ' \t' '  '; }
 
 @test "make install: the installed socket unit and xinetd entry listen on loopback only, and say why" {
 	local d=$T/dest
-	make -s -C "$REPO" install DESTDIR="$d" >"$T/make.log"
+	make -s -C "$REPO" install INSTALL_BUILD="$T/install-build" DESTDIR="$d" >"$T/make.log"
 	local unit=$d/usr/local/lib/systemd/system/imapexec.socket
 	local xi=$d/usr/local/share/doc/imapexec/examples/xinetd.imapexec
 	[ -f "$unit" ]
@@ -90,26 +89,34 @@ flat() { tr '\n#' '  ' <"$1" | tr -s ' \t' '  '; }
 # safe_hosts: $SAFE_NAME has two addresses, 127.0.0.2 and 127.0.0.3, in
 # /etc/hosts (root only; removed by teardown).
 safe_hosts() {
-	[ "$(id -u)" -eq 0 ] || skip "a name with two addresses needs root (/etc/hosts)"
+	[ "$EUID" -eq 0 ] || skip "a name with two addresses needs root (/etc/hosts)"
 	safe_hosts_clean
 	(
-		flock 9
+		flock -w 60 9
 		printf '127.0.0.2 %s %s\n127.0.0.3 %s %s\n' "$SAFE_NAME" \
 			"$SAFE_HOSTS_TAG" "$SAFE_NAME" "$SAFE_HOSTS_TAG" >>/etc/hosts
-	) 9>"$SAFE_HOSTS_LOCK"
+	) 9</etc/hosts
 	[ "$(getent ahostsv4 "$SAFE_NAME" | awk '$2 == "STREAM" { print $1 }' | sort | tr '\n' ' ')" = \
 		"127.0.0.2 127.0.0.3 " ]
 }
 
 # /etc/hosts may be a bind mount: rewrite it in place, never rename; under
-# a lock, as another suite may be writing its own lines.
+# a lock on the file itself, as another suite may be writing its own
+# lines; and never empty, as others read it: the lines that stay are
+# written over the old ones, then the file is cut to their length.
 safe_hosts_clean() {
-	[ "$(id -u)" -eq 0 ] && grep -qF "$SAFE_HOSTS_TAG" /etc/hosts || return 0
+	[ "$EUID" -eq 0 ] && grep -qF "$SAFE_HOSTS_TAG" /etc/hosts || return 0
 	(
-		flock 9
-		grep -vF "$SAFE_HOSTS_TAG" /etc/hosts >"$T/hosts.new" || true
-		cat "$T/hosts.new" >/etc/hosts
-	) 9>"$SAFE_HOSTS_LOCK"
+		flock -w 60 9
+		"$PYTHON" -c 'import sys
+with open("/etc/hosts", "r+b") as f:
+    old = f.read()
+    new = b"".join(l for l in old.splitlines(True)
+                   if sys.argv[1].encode() not in l)
+    f.seek(0)
+    f.write(new)
+    f.truncate(len(new))' "$SAFE_HOSTS_TAG"
+	) 9</etc/hosts
 }
 
 # safe_blackhole ADDR...: listeners with a full backlog on ADDR:$SAFE_PORT.
@@ -305,7 +312,7 @@ safe_service_conf() {
 # safe_groups_clean: remove the groups gN of this run (the next test
 # sees the account as it was).
 safe_groups_clean() {
-	[ "$(id -u)" -eq 0 ] || return 0
+	[ "$EUID" -eq 0 ] || return 0
 	local g
 	for g in $(getent group | cut -d: -f1 |
 	    grep -E "^imxt-$IMX_ID-g[0-9]+\$"); do
@@ -314,7 +321,7 @@ safe_groups_clean() {
 }
 
 @test "a user in $SAFE_GROUPS groups gets the services of each of them" {
-	[ "$(id -u)" -eq 0 ] || skip "creating groups needs root"
+	[ "$EUID" -eq 0 ] || skip "creating groups needs root"
 	# groups of this run's own (imxt-ID-gN), removed by teardown_file
 	local i g first last list=
 	for i in $(seq "$SAFE_GROUPS"); do

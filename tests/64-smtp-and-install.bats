@@ -6,13 +6,9 @@
 
 load helper
 load services
+# hooks of the libraries loaded above: setup_file and setup:
+# services.bash's; teardown_file: helper.bash's
 
-setup_file() { svc_setup_file; }
-teardown_file() { imx_teardown_file; }
-setup() {
-	imx_setup
-	svc_setup
-}
 teardown() { svc_postfix_stop; }
 
 # b16_try SENDER [PRE]: one EXECUTE smtp session, sent blind (whatever
@@ -87,7 +83,7 @@ b16_execs() {
 	local p d conf x n
 	for p in /usr /usr/local; do
 		d=$T/dest$p
-		make -s -C "$REPO" install PREFIX="$p" DESTDIR="$d" >"$T/make.log"
+		make -s -C "$REPO" install INSTALL_BUILD="$T/install-build" PREFIX="$p" DESTDIR="$d" >"$T/make.log"
 		conf=$d$p/etc/imapexec.conf
 		[ "$p" != /usr ] || conf=$d/etc/imapexec.conf
 		cmp "$conf" "$d$p/share/doc/imapexec/examples/imapexec.conf"
@@ -103,7 +99,7 @@ b16_execs() {
 		[ "$n" -ge 5 ]
 		[ "$p" = /usr/local ] || ! grep -n /usr/local/libexec "$conf"
 		# the shipped config still goes with uninstall
-		make -s -C "$REPO" uninstall PREFIX="$p" DESTDIR="$d" >>"$T/make.log"
+		make -s -C "$REPO" uninstall INSTALL_BUILD="$T/install-build" PREFIX="$p" DESTDIR="$d" >>"$T/make.log"
 		[ ! -e "$conf" ]
 	done
 }

@@ -21,9 +21,9 @@
 
 load helper
 load execute
+# hooks of the libraries loaded above: setup_file: execute.bash's;
+# teardown_file: helper.bash's
 
-setup_file() { ex_setup_file; }
-teardown_file() { imx_teardown_file; }
 setup() { imx_setup; }
 
 # adm_conf FILE TEXT: a config whose backend, on line 1, records that it
@@ -304,18 +304,18 @@ adm_flat() { tr '\n#' '  ' <"$1" | tr -s ' \t' '  '; }
 @test "make install never writes through a symlink an admin put in place of an installed unit or example" {
 	local d=$T/dest u=usr/local/lib/systemd/system/imapexec@.service
 	local x=usr/local/share/doc/imapexec/examples/xinetd.imapexec
-	make -s -C "$REPO" install DESTDIR="$d" >"$T/make.log"
+	make -s -C "$REPO" install INSTALL_BUILD="$T/install-build" DESTDIR="$d" >"$T/make.log"
 	mkdir "$T/admin"
 	echo 'the admin'"'"'s own unit' >"$T/admin/unit"
 	echo 'the admin'"'"'s own xinetd entry' >"$T/admin/xinetd"
 	ln -sf "$T/admin/unit" "$d/$u"
 	ln -sf "$T/admin/xinetd" "$d/$x"
-	make -s -C "$REPO" install DESTDIR="$d" >>"$T/make.log"
+	make -s -C "$REPO" install INSTALL_BUILD="$T/install-build" DESTDIR="$d" >>"$T/make.log"
 	[ "$(cat "$T/admin/unit")" = "the admin's own unit" ]
 	[ "$(cat "$T/admin/xinetd")" = "the admin's own xinetd entry" ]
 	[ ! -L "$d/$u" ]
 	cmp "$REPO/conf/imapexec@.service" "$d/$u"
 	[ "$(stat -c %a "$d/$u")" = 644 ]
 	[ "$(stat -c %a "$d/$x")" = 644 ]
-	make -s -C "$REPO" uninstall DESTDIR="$d" >>"$T/make.log"
+	make -s -C "$REPO" uninstall INSTALL_BUILD="$T/install-build" DESTDIR="$d" >>"$T/make.log"
 }

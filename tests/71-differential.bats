@@ -13,13 +13,8 @@
 
 load helper
 load execute
-
-setup_file() { ex_setup_file; }
-teardown_file() { imx_teardown_file; }
-setup() {
-	imx_setup
-	ex_setup
-}
+# hooks of the libraries loaded above: setup_file and setup: execute.bash's;
+# teardown_file: helper.bash's
 
 # diff_job DIR START COUNT SEED [difftest opts]: run streams START ..
 # START+COUNT-1 in DIR, a directory of its own (homes, Dovecot configs, an

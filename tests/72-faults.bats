@@ -9,9 +9,19 @@
 
 load helper
 load execute
+# hooks of the libraries loaded above: teardown_file: helper.bash's
 
-setup_file() { ex_setup_file; }
-teardown_file() { imx_teardown_file; }
+# setup_file: execute.bash's, and whether the binary is the sanitizer
+# build (looked up once: nm reads all of it)
+setup_file() {
+	ex_setup_file
+	FAULT_ASAN=0
+	if nm "$IMAPEXEC" 2>/dev/null | grep -q __asan_init; then
+		FAULT_ASAN=1
+	fi
+	export FAULT_ASAN
+}
+
 setup() {
 	imx_setup
 	ex_setup
@@ -21,7 +31,7 @@ $(ex_service errflood errflood.sh 'timeout = 60;')
 $(ex_service errfloodc errflood.sh 'stderr = "client"; timeout = 60;')"
 	# imapexec's peak RSS bound; the sanitizer build has a larger base
 	RSS_KB=32768
-	if nm "$IMAPEXEC" 2>/dev/null | grep -q __asan_init; then
+	if [ "$FAULT_ASAN" = 1 ]; then
 		RSS_KB=131072
 	fi
 	# under valgrind (scripts/check-valgrind.sh) the RSS is valgrind's
@@ -204,7 +214,7 @@ fault() {
 # so that no other test or run on the machine feels it, and no sysctl is
 # changed.
 @test "fault: a user past fs.pipe-user-pages-soft: 8 KiB pipes everywhere, the session works" {
-	[ "$(id -u)" -eq 0 ] || skip "needs root for a user of its own"
+	[ "$EUID" -eq 0 ] || skip "needs root for a user of its own"
 	[ "$(cat /proc/sys/fs/pipe-user-pages-soft)" -gt 0 ] ||
 		skip "fs.pipe-user-pages-soft is 0 (no limit)"
 	IMX_USER=$(imx_account pipes)

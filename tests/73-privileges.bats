@@ -9,14 +9,14 @@
 
 load helper
 load execute
+# hooks of the libraries loaded above: teardown_file: helper.bash's
 
 setup_file() {
-	[ "$(id -u)" -eq 0 ] || skip "privilege tests need root"
+	[ "$EUID" -eq 0 ] || skip "privilege tests need root"
 	ex_setup_file
 }
-teardown_file() { imx_teardown_file; }
 setup() {
-	[ "$(id -u)" -eq 0 ] || skip "privilege tests need root"
+	[ "$EUID" -eq 0 ] || skip "privilege tests need root"
 	imx_require_binary
 	imx_setup
 	HOME_P=$T/home.priv

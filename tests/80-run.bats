@@ -16,7 +16,7 @@ load dovecotd
 
 setup_file() {
 	ex_setup_file
-	if [ "$(id -u)" -eq 0 ] && command -v dovecot >/dev/null; then
+	if [ "$EUID" -eq 0 ] && command -v dovecot >/dev/null; then
 		dd_start "$IMX_RUN/dovecotd"
 		export DD_DIR DD_PID DD_CA DD_IMAP_PORT DD_IMAPS_PORT
 	fi

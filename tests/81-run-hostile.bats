@@ -9,12 +9,12 @@ load helper
 load execute
 load run
 load dovecotd
+# hooks of the libraries loaded above: teardown_file: helper.bash's
 
 setup_file() {
 	ex_setup_file
 	dd_certs "$IMX_RUN/certs"
 }
-teardown_file() { imx_teardown_file; }
 setup() {
 	imx_setup
 	ex_setup

@@ -10,10 +10,8 @@ bats_require_minimum_version 1.5.0
 load helper
 load dovecotd
 load postlogin
-
-setup_file() { pl_setup_file; }
-teardown_file() { pl_teardown_file; }
-setup() { imx_setup; }
+# hooks of the libraries loaded above: setup_file and teardown_file:
+# postlogin.bash's; setup: helper.bash's
 
 # pl_same TLS AUTHOPT: the session over TLS (ssl|starttls) with LOGIN or
 # --plain, direct and post, equal but for EXECUTE (and imapexec's
@@ -392,7 +390,7 @@ pl_signal_during_service() {
 }
 
 @test "post-login: USER and HOME with odd bytes, no IP: log lines stay whole, the service runs" {
-	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	[ "$EUID" -eq 0 ] || skip "needs root"
 	local conf=$T/odd.conf
 	cat >"$conf" <<-'CONF'
 		services = (
@@ -440,7 +438,7 @@ pl_signal_during_service() {
 # the hand-off: imapexec says why, exits 1 at once, the client gets no
 # byte and nothing is left.  Outside Dovecot, as the test above.
 @test "post-login: a chain that cannot be executed, or RLIMIT_NOFILE too small: clear error, exit 1, nothing left" {
-	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	[ "$EUID" -eq 0 ] || skip "needs root"
 	local conf=$T/pl.conf b want rc n
 	printf 'services = ( { name = "x"; exec = [ "/bin/true" ]; } );\n' >"$conf"
 	printf 'echo hi\n' >"$T/noshebang"

@@ -10,6 +10,8 @@ bats_require_minimum_version 1.5.0
 load helper
 load dovecotd
 load postlogin
+# hooks of the libraries loaded above: teardown_file: postlogin.bash's;
+# setup: helper.bash's
 
 setup_file() {
 	PL_EXTRA=(
@@ -27,8 +29,6 @@ setup_file() {
 	)
 	pl_setup_file
 }
-teardown_file() { pl_teardown_file; }
-setup() { imx_setup; }
 
 # pl_hibernated: user 2 has no imap process, but its imapexec runs.
 pl_hibernated() {

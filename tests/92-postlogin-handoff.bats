@@ -11,6 +11,8 @@ bats_require_minimum_version 1.5.0
 load helper
 load dovecotd
 load postlogin
+# hooks of the libraries loaded above: teardown_file: postlogin.bash's;
+# setup: helper.bash's
 
 setup_file() {
 	PL_CHAIN=1
@@ -18,8 +20,6 @@ setup_file() {
 	DD_PL_LINES=("process_limit = 2")
 	pl_setup_file
 }
-teardown_file() { pl_teardown_file; }
-setup() { imx_setup; }
 
 # A failed test may leave its chain behind: end it, and what it runs.
 teardown() {

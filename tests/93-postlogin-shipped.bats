@@ -10,6 +10,8 @@ bats_require_minimum_version 1.5.0
 load helper
 load dovecotd
 load postlogin
+# hooks of the libraries loaded above: teardown_file: postlogin.bash's;
+# setup: helper.bash's
 
 setup_file() {
 	PL_SHIPPED=1
@@ -29,8 +31,6 @@ setup_file() {
 	CONF
 	"$IMAPEXEC" -t -c "$PL_DIR/imapexec.conf" >/dev/null
 }
-teardown_file() { pl_teardown_file; }
-setup() { imx_setup; }
 
 # pl_run SERVICE: imapexec-run as user 2 over imaps:// runs SERVICE;
 # output in $output.

@@ -13,6 +13,8 @@ bats_require_minimum_version 1.5.0
 load helper
 load dovecotd
 load postlogin
+# hooks of the libraries loaded above: teardown_file: postlogin.bash's;
+# setup: helper.bash's
 
 setup_file() {
 	pl_setup_file
@@ -20,8 +22,6 @@ setup_file() {
 	# data (the bug this file is about) fails closed in 2 s, not 10.
 	[ -z "${PL_DIR:-}" ] || echo 'probe_timeout = 2;' >>"$PL_DIR/imapexec.conf"
 }
-teardown_file() { pl_teardown_file; }
-setup() { imx_setup; }
 
 PA=$BATS_TEST_DIRNAME/plattack.py
 

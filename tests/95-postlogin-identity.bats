@@ -12,10 +12,8 @@ bats_require_minimum_version 1.5.0
 load helper
 load dovecotd
 load vusers
-
-setup_file() { vu_setup_file; }
-teardown_file() { vu_teardown_file; }
-setup() { imx_setup; }
+# hooks of the libraries loaded above: setup_file and teardown_file:
+# vusers.bash's; setup: helper.bash's
 
 # The refusal of EXECUTE without a home, and the line imapexec logs for it
 NOHOME_NO='NO \[UNAVAILABLE\] EXECUTE needs a home directory, and this account has none'

@@ -11,6 +11,8 @@ bats_require_minimum_version 1.5.0
 load helper
 load dovecotd
 load postlogin
+# hooks of the libraries loaded above: teardown_file: postlogin.bash's;
+# setup: helper.bash's
 
 setup_file() {
 	# imap_zlib (Dovecot 2.3) needs the zlib plugin loaded too
@@ -22,8 +24,6 @@ setup_file() {
 	)
 	pl_setup_file
 }
-teardown_file() { pl_teardown_file; }
-setup() { imx_setup; }
 
 PA=$BATS_TEST_DIRNAME/plattack.py
 

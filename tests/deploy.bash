@@ -15,7 +15,7 @@ DEP_HOME=${DEP_HOME:-}
 DEP_DIR=$REPO/tests/deploy
 
 dep_require_root() {
-	[ "$(id -u)" -eq 0 ] || skip "the deployment tests need root"
+	[ "$EUID" -eq 0 ] || skip "the deployment tests need root"
 }
 
 # dep_require CMD...: fail (not skip: make check installs them) if missing.
@@ -47,7 +47,7 @@ dep_ensure_user() {
 # setup_file: a run directory, the user and copies of the test services
 # (the checkout may not be readable by the deploy user).
 dep_setup_file() {
-	[ "$(id -u)" -eq 0 ] || return 0
+	[ "$EUID" -eq 0 ] || return 0
 	DEP_RUN=$(mktemp -d /var/tmp/imapexec-deploy.XXXXXX)
 	chmod 755 "$DEP_RUN"
 	export DEP_RUN
@@ -122,12 +122,7 @@ dep_san_env() {
 # with dep_daemon listens on TCP PORT (IPv4 or IPv6) itself, without
 # connecting to it: a suite beside ours may have bound the port first.
 dep_wait_listen() {
-	local i
-	for i in $(seq 150); do
-		imx_listens "$DEP_LAST_PID" "$1" && return 0
-		kill -0 "$DEP_LAST_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	imx_listens "$DEP_LAST_PID" "$1" 15 && return 0
 	echo "# the daemon (pid $DEP_LAST_PID) does not listen on port $1" >&2
 	return 1
 }
@@ -270,3 +265,10 @@ dep_client_conf() {
 		-e "s|/usr/local/sbin/imapexec|$IMAPEXEC|" \
 		"$REPO/conf/ssh/$1" >"$T/client/$1"
 }
+
+# The hooks of a file that loads deploy: the account and run directory;
+# a Maildir and configs a test, its daemons stopped after it.
+setup_file() { dep_setup_file; }
+teardown_file() { dep_teardown_file; }
+setup() { dep_setup; }
+teardown() { dep_teardown; }

@@ -64,7 +64,7 @@ dd_certs() {
 
 dd_start() {
 	DD_DIR=$1
-	[ "$(id -u)" -eq 0 ] || skip "dovecot -F needs root"
+	[ "$EUID" -eq 0 ] || skip "dovecot -F needs root"
 	command -v dovecot >/dev/null || skip "no dovecot"
 	mkdir -p "$DD_DIR/run" "$DD_DIR/home/$DD_USER"
 	[ -f "$DD_DIR/server.crt" ] || dd_certs "$DD_DIR"
@@ -123,18 +123,14 @@ dd_start() {
 			"$DD_DIR/dovecot.conf.in" >"$DD_DIR/dovecot.conf"
 		dovecot -F -c "$DD_DIR/dovecot.conf" >>"$DD_DIR/dovecot.out" 2>&1 &
 		DD_PID=$!
-		imx_wait_for dd_listens "$DD_IMAP_PORT" &&
-			imx_wait_for dd_listens "$DD_IMAPS_PORT" && return 0
+		imx_listens "$DD_PID" "$DD_IMAP_PORT" 10 &&
+			imx_listens "$DD_PID" "$DD_IMAPS_PORT" 10 && return 0
 		dd_stop
 	done
 	cat "$DD_DIR/dovecot.out" "$DD_DIR/dovecot.log" >&2
 	return 1
 }
 
-# dd_listens PORT: the daemon runs and listens on PORT itself.
-dd_listens() {
-	kill -0 "$DD_PID" 2>/dev/null && imx_listens "$DD_PID" "$1"
-}
 
 # dd_sanitizer_env: the sanitizer build's settings reach imapexec
 # through Dovecot.

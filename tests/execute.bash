@@ -18,7 +18,7 @@ EXR=$REPO/tests/execute_reassemble.py
 # $IMX_RUN/home (services run in the passwd home of the user imapexec runs
 # as, and /nonexistent cannot be it), in a group of its own (EX_GROUP,
 # imxt-ID-tgrp) for the users/groups checks.  Else ourselves and our home.
-if [ "$(id -u)" -eq 0 ]; then
+if [ "$EUID" -eq 0 ]; then
 	EX_HOME=${EX_HOME:-}
 	EX_GROUP=${EX_GROUP:-}
 	imx_ensure_user() {
@@ -56,7 +56,7 @@ ex_service() {
 # ex_setup: per test, after imx_setup: the config, and (as root) an empty
 # home for the test user.
 ex_setup() {
-	if [ "$(id -u)" -eq 0 ]; then
+	if [ "$EUID" -eq 0 ]; then
 		find "$EX_HOME" -mindepth 1 -delete
 	fi
 	ex_config
@@ -288,4 +288,12 @@ ex_basic_x() {
 		$0 == "wait a6 OK" { print "wait x3 OK" }
 	' "$SESSIONS/basic.txt" >"$T/basic-x.txt"
 	grep -q 'x3 EXECUTE' "$T/basic-x.txt"
+}
+
+# The hooks of a file that loads execute: the account, services and
+# template of the run; a fresh $T, config and home a test.
+setup_file() { ex_setup_file; }
+setup() {
+	imx_setup
+	ex_setup
 }

@@ -36,12 +36,21 @@ IMX_PATH=/usr/local/bin:/usr/bin:/bin
 # imx_new_id: a fresh IMX_ID for this file's run (exported), unless it has
 # one.  Called as the file is loaded in setup_file's shell: the tests
 # inherit it (never call it in a command substitution: the ID would be lost).
+# An IMX_ID that came with the environment from elsewhere (a shell that
+# sourced this file, another suite) is not this file's: IMX_ID_OF names the
+# file run (bats' directory of it) the ID belongs to.
 imx_new_id() {
-	[ -z "${IMX_ID:-}" ] || return 0
+	[ -n "${IMX_ID:-}" ] && [ "${IMX_ID_OF:-}" = "${BATS_FILE_TMPDIR:-}" ] &&
+		return 0
 	IMX_ID=$(LC_ALL=C tr -dc a-z0-9 </dev/urandom | head -c 6)
-	export IMX_ID
+	IMX_ID_OF=${BATS_FILE_TMPDIR:-}
+	export IMX_ID IMX_ID_OF
 }
 imx_new_id
+
+# The tests of a file share its accounts, daemons and homes: they run one
+# after another even under bats --jobs.
+BATS_NO_PARALLELIZE_WITHIN_FILE=true
 
 # imx_name ROLE: the name of this run's account for ROLE.
 imx_name() {
@@ -73,13 +82,14 @@ imx_account() {
 	echo "$name"
 }
 
-# imx_group ROLE: create the system group imxt-ID-ROLE, record it, print
-# its name.
+# imx_group ROLE: create the group imxt-ID-ROLE (in the range of regular
+# groups: a test may make hundreds, the system range is small), record
+# it, print its name.
 imx_group() {
 	local name
 	name=$(imx_name "$1")
 	echo "group $name" >>"$BATS_FILE_TMPDIR/accounts"
-	imx_retry groupadd --system "$name" >&2 || return 1
+	imx_retry groupadd "$name" >&2 || return 1
 	echo "$name"
 }
 
@@ -110,7 +120,7 @@ imx_no_process_of() {
 # The unprivileged user that runs imapexec and Dovecot: an account of this
 # run's own when we are root (made by imx_ensure_user in setup_file and
 # exported to the tests), else ourselves.
-if [ "$(id -u)" -eq 0 ]; then
+if [ "$EUID" -eq 0 ]; then
 	IMX_USER=${IMX_USER:-}
 else
 	IMX_USER=$(id -un)
@@ -119,14 +129,14 @@ fi
 # Create the test user (root only): imxt-ID-t, no home.  A suite that
 # needs another kind of account redefines this function.
 imx_ensure_user() {
-	[ "$(id -u)" -eq 0 ] || return 0
+	[ "$EUID" -eq 0 ] || return 0
 	IMX_USER=$(imx_account t) || return 1
 	export IMX_USER
 }
 
 # Give a file or directory to the test user (no-op when not root).
 imx_own() {
-	[ "$(id -u)" -ne 0 ] || chown -R "$IMX_USER:$IMX_USER" "$@"
+	[ "$EUID" -ne 0 ] || chown -R "$IMX_USER:$IMX_USER" "$@"
 }
 
 # imx_write_dovecot_conf FILE MAILDIR [EXTRA LINE...]: a standalone config
@@ -218,7 +228,7 @@ imx_command() {
 	for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
 		[ -z "${!v:-}" ] || IMX_CMD+=("$v=${!v}")
 	done
-	if [ "$(id -u)" -eq 0 ]; then
+	if [ "$EUID" -eq 0 ]; then
 		IMX_CMD=(setpriv --reuid="$IMX_USER" --regid="$IMX_USER"
 			--init-groups "${IMX_CMD[@]}")
 	fi
@@ -303,7 +313,7 @@ imx_assert_log_clean() {
 # argv), and zombies whose parent is one of them.  Other runs of the suite
 # (and other tests, with bats -j) are not ours to judge.
 imx_leftovers() {
-	ps -u "$(id -u "$IMX_USER")" -o pid=,ppid=,stat=,args= 2>/dev/null |
+	ps -u "$IMX_USER" -o pid=,ppid=,stat=,args= 2>/dev/null |
 		IMX_T="$T/" awk '
 			{ line[NR] = $0; pid[NR] = $1; ppid[NR] = $2; st[NR] = $3
 			  if (index($0, ENVIRON["IMX_T"])) mine[$1] = 1 }
@@ -356,46 +366,59 @@ signal.pause()' "$f" </dev/null >/dev/null 2>&1 3>&- &
 	IMX_CLOSED_PORT=$(cat "$f")
 }
 
-# imx_listens PID PORT: process PID (or a child of it) has a listening TCP
-# socket on PORT (IPv4 or IPv6): the port is its own, not another suite's.
+# imx_listens PID PORT [SECS]: process PID (or a child of it) has a
+# listening TCP socket on PORT (IPv4 or IPv6): the port is its own, not
+# another suite's.  With SECS, poll (in one process) until it does, PID
+# is gone, or SECS have passed.
 imx_listens() {
-	"$PYTHON" - "$1" "$2" <<-'EOF'
-		import os, sys
-		top, port = int(sys.argv[1]), int(sys.argv[2])
-		pids, kids = {top}, {}
-		for p in os.listdir("/proc"):
-		    if p.isdigit():
+	"$PYTHON" - "$1" "$2" "${3:-0}" <<-'EOF'
+		import os, sys, time
+		top, port, end = int(sys.argv[1]), int(sys.argv[2]), \
+		    time.monotonic() + float(sys.argv[3])
+		def tree():
+		    pids, kids = {top}, {}
+		    for p in os.listdir("/proc"):
+		        if p.isdigit():
+		            try:
+		                st = open("/proc/%s/stat" % p).read()
+		            except OSError:
+		                continue
+		            ppid = int(st.rsplit(")", 1)[1].split()[1])
+		            kids.setdefault(ppid, []).append(int(p))
+		    todo = [top]
+		    while todo:
+		        for k in kids.get(todo.pop(), []):
+		            if k not in pids:
+		                pids.add(k)
+		                todo.append(k)
+		    return pids
+		def listens():
+		    inodes = set()
+		    for p in tree():
 		        try:
-		            st = open("/proc/%s/stat" % p).read()
+		            for fd in os.listdir("/proc/%d/fd" % p):
+		                t = os.readlink("/proc/%d/fd/%s" % (p, fd))
+		                if t.startswith("socket:["):
+		                    inodes.add(t[8:-1])
+		        except OSError:
+		            pass
+		    for f in ("/proc/net/tcp", "/proc/net/tcp6"):
+		        try:
+		            rows = open(f).read().splitlines()[1:]
 		        except OSError:
 		            continue
-		        kids.setdefault(int(st.rsplit(")", 1)[1].split()[1]), []).append(int(p))
-		todo = [top]
-		while todo:
-		    for k in kids.get(todo.pop(), []):
-		        if k not in pids:
-		            pids.add(k)
-		            todo.append(k)
-		inodes = set()
-		for p in pids:
-		    try:
-		        for fd in os.listdir("/proc/%d/fd" % p):
-		            t = os.readlink("/proc/%d/fd/%s" % (p, fd))
-		            if t.startswith("socket:["):
-		                inodes.add(t[8:-1])
-		    except OSError:
-		        pass
-		for f in ("/proc/net/tcp", "/proc/net/tcp6"):
-		    try:
-		        rows = open(f).read().splitlines()[1:]
-		    except OSError:
-		        continue
-		    for r in rows:
-		        w = r.split()
-		        if w[3] == "0A" and int(w[1].rsplit(":", 1)[1], 16) == port \
-		                and w[9] in inodes:
-		            sys.exit(0)
-		sys.exit(1)
+		        for r in rows:
+		            w = r.split()
+		            if w[3] == "0A" and w[9] in inodes and \
+		                    int(w[1].rsplit(":", 1)[1], 16) == port:
+		                return True
+		    return False
+		while True:
+		    if listens():
+		        sys.exit(0)
+		    if time.monotonic() >= end or not os.path.exists("/proc/%d" % top):
+		        sys.exit(1)
+		    time.sleep(0.05)
 	EOF
 }
 
@@ -450,3 +473,10 @@ imx_each_chunk() {
 		"$fn" "$@" --chunk $chunk
 	done
 }
+
+# The hooks of a file that loads helper (a library loaded later, or the
+# file itself, may define its own): the run's account, directory and
+# template (setup_file), a fresh $T a test (setup).
+setup_file() { imx_setup_file; }
+teardown_file() { imx_teardown_file; }
+setup() { imx_setup; }

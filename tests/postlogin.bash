@@ -28,7 +28,7 @@ PL_USER2=${PL_USER2:-}
 
 pl_setup_file() {
 	imx_setup_file
-	[ "$(id -u)" -eq 0 ] && command -v dovecot >/dev/null || return 0
+	[ "$EUID" -eq 0 ] && command -v dovecot >/dev/null || return 0
 	PL_USER2=$(imx_account u2) || return 1
 	export PL_USER2
 	PL_DIR=$IMX_RUN/pl
@@ -177,3 +177,8 @@ pl_gone() {
 pl_log_clean() {
 	! grep -a -E 'Error|Fatal|Panic' "$PL_DIR/post/dovecot.log"
 }
+
+# The hooks of a file that loads postlogin: the two daemons of the run; a
+# fresh $T a test.
+setup_file() { pl_setup_file; }
+teardown_file() { pl_teardown_file; }

@@ -104,7 +104,7 @@ rn_login_start() {
 	local DD_DIR DD_PID DD_CA DD_IMAP_PORT DD_IMAPS_PORT DD_EXTRA
 	local DD_PASS=$RL_PASS
 	RL_PID=
-	[ "$(id -u)" -eq 0 ] && command -v dovecot >/dev/null || return 0
+	[ "$EUID" -eq 0 ] && command -v dovecot >/dev/null || return 0
 	local dir=$1
 	shift
 	mkdir -p "$dir"

@@ -3,7 +3,7 @@
 # (load after helper).
 #
 #   svc_setup_file      imx_setup_file for a test user whose home exists (as
-#                       root: imapexec-svctest, see below), the services
+#                       root: imxt-ID-s, see below), the services
 #                       copied to $IMX_RUN/services-bin
 #   svc_setup           per test: a home $H (template Maildir) that every
 #                       service gets as HOME, a Dovecot config with Sieve
@@ -25,7 +25,7 @@
 SVC_EXR=$REPO/tests/execute_reassemble.py
 SVC_PY=/usr/bin/python3        # Debian's, with python3-aiosmtpd
 
-if [ "$(id -u)" -eq 0 ]; then
+if [ "$EUID" -eq 0 ]; then
 	imx_ensure_user() {
 		local home=$IMX_RUN/svchome
 		mkdir -p "$home"
@@ -150,7 +150,7 @@ svc_expect() {
 svc_as() {
 	local cmd=(env -i "HOME=$H" "USER=$IMX_USER" "LOGNAME=$IMX_USER"
 		"PATH=$IMX_PATH" "TZ=Europe/Berlin" "$@")
-	if [ "$(id -u)" -eq 0 ]; then
+	if [ "$EUID" -eq 0 ]; then
 		setpriv --reuid="$IMX_USER" --regid="$IMX_USER" --init-groups \
 			"${cmd[@]}"
 	else
@@ -192,7 +192,7 @@ svc_smtpd_start() {
 		-c aiosmtpd.handlers.Mailbox "$T/smtp-maildir" \
 		>"$T/smtpd.log" 2>&1 &
 	SVC_SMTP_PID=$!
-	imx_wait_for imx_listens "$SVC_SMTP_PID" "$SVC_SMTP_PORT"
+	imx_listens "$SVC_SMTP_PID" "$SVC_SMTP_PORT" 10
 }
 
 svc_port_open() {
@@ -221,10 +221,9 @@ sys.exit(s.connect_ex(("127.0.0.1", int(sys.argv[1]))) != 0)' "$1"
 SVC_PFX_DOMAIN=mx.imapexec.test
 SVC_PFX_MAINCF=/etc/postfix/main.cf
 SVC_PFX_MARK='# written by the imapexec test suite (tests/services.bash)'
-SVC_PFX_LOCK=/run/lock/imapexec-test-postfix.lock
 
 svc_postfix_start() {
-	[ "$(id -u)" -eq 0 ] || skip "a Postfix of our own needs root"
+	[ "$EUID" -eq 0 ] || skip "a Postfix of our own needs root"
 	command -v postfix >/dev/null || skip "postfix is not installed"
 	if [ -e "$SVC_PFX_MAINCF" ] &&
 		! grep -qxF "$SVC_PFX_MARK" "$SVC_PFX_MAINCF"; then
@@ -301,17 +300,19 @@ svc_postfix_stop() {
 }
 
 # svc_postfix_allow add|del DIR: add DIR to (or take it from) the
-# alternate_config_directories of the main.cf we write, under a lock:
+# alternate_config_directories of the main.cf we write, under a lock on
+# /etc/postfix (the file itself is replaced):
 # every suite running now has its own instance there.  The file goes when
 # the list is empty.
 svc_postfix_allow() {
 	(
-		flock 9
+		flock -w 60 9
 		local dirs d keep=
 		dirs=$(sed -n 's/^alternate_config_directories = //p' \
 			"$SVC_PFX_MAINCF" 2>/dev/null) || dirs=
 		for d in $dirs; do
-			[ "$d" = "$2" ] || keep="$keep $d"
+			# not ours, and of a suite still running (not killed)
+			[ "$d" != "$2" ] && [ -d "$d" ] && keep="$keep $d"
 		done
 		[ "$1" = del ] || keep="$keep $2"
 		if [ -z "$keep" ]; then
@@ -325,7 +326,7 @@ svc_postfix_allow() {
 			} >"$SVC_PFX_MAINCF.imapexec-new"
 			mv "$SVC_PFX_MAINCF.imapexec-new" "$SVC_PFX_MAINCF"
 		fi
-	) 9>"$SVC_PFX_LOCK"
+	) 9</etc/postfix
 }
 
 svc_postfix_gone() {
@@ -395,4 +396,12 @@ svc_cal_fixture() {
 	cp "$REPO/tests/data/calendars/$1.ics" "$H/.imapexec/calendar.ics"
 	chmod 700 "$H/.imapexec"
 	imx_own "$H/.imapexec"
+}
+
+# The hooks of a file that loads services: the account and services of
+# the run; a fresh $T, home $H and config a test.
+setup_file() { svc_setup_file; }
+setup() {
+	imx_setup
+	svc_setup
 }

@@ -44,7 +44,7 @@ VU_USERS=(alice bob daemon)
 
 vu_setup_file() {
 	imx_setup_file
-	[ "$(id -u)" -eq 0 ] && command -v dovecot >/dev/null || return 0
+	[ "$EUID" -eq 0 ] && command -v dovecot >/dev/null || return 0
 	VU_DIR=$IMX_RUN/vu
 	mkdir -p "$VU_DIR/spool" "$VU_DIR/vmail"
 	chmod 755 "$VU_DIR"
@@ -215,3 +215,7 @@ vu_written() {
 	find "$VU_DIR" \( -name .imapexec -o -name blacklist -o \
 		-name lists.sieve \) ! -path "$VU_DIR/services/*"
 }
+
+# The hooks of a file that loads vusers: its daemons and accounts.
+setup_file() { vu_setup_file; }
+teardown_file() { vu_teardown_file; }

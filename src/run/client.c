@@ -155,7 +155,9 @@ writeall(struct cl *c, int fd, const void *p, size_t n)
 {
 	const uint8_t *q = p;
 	struct pollfd pfd[2];
+	sigset_t mask;
 	ssize_t w;
+	int e;
 
 	/* Invariant: output is written only while the session runs. */
 	DASSERT(c->result < 0);
@@ -168,7 +170,17 @@ writeall(struct cl *c, int fd, const void *p, size_t n)
 			}
 			sendout(c);	/* the CANCEL */
 		}
-		if ((w = write(fd, q, n)) < 0) {
+		/* stdout may block: a ^C must end the write (EINTR) */
+		net_sigint_open(&mask);
+		if (interrupted > ex.ints) {
+			w = -1;
+			errno = EINTR;
+		} else
+			w = write(fd, q, n);
+		e = errno;
+		net_sigint_restore(&mask);
+		errno = e;
+		if (w < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN)
@@ -183,7 +195,7 @@ writeall(struct cl *c, int fd, const void *p, size_t n)
 			pfd[0].events = POLLOUT;
 			pfd[1].fd = c->net.fd;
 			pfd[1].events = c->net.wr_ev;
-			(void)poll(pfd, c->out.len > 0 ? 2 : 1, 1000);
+			(void)net_poll(pfd, c->out.len > 0 ? 2 : 1, 1000);
 			continue;
 		}
 		q += w;
@@ -732,7 +744,7 @@ loop(struct cl *c)
 			tmo = left > 1000000 ? 1000000 : (int)left;
 		}
 		pfd[0].revents = pfd[1].revents = 0;
-		if (poll(pfd, (nfds_t)n, tmo) < 0) {
+		if (net_poll(pfd, (nfds_t)n, tmo) < 0) {
 			if (errno != EINTR)
 				cl_fail(c, RX_FAIL, "poll: %s",
 				    strerror(errno));
@@ -791,6 +803,8 @@ client_run(const struct opts *o)
 	 */
 	if (o->tunnel == NULL && login_password(c, &step) != 0)
 		login_do(c, &step);	/* the failure: sets c->result */
+	/* From here on a ^C is taken in the waits alone (net_poll). */
+	net_sigint_block();
 	if (c->result < 0 && o->timeout > 0)
 		c->deadline = now_ms() + (int64_t)o->timeout * 1000;
 	if (c->result < 0 && o->tunnel != NULL) {

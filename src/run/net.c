@@ -58,6 +58,70 @@ init(struct net *n)
 	n->wr_ev = POLLOUT;
 }
 
+/* The signal mask inside a wait: SIGINT open (once net_sigint_block). */
+static sigset_t	waitmask;
+static int	sigint_blocked;
+
+/*
+ * net_sigint_block():
+ * Block SIGINT, and note the mask for net_poll() and the tunnel.
+ */
+void
+net_sigint_block(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, &waitmask) != 0)
+		return;
+	sigdelset(&waitmask, SIGINT);
+	sigint_blocked = 1;
+}
+
+/*
+ * net_sigint_open(old):
+ * Unblock SIGINT (if net_sigint_block blocked it); the mask before goes
+ * to ${old}.
+ */
+void
+net_sigint_open(sigset_t *old)
+{
+	if (sigint_blocked)
+		(void)sigprocmask(SIG_SETMASK, &waitmask, old);
+}
+
+/*
+ * net_sigint_restore(old):
+ * Put back the mask ${old} that net_sigint_open() saved.
+ */
+void
+net_sigint_restore(const sigset_t *old)
+{
+	if (sigint_blocked)
+		(void)sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+/*
+ * net_poll(pfd, n, tmo):
+ * poll(2), with SIGINT unblocked for the wait alone (ppoll), so that a
+ * ^C between the caller's look at its flag and the wait is not lost.
+ */
+int
+net_poll(struct pollfd *pfd, nfds_t n, int tmo)
+{
+	struct timespec ts, *tp = NULL;
+
+	if (!sigint_blocked)
+		return (poll(pfd, n, tmo));
+	if (tmo >= 0) {
+		ts.tv_sec = tmo / 1000;
+		ts.tv_nsec = (long)(tmo % 1000) * 1000000L;
+		tp = &ts;
+	}
+	return (ppoll(pfd, n, tp, &waitmask));
+}
+
 /*
  * net_tunnel(n, cmd):
  * Run ${cmd} with /bin/sh -c, its stdin and stdout one end of a socket
@@ -84,7 +148,13 @@ net_tunnel(struct net *n, const char *cmd)
 	sigemptyset(&def);
 	sigaddset(&def, SIGPIPE);
 	posix_spawnattr_setsigdefault(&sa, &def);
-	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGDEF);
+	if (sigint_blocked) {
+		/* the tunnel runs with the mask we had before */
+		posix_spawnattr_setsigmask(&sa, &waitmask);
+		posix_spawnattr_setflags(&sa,
+		    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	} else
+		posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGDEF);
 	/*
 	 * The child inherits SIG_IGN for SIGINT: we set it just around the
 	 * spawn, as posix_spawn has no way to ignore a signal.
@@ -131,7 +201,7 @@ waitfd(int fd, short events, int64_t deadline)
 			errno = ETIMEDOUT;
 			return (-1);
 		}
-		r = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
+		r = net_poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
 		if (r > 0)
 			return (0);
 		if (r < 0)

@@ -6,6 +6,8 @@
 #ifndef IMAPEXEC_RUN_NET_H
 #define IMAPEXEC_RUN_NET_H
 
+#include <poll.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -24,6 +26,29 @@ struct net {
 	short			 wr_ev;		/* what a write waits for */
 	char			 err[256];	/* the last failure */
 };
+
+/*
+ * net_sigint_block():
+ * Block SIGINT from now on, except inside net_poll(): a ^C that comes
+ * just before a wait ends the wait all the same.
+ */
+void	net_sigint_block(void);
+
+/*
+ * net_sigint_open(old), net_sigint_restore(old):
+ * Open SIGINT for a blocking call (the mask before it in ${old}); put
+ * the mask back.
+ */
+void	net_sigint_open(sigset_t *);
+void	net_sigint_restore(const sigset_t *);
+
+/*
+ * net_poll(pfd, n, tmo):
+ * poll(2) ${n} descriptors at ${pfd} for at most ${tmo} ms (-1: no
+ * limit), with SIGINT open if net_sigint_block() blocked it.  Return as
+ * poll(2).
+ */
+int	net_poll(struct pollfd *, nfds_t, int);
 
 /*
  * net_tunnel(n, cmd):

@@ -11,26 +11,38 @@ left_accounts() {
 	getent group | cut -d: -f1 | grep '^imxt-' || true
 }
 
-# left_processes: processes whose real or effective uid has no passwd
-# entry any more (a test account removed under it), or whose command line
-# names a run directory of the tests.
+# left_processes: processes whose real or effective uid is a system uid
+# (the range of the test accounts) without a passwd entry any more (a test
+# account removed under it), or whose command line or working directory
+# names a run directory of the tests (a daemon the tests started as root).
 left_processes() {
-	local pid uids args
+	local pid uids u args cwd gone
 	for pid in /proc/[0-9]*; do
 		pid=${pid#/proc/}
 		[ "$pid" != $$ ] && [ "$pid" != "$BASHPID" ] || continue
 		uids=$(awk '$1 == "Uid:" { print $2, $3 }' "/proc/$pid/status" \
 			2>/dev/null) || continue
 		args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+		cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null) || cwd=
 		[ -n "$uids" ] || continue
-		if ! getent passwd "${uids% *}" >/dev/null ||
-			! getent passwd "${uids#* }" >/dev/null ||
-			[[ $args == */var/tmp/imapexec-test.* ]] ||
-			[[ $args == */var/tmp/imapexec-deploy.* ]] ||
-			[[ $args == */var/tmp/imapexec-fuzz.* ]]; then
-			echo "$pid uid=$uids $args"
+		gone=
+		for u in $uids; do
+			[ "$u" -gt 0 ] && [ "$u" -lt 1000 ] &&
+				! getent passwd "$u" >/dev/null && gone=1
+		done
+		if [ -n "$gone" ] ||
+			[[ "$args $cwd" =~ /var/tmp/imapexec-(test|deploy|fuzz)\. ]]; then
+			echo "$pid uid=$uids cwd=$cwd $args"
 		fi
 	done
+}
+
+# left_edits: lines the tests add to files of /etc (a test killed before
+# it could take them out again).
+left_edits() {
+	grep -H 'imapexec-63-safe-defaults' /etc/hosts || true
+	grep -H -F 'written by the imapexec test suite' \
+		/etc/postfix/main.cf 2>/dev/null || true
 }
 
 # left_dirs: run directories of the tests.
@@ -42,14 +54,16 @@ left_dirs() {
 	done
 }
 
-@test "after the suite: no test account, no process of a test, no run directory is left" {
+@test "after the suite: no test account, process, run directory or edit of /etc is left" {
 	[ "$(id -u)" -eq 0 ] || skip "the tests make accounts only as root"
-	local a p d
+	local a p d e
 	a=$(left_accounts)
 	p=$(left_processes)
 	d=$(left_dirs)
+	e=$(left_edits)
 	[ -z "$a" ] || printf '# accounts left:\n%s\n' "$a" >&2
 	[ -z "$p" ] || printf '# processes left:\n%s\n' "$p" >&2
 	[ -z "$d" ] || printf '# directories left:\n%s\n' "$d" >&2
-	[ -z "$a$p$d" ]
+	[ -z "$e" ] || printf '# edits of /etc left:\n%s\n' "$e" >&2
+	[ -z "$a$p$d$e" ]
 }
