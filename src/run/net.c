@@ -59,8 +59,8 @@ init(struct net *n)
 }
 
 /* The signal mask inside a wait: SIGINT open (once net_sigint_block). */
-static sigset_t	waitmask;
-static int	sigint_blocked;
+static sigset_t waitmask;
+static int sigint_blocked;
 
 /*
  * net_sigint_block():
