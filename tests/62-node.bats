@@ -14,15 +14,7 @@ setup_file() {
 	dep_setup_file
 	[ "$EUID" -eq 0 ] || return 0
 	command -v node >/dev/null && command -v npm >/dev/null || return 0
-	# npm ci when node_modules is missing or older than the lock file
-	# (under a lock: the other build's suite may be doing the same)
-	(
-		flock -w 600 9
-		if [ ! -d "$NODE_DIR/node_modules/imapflow" ] ||
-			[ "$NODE_DIR/package-lock.json" -nt "$NODE_DIR/node_modules/.package-lock.json" ]; then
-			cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error >&2
-		fi
-	) 9<"$NODE_DIR"
+	imx_node_modules "$NODE_DIR"
 }
 setup() {
 	dep_setup

@@ -348,10 +348,7 @@ pl_mbsync() {
 	pl_skip
 	command -v node >/dev/null && command -v npm >/dev/null || skip "no node"
 	local nd=$REPO/tests/node
-	if [ ! -d "$nd/node_modules/imapflow" ] ||
-		[ "$nd/package-lock.json" -nt "$nd/node_modules/.package-lock.json" ]; then
-		(cd "$nd" && npm ci --no-audit --no-fund --loglevel=error) >&2
-	fi
+	imx_node_modules "$nd"
 	pl_fresh
 	export EXECUTE_MJS_USER=$PL_USER2 EXECUTE_MJS_PASSFILE=$PL_DIR/pass2 \
 		EXECUTE_MJS_CA=$DD_CA EXECUTE_MJS_SHOW_COMPRESSION=1

@@ -422,6 +422,19 @@ imx_listens() {
 	EOF
 }
 
+# imx_node_modules DIR: npm ci in DIR when its node_modules is missing or
+# older than its lock file, under a lock on DIR: files of both builds'
+# suites use tests/node at once, and must not read a half-written tree.
+imx_node_modules() {
+	(
+		flock -w 600 9
+		if [ ! -d "$1/node_modules/imapflow" ] ||
+			[ "$1/package-lock.json" -nt "$1/node_modules/.package-lock.json" ]; then
+			cd "$1" && npm ci --no-audit --no-fund --loglevel=error >&2
+		fi
+	) 9<"$1"
+}
+
 # imx_rss PID [FIELD]: FIELD (VmRSS by default, or VmHWM) of PID in kB.
 imx_rss() {
 	awk -v f="${2:-VmRSS}:" '$1 == f { print $2 }' "/proc/$1/status"
