@@ -41,8 +41,8 @@ SLOW="71-differential 94-postlogin-attack 20-transparency 50-services
 # corpora are built with the sanitizers of their own): the release suite
 # runs them, the sanitizer suite would only repeat them.
 ONCE="30-unit 70-fuzz-corpus"
-FAST="30-unit 40-execute 41-session-defects 65-admin-config 70-fuzz-corpus
-74-failclosed 80-run 90-postlogin 96-postlogin-zlib"
+FAST="30-unit 40-execute 41-session-defects 74-failclosed 80-run
+90-postlogin 96-postlogin-zlib"
 
 passed=0
 failed=0
