@@ -1,0 +1,118 @@
+#!/bin/bash
+# reap-runs.sh - clean up after bats file runs that were killed.
+#
+# Each run of a test file keeps a record in /var/tmp/imapexec-runs/ID
+# (tests/runs.bash) naming its owner, the bats process of the file, and
+# the directories and accounts it made; teardown_file removes all of it.
+# A run that was killed (a ^C, a CI job or a session that ended) never got
+# there.  For each record whose owner no longer runs (same PID and start
+# time), this kills the processes of the run's accounts and those working
+# in its directories, removes the accounts, the directories, its lines in
+# /etc/hosts and its Postfix instance in /etc/postfix/main.cf, then the
+# record.  Records of runs still going are left alone, so a suite running
+# beside this one is never touched.  scripts/check.sh runs it first.
+#
+# Root only (the records are root's); prints a line for each run reaped.
+set -u
+
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+runs=/var/tmp/imapexec-runs
+[ "$(id -u)" -eq 0 ] || exit 0
+[ -d "$runs" ] && [ ! -L "$runs" ] && [ "$(stat -c %u "$runs")" = 0 ] ||
+    exit 0
+. "$(dirname "$0")/runs.bash"
+
+# alive PID START: process PID runs and started at START.
+alive() {
+	[ "$(imx_start_time "$1" 2>/dev/null)" = "$2" ]
+}
+
+# procs_in DIR...: PIDs of processes whose working directory or command
+# line names a path in one of DIRs.
+procs_in() {
+	local d
+	for d in "$@"; do
+		grep -laF -- "$d/" /proc/[0-9]*/cmdline 2>/dev/null
+		find /proc/[0-9]*/cwd -maxdepth 0 \( -lname "$d" -o \
+		    -lname "$d/*" \) 2>/dev/null
+	done | cut -d/ -f3 | sort -u
+}
+
+# rewrite FILE PROGRAM ARG: under a lock on FILE itself, rewrite it in
+# place (it may be a bind mount, others read it) with the python PROGRAM,
+# which gets the old content on stdin and ARG, and prints the new.
+rewrite() {
+	(
+		flock -w 60 9 || exit 1
+		new=$(python3 -c "$2" "$3" <"$1") || exit 1
+		printf '%s\n' "$new" >"$1.reap" && cat "$1.reap" >"$1" &&
+		    rm -f "$1.reap"
+	) 9<"$1"
+}
+
+# reap ID FILE: remove what the record FILE of the killed run ID names.
+reap() {
+	local id=$1 f=$2 kind name dirs=() users=() groups=() u i
+	while read -r kind name; do
+		case $kind in
+		dir) dirs+=("$name") ;;
+		user) users+=("$name") ;;
+		group) groups+=("$name") ;;
+		esac
+	done <"$f"
+	for i in $(seq 50); do
+		for u in "${users[@]}"; do
+			pkill -KILL -u "$u" 2>/dev/null
+		done
+		# shellcheck disable=SC2046 # a PID a word
+		[ ${#dirs[@]} -eq 0 ] || kill -KILL $(procs_in "${dirs[@]}") \
+		    2>/dev/null
+		[ -z "$( { for u in "${users[@]}"; do pgrep -u "$u"; done
+		    [ ${#dirs[@]} -eq 0 ] || procs_in "${dirs[@]}"; } \
+		    2>/dev/null)" ] && break
+		sleep 0.2
+	done
+	for u in "${users[@]}"; do
+		! id -u "$u" >/dev/null 2>&1 || userdel "$u" 2>/dev/null
+	done
+	for u in "${groups[@]}" "${users[@]}"; do
+		! getent group "$u" >/dev/null || groupdel "$u" 2>/dev/null
+	done
+	for u in "${dirs[@]}"; do
+		case $u in /var/tmp/imapexec-*.??????) rm -rf "$u" ;; esac
+	done
+	if grep -qF "imapexec-63-safe-defaults $id" /etc/hosts 2>/dev/null; then
+		rewrite /etc/hosts 'import sys
+sys.stdout.write("".join(l for l in sys.stdin.readlines()
+                         if sys.argv[1] not in l).rstrip("\n"))' \
+		    "imapexec-63-safe-defaults $id"
+	fi
+	rm -f "$f"
+	echo "== reaped the killed test run $id: ${dirs[*]} ${users[*]}"
+}
+
+for f in "$runs"/*; do
+	[ -f "$f" ] || continue
+	read -r kind pid start <"$f" || continue
+	[ "$kind" = owner ] && [ -n "${pid:-}" ] || continue
+	alive "$pid" "${start:-}" || reap "$(basename "$f")" "$f"
+done
+
+# The Postfix instances of tests/services.bash whose directory is gone.
+mc=/etc/postfix/main.cf
+if grep -qF 'written by the imapexec test suite' "$mc" 2>/dev/null; then
+	(
+		flock -w 60 9 || exit 1
+		keep=
+		for d in $(sed -n 's/^alternate_config_directories = //p' "$mc"); do
+			[ ! -d "$d" ] || keep="$keep $d"
+		done
+		if [ -z "$keep" ]; then
+			rm -f "$mc"
+		else
+			sed "s|^alternate_config_directories = .*|alternate_config_directories =$keep|" \
+			    "$mc" >"$mc.reap" && mv "$mc.reap" "$mc"
+		fi
+	) 9</etc/postfix
+fi
+exit 0
