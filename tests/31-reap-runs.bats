@@ -104,3 +104,43 @@ teardown() {
 		IMX_RUNS=$2; imx_record "dir /nonexistent"' _ "$REPO" "$d/link"
 	[ "$status" -ne 0 ]
 }
+
+@test "reap-runs: a run killed right after it made a directory: the directory goes" {
+	[ "$(id -u)" -eq 0 ] || skip "the records are root's"
+	local shim=$BATS_TEST_TMPDIR/shim out=$BATS_TEST_TMPDIR/k.out
+	mkdir "$shim"
+	# mkdir (or mktemp) makes the run's directory, then the whole run is
+	# killed
+	printf '%s\n' '#!/bin/sh' '/bin/mkdir "$@" || exit' \
+		'case "$*" in */var/tmp/imapexec-test.*) kill -KILL 0 ;; esac' \
+		>"$shim/mkdir"
+	printf '%s\n' '#!/bin/sh' 'd=$(/bin/mktemp "$@") || exit' 'echo "$d"' \
+		'case "$d" in /var/tmp/imapexec-test.*) kill -KILL 0 ;; esac' \
+		>"$shim/mktemp"
+	chmod 755 "$shim/mkdir" "$shim/mktemp"
+	# shellcheck disable=SC2016 # expanded by the run's own shell
+	setsid bash -c '. "$1/tests/runs.bash"; echo "$IMX_ID" >"$2"
+		PATH=$3:$PATH imx_run_dir test' _ "$REPO" "$out" "$shim" \
+		>/dev/null 2>&1 || true
+	local id d
+	id=$(cat "$out")
+	[ -f "$RUNS/$id" ]
+	d=$(sed -n 's/^dir //p' "$RUNS/$id")
+	[ -d "$d" ]
+	run "$REAP"
+	[[ "$output" == *"reaped the killed test run $id"* ]]
+	[ ! -e "$d" ] && [ ! -e "$RUNS/$id" ]
+}
+
+@test "reap-runs: run from inside a killed run's directory, it does not kill itself or its shell" {
+	[ "$(id -u)" -eq 0 ] || skip "the records are root's"
+	fake_run dead
+	kill -KILL -- "-$dead_PID"
+	sleep 0.2
+	run bash -c 'cd "$1" && "$2"; echo "reaper: $?"' _ "$dead_DIR" "$REAP"
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"reaped the killed test run $dead_ID"* ]]
+	[[ "$output" == *"reaper: 0"* ]]
+	gone_run "$dead_ID" "$dead_DIR"
+}

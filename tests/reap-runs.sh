@@ -18,9 +18,20 @@ set -u
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 runs=/var/tmp/imapexec-runs
 [ "$(id -u)" -eq 0 ] || exit 0
-[ -d "$runs" ] && [ ! -L "$runs" ] && [ "$(stat -c %u "$runs")" = 0 ] ||
-    exit 0
+# root's own, a directory, not a link, and nobody else may write in it
+[ -d "$runs" ] && [ ! -L "$runs" ] && [ "$(stat -c %u "$runs")" = 0 ] &&
+    [ $((0$(stat -c %a "$runs") & 022)) -eq 0 ] || exit 0
 . "$(dirname "$0")/runs.bash"
+# Not in a directory it may remove, and never a process of its own line
+# (this one, the shell that ran it, ...): procs_in matches working
+# directories.
+cd / || exit 1
+mine=" $$ "
+p=$PPID
+while [ "${p:-0}" -gt 1 ]; do
+	mine="$mine$p "
+	p=$(awk '$1 == "PPid:" { print $2 }' "/proc/$p/status" 2>/dev/null)
+done
 
 # alive PID START: process PID runs and started at START.
 alive() {
@@ -35,29 +46,42 @@ procs_in() {
 		grep -laF -- "$d/" /proc/[0-9]*/cmdline 2>/dev/null
 		find /proc/[0-9]*/cwd -maxdepth 0 \( -lname "$d" -o \
 		    -lname "$d/*" \) 2>/dev/null
-	done | cut -d/ -f3 | sort -u
+	done | cut -d/ -f3 | sort -u | while read -r p; do
+		[[ "$mine" == *" $p "* ]] || echo "$p"
+	done
 }
 
-# rewrite FILE PROGRAM ARG: under a lock on FILE itself, rewrite it in
-# place (it may be a bind mount, others read it) with the python PROGRAM,
-# which gets the old content on stdin and ARG, and prints the new.
-rewrite() {
+# hosts_drop TAG: take the lines holding TAG out of /etc/hosts, in place
+# (it may be a bind mount) and never empty (others read it: the lines that
+# stay are written over the old ones, then the file is cut to their
+# length), under a lock on the file itself (tests/63-safe-defaults.bats).
+hosts_drop() {
 	(
 		flock -w 60 9 || exit 1
-		new=$(python3 -c "$2" "$3" <"$1") || exit 1
-		printf '%s\n' "$new" >"$1.reap" && cat "$1.reap" >"$1" &&
-		    rm -f "$1.reap"
-	) 9<"$1"
+		python3 -c 'import sys
+with open("/etc/hosts", "r+b") as f:
+    old = f.read()
+    new = b"".join(l for l in old.splitlines(True)
+                   if sys.argv[1].encode() not in l)
+    f.seek(0)
+    f.write(new)
+    f.truncate(len(new))' "$1"
+	) 9</etc/hosts
 }
 
 # reap ID FILE: remove what the record FILE of the killed run ID names.
 reap() {
 	local id=$1 f=$2 kind name dirs=() users=() groups=() u i
 	while read -r kind name; do
+		# only what runs.bash and helper.bash write: a record that names
+		# anything else (/, a path with ..) does not get it killed
 		case $kind in
-		dir) dirs+=("$name") ;;
-		user) users+=("$name") ;;
-		group) groups+=("$name") ;;
+		dir) [[ "$name" =~ ^/var/tmp/imapexec-[a-z]+\.[A-Za-z0-9]{6}$ ]] &&
+			dirs+=("$name") ;;
+		user) [[ "$name" =~ ^imxt-$id-[A-Za-z0-9_-]+$ ]] &&
+			users+=("$name") ;;
+		group) [[ "$name" =~ ^imxt-$id-[A-Za-z0-9_-]+$ ]] &&
+			groups+=("$name") ;;
 		esac
 	done <"$f"
 	for i in $(seq 50); do
@@ -79,13 +103,10 @@ reap() {
 		! getent group "$u" >/dev/null || groupdel "$u" 2>/dev/null
 	done
 	for u in "${dirs[@]}"; do
-		case $u in /var/tmp/imapexec-*.??????) rm -rf "$u" ;; esac
+		rm -rf "$u"
 	done
 	if grep -qF "imapexec-63-safe-defaults $id" /etc/hosts 2>/dev/null; then
-		rewrite /etc/hosts 'import sys
-sys.stdout.write("".join(l for l in sys.stdin.readlines()
-                         if sys.argv[1] not in l).rstrip("\n"))' \
-		    "imapexec-63-safe-defaults $id"
+		hosts_drop "imapexec-63-safe-defaults $id"
 	fi
 	rm -f "$f"
 	echo "== reaped the killed test run $id: ${dirs[*]} ${users[*]}"
@@ -93,9 +114,17 @@ sys.stdout.write("".join(l for l in sys.stdin.readlines()
 
 for f in "$runs"/*; do
 	[ -f "$f" ] || continue
-	read -r kind pid start <"$f" || continue
-	[ "$kind" = owner ] && [ -n "${pid:-}" ] || continue
-	alive "$pid" "${start:-}" || reap "$(basename "$f")" "$f"
+	id=$(basename "$f")
+	# a record without its owner line (a run killed as it wrote it, a full
+	# disk) cannot say whether its run still goes: left, and said
+	if ! read -r kind pid start <"$f" || [ "$kind" != owner ] ||
+		[[ ! "$pid$start" =~ ^[0-9]+$ ]] || [ -z "$start" ] ||
+		[[ ! "$id" =~ ^[a-z0-9]{6}$ ]]; then
+		echo "== $f: not a record of a run (no owner line); remove by hand" \
+		    "what it names" >&2
+		continue
+	fi
+	alive "$pid" "$start" || reap "$id" "$f"
 done
 
 # The Postfix instances of tests/services.bash whose directory is gone.

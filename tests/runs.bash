@@ -74,13 +74,23 @@ imx_record() {
 }
 
 # imx_run_dir KIND: make and print a directory /var/tmp/imapexec-KIND.XXXXXX
-# of this run's own (mode 755: the test accounts reach into it), recorded.
+# of this run's own (mode 755: the test accounts reach into it), recorded
+# before it is made (a run killed right after mkdir leaves nothing the
+# record does not name).  mkdir makes it or fails if anything, a link
+# included, has the name: then the line goes and another name is tried.
 imx_run_dir() {
-	local d
-	d=$(mktemp -d "/var/tmp/imapexec-$1.XXXXXX") || return 1
-	chmod 755 "$d"
-	imx_record "dir $d" || { rm -rf "$d"; return 1; }
-	echo "$d"
+	local d i
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		d=/var/tmp/imapexec-$1.$(LC_ALL=C tr -dc A-Za-z0-9 </dev/urandom |
+			head -c 6)
+		imx_record "dir $d" || return 1
+		if mkdir -m 755 "$d" 2>/dev/null; then
+			echo "$d"
+			return 0
+		fi
+		[ "$EUID" -ne 0 ] || sed -i "\|^dir $d\$|d" "$IMX_RUNS/$IMX_ID"
+	done
+	return 1
 }
 
 # imx_run_end: remove the directories of this run (unless IMX_KEEP=1), then
