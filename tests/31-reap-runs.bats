@@ -6,7 +6,7 @@
 
 REPO=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 REAP=$REPO/tests/reap-runs.sh
-RUNS=/var/tmp/imapexec-runs
+RUNS=/var/lib/imapexec-tests/runs
 
 # fake_run NAME: start a run of a file as bash -c does it: load
 # tests/runs.bash, make a directory, an account and a group, start a

@@ -1,7 +1,7 @@
 #!/bin/bash
 # reap-runs.sh - clean up after bats file runs that were killed.
 #
-# Each run of a test file keeps a record in /var/tmp/imapexec-runs/ID
+# Each run of a test file keeps a record in /var/lib/imapexec-tests/runs/ID
 # (tests/runs.bash) naming its owner, the bats process of the file, and
 # the directories and accounts it made; teardown_file removes all of it.
 # A run that was killed (a ^C, a CI job or a session that ended) never got
@@ -16,7 +16,7 @@
 set -u
 
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-runs=/var/tmp/imapexec-runs
+runs=/var/lib/imapexec-tests/runs
 [ "$(id -u)" -eq 0 ] || exit 0
 # root's own, a directory, not a link, and nobody else may write in it
 [ -d "$runs" ] && [ ! -L "$runs" ] && [ "$(stat -c %u "$runs")" = 0 ] &&

@@ -16,7 +16,7 @@
 # A run killed before (a ^C, a session that ended) leaves its record with
 # an owner that no longer runs: tests/reap-runs.sh removes what it names.
 
-IMX_RUNS=/var/tmp/imapexec-runs
+IMX_RUNS=/var/lib/imapexec-tests/runs
 
 # imx_new_id: a fresh IMX_ID for this file's run (exported), unless it has
 # one.  Called as the file is loaded in setup_file's shell, which is the
@@ -54,12 +54,13 @@ imx_start_time() {
 
 # imx_record LINE: add LINE to this run's record (root only; no-op else),
 # making the record, with its owner line, first.  The directory of records
-# must be root's own and not a link (/var/tmp is world-writable): else fail.
+# must be root's own and not a link: else fail (it is under /var/lib, where
+# only root writes, not in world-writable /var/tmp).
 imx_record() {
 	[ "$EUID" -eq 0 ] || return 0
 	local f=$IMX_RUNS/$IMX_ID
 	if [ ! -e "$IMX_RUNS" ]; then
-		mkdir -m 700 "$IMX_RUNS" 2>/dev/null || [ -d "$IMX_RUNS" ] ||
+		mkdir -p -m 700 "$IMX_RUNS" 2>/dev/null || [ -d "$IMX_RUNS" ] ||
 			return 1
 	fi
 	if [ -L "$IMX_RUNS" ] || [ ! -d "$IMX_RUNS" ] ||
