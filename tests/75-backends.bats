@@ -89,3 +89,94 @@ transparency() {
 	bk_lacks courier "no LITERAL+ (pipeline.txt sends {n+})"
 }
 @test "mailutils: transparency: pipeline" { SORTED=1 transparency mailutils pipeline.txt; }
+
+# --- EXECUTE ------------------------------------------------------------------
+
+# execute NAME: basic.txt with EXECUTEs woven in (one-shot, interactive,
+# pipelined with a FETCH, binary output) through imapexec in front of
+# NAME: they run, and the rest equals the direct basic session.
+execute() {
+	bk_want "$1"
+	compare "$1" basic.txt
+	ex_basic_x
+	bk_session "$1" filtered "$(bk_script "$1" "$T/basic-x.txt")"
+	ex_has '^x1 OK' && ex_has '^x2 OK' && ex_has '^x3 OK'
+	ex_out x1 | grep -qx 'argv\[1\]=<one>'
+	"$PYTHON" "$EXR" --strip x1,x2,x3 --plus "$T/filtered.out" >"$T/stripped.out"
+	imx_normalize_filtered "$T/stripped.out" >"$T/filtered.norm"
+	diff -a -u "$T/direct.norm" "$T/filtered.norm"
+	! grep -q 'failing closed' "$T/filtered.log"
+	imx_assert_no_leftovers
+}
+
+@test "dovecot: EXECUTE runs, the session around it is unchanged" { execute dovecot; }
+@test "courier: EXECUTE runs, the session around it is unchanged" { execute courier; }
+@test "mailutils: EXECUTE runs, the session around it is unchanged" { execute mailutils; }
+
+# --- literals holding EXECUTE lines -----------------------------------------
+
+# literal NAME FORM ACCEPTED: an APPEND whose literal (FORM: {n}, {n+},
+# ~{n} or ~{n+}) holds EXECUTE lines runs none of them (Mailutils
+# stores only messages that start with a header).  ACCEPTED: "yes"
+# (NAME stores the message: it comes back byte-identical, and a later
+# EXECUTE runs), or "no" (NAME refuses the form and reads the octets as
+# command lines: they go to it, and imapexec fails closed at the latest
+# when it answers a tag nobody sent).
+literal() {
+	local name=$1 form=$2 accepted=$3 hdr sync=
+	bk_want "$name"
+	case $form in
+	'{n}') hdr='{#msg}' sync=1 ;;
+	'{n+}') hdr='{#msg+}' ;;
+	'~{n}') hdr='~{#msg}' sync=1 ;;
+	'~{n+}') hdr='~{#msg+}' ;;
+	esac
+	{
+		printf '%s\n' 'data msg' 'Subject: trap' '' 'x1 EXECUTE mark hello' \
+			'x2 EXECUTE mark two' 'x3 execute "mark" three' '.end'
+		echo "> a APPEND INBOX $hdr"
+		[ -z "$sync" ] || echo 'wait +'
+		printf '%s\n' '> @{msg}' 'wait a' '> b EXECUTE mark after' 'wait b' \
+			'> c SELECT INBOX' 'wait c' '> d FETCH * BODY[]' 'wait d' \
+			'> e LOGOUT' 'wait e'
+	} >"$T/lit.txt"
+	bk_session "$name" filtered "$T/lit.txt"
+	if [ -e "$T/marker" ]; then
+		! grep -q -E 'hello|two|three' "$T/marker"
+	fi
+	! ex_has '^x[123] OK'
+	if [ "$accepted" = yes ]; then
+		ex_has '^a OK'
+		[ "$(cat "$T/marker")" = after ]
+		printf 'Subject: trap\r\n\r\nx1 EXECUTE mark hello\r\nx2 EXECUTE mark two\r\nx3 execute "mark" three\r\n' >"$T/want"
+		"$PYTHON" - "$T/filtered.out" >"$T/body" <<-'PY'
+			import re, sys
+			d = open(sys.argv[1], "rb").read()
+			m = list(re.finditer(rb"BODY\[\] \{(\d+)\}\r\n", d))[-1]
+			sys.stdout.buffer.write(d[m.end():m.end() + int(m.group(1))])
+		PY
+		cmp "$T/want" "$T/body"
+		! grep -q 'failing closed' "$T/filtered.log"
+	else
+		! ex_has '^a OK'
+	fi
+	imx_assert_no_leftovers
+}
+
+@test "dovecot: literal {n} with EXECUTE lines" { literal dovecot '{n}' yes; }
+@test "dovecot: literal {n+} with EXECUTE lines" { literal dovecot '{n+}' yes; }
+@test "dovecot: literal ~{n} with EXECUTE lines" { literal dovecot '~{n}' yes; }
+@test "dovecot: literal ~{n+} with EXECUTE lines" { literal dovecot '~{n+}' yes; }
+@test "courier: literal {n} with EXECUTE lines" { literal courier '{n}' yes; }
+# Courier has no LITERAL+: NO, and the octets are command lines to it.
+@test "courier: literal {n+} (refused) with EXECUTE lines" { literal courier '{n+}' no; }
+# Courier sends "+ OK" for ~{n}, reads the octets, then answers NO.
+@test "courier: literal ~{n} (refused after '+') with EXECUTE lines" { literal courier '~{n}' no; }
+@test "courier: literal ~{n+} (refused) with EXECUTE lines" { literal courier '~{n+}' no; }
+@test "mailutils: literal {n} with EXECUTE lines" { literal mailutils '{n}' yes; }
+@test "mailutils: literal {n+} with EXECUTE lines" { literal mailutils '{n+}' yes; }
+@test "mailutils: literal ~{n} with EXECUTE lines" {
+	bk_lacks mailutils "no BINARY: ~{n} is answered NO before any '+', so no client sends the octets"
+}
+# Mailutils answers ~{n+} with NO and reads the octets as command lines.
+@test "mailutils: literal ~{n+} (refused) with EXECUTE lines" { literal mailutils '~{n+}' no; }

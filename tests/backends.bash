@@ -177,7 +177,8 @@ bk_config() {
 		cat "$T/imapexec.conf.new"
 	} >"$T/imapexec.conf"
 	rm -f "$T/imapexec.conf.new"
-	"$IMAPEXEC" -t -c "$T/imapexec.conf" >&2
+	"$IMAPEXEC" -t -c "$T/imapexec.conf" >/dev/null 2>&1 ||
+		"$IMAPEXEC" -t -c "$T/imapexec.conf" >&2
 }
 
 # bk_command NAME MODE HOME: IMX_CMD runs MODE for NAME as the test user
