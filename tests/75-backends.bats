@@ -180,3 +180,77 @@ literal() {
 }
 # Mailutils answers ~{n+} with NO and reads the octets as command lines.
 @test "mailutils: literal ~{n+} (refused) with EXECUTE lines" { literal mailutils '~{n+}' no; }
+
+# --- failing closed (tests/74-failclosed.bats, per backend) ------------------
+
+# tagreuse NAME: a tag reused while outstanding fails closed; a later
+# EXECUTE goes to the backend, which does not know it.
+tagreuse() {
+	bk_want "$1"
+	echo 'probe_timeout = 1;' >>"$T/imapexec.conf"
+	printf '%s\n' '> a NOOP' '> a NOOP' 'wait a' 'wait a' \
+		'> b EXECUTE mark one' 'wait b' '> c NOOP' 'wait c OK' \
+		'> d LOGOUT' 'wait d' >"$T/s.txt"
+	bk_session "$1" filtered "$T/s.txt"
+	ex_no_marker
+	ex_has '^b (BAD|NO) '
+	grep -q 'failing closed: a tag was reused' "$T/filtered.log"
+	imx_assert_no_leftovers
+}
+
+@test "dovecot: a tag reused while outstanding fails closed" { tagreuse dovecot; }
+@test "courier: a tag reused while outstanding fails closed" { tagreuse courier; }
+@test "mailutils: a tag reused while outstanding fails closed" { tagreuse mailutils; }
+
+# hidden NAME HTAG LINE: the issue 11 reproduction: "z NOOP {n+}" carries
+# LINE (tag HTAG), which the backend runs (or reads as a line of its own,
+# without LITERAL+); then an APPEND whose data starts with an EXECUTE
+# line.  Nothing runs, imapexec fails closed once, the session goes on.
+# With a fourth argument "consumed", the backend reads NOOP's literal as
+# imapexec does (Mailutils answers "z BAD NOOP Invalid arguments"):
+# nothing is hidden, so nothing fails, and the later EXECUTE runs.
+hidden() {
+	local name=$1 htag=$2 line=$3 consumed=${4:-}
+	bk_want "$name"
+	echo 'probe_timeout = 1;' >>"$T/imapexec.conf"
+	cat >"$T/s.txt" <<-EOF2
+		data msg
+		Subject: hidden
+
+		x EXECUTE mark hello
+		body line
+		.end
+		>> z NOOP {$((${#line} + 2))+}\\r\\n$line\\r\\n\\r\\na APPEND INBOX {#msg}\\r\\n
+		wait +
+		>> @{msg}
+		>
+		wait z
+		${consumed:+#}wait $htag
+		wait a
+		> y EXECUTE mark later
+		wait y
+		> g NOOP
+		wait g OK
+		> h LOGOUT
+		wait h
+	EOF2
+	bk_session "$name" filtered "$T/s.txt"
+	! ex_has '^x '
+	if [ -n "$consumed" ]; then
+		ex_has '^z BAD '
+		[ "$(cat "$T/marker")" = later ]
+		! grep -q 'failing closed' "$T/filtered.log"
+	else
+		ex_no_marker
+		ex_has '^y (BAD|NO) '
+		[ "$(grep -c 'failing closed' "$T/filtered.log")" -eq 1 ]
+	fi
+	imx_assert_no_leftovers
+}
+
+@test "dovecot: hidden command: NOOP {n+} carrying a NOOP with the APPEND's tag" { hidden dovecot a 'a NOOP'; }
+@test "courier: hidden command: NOOP {n+} carrying a NOOP with the APPEND's tag" { hidden courier a 'a NOOP'; }
+@test "mailutils: hidden command: NOOP {n+} carrying a NOOP with the APPEND's tag" { hidden mailutils a 'a NOOP' consumed; }
+@test "dovecot: hidden command: another tag" { hidden dovecot q 'q NOOP'; }
+@test "courier: hidden command: another tag" { hidden courier q 'q NOOP'; }
+@test "mailutils: hidden command: another tag" { hidden mailutils q 'q NOOP' consumed; }
