@@ -254,3 +254,31 @@ hidden() {
 @test "dovecot: hidden command: another tag" { hidden dovecot q 'q NOOP'; }
 @test "courier: hidden command: another tag" { hidden courier q 'q NOOP'; }
 @test "mailutils: hidden command: another tag" { hidden mailutils q 'q NOOP' consumed; }
+
+# --- a greeting that is not PREAUTH -----------------------------------------
+
+# Courier unpacked without a Gamin server it can reach greets "* OK
+# [ALERT] Filesystem notification initialization error ..." and only
+# then "* PREAUTH Ready." (GAMIN_DEBUG_SERVER names a server that does
+# not exist; the test user's own gam_server, which earlier sessions
+# started, is ended first).  The first line decides: not PREAUTH, so the
+# session is not taken for authenticated: EXECUTE is not advertised and
+# is refused by imapexec, nothing runs, and the log says why.
+@test "courier: '* OK [ALERT]' before '* PREAUTH': no EXECUTE, and the log says why" {
+	bk_want courier
+	local pid
+	for pid in $(pgrep -u "$IMX_USER" -x gam_server); do
+		kill "$pid" 2>/dev/null || true
+	done
+	BK_COURIER_ENV+=(GAMIN_DEBUG_SERVER=/nonexistent)
+	printf '%s\n' '> a CAPABILITY' 'wait a' '> b EXECUTE mark one' 'wait b' \
+		'> c NOOP' 'wait c OK' '> d LOGOUT' 'wait d' >"$T/s.txt"
+	bk_session courier filtered "$T/s.txt"
+	head -n 1 "$T/filtered.out" | grep -a -q '^\* OK \[ALERT\] Filesystem notification'
+	sed -n 2p "$T/filtered.out" | grep -a -q '^\* PREAUTH'
+	ex_no_marker
+	ex_has '^b BAD EXECUTE is only valid in authenticated state'
+	! grep -a -q EXECUTE <(grep -a -v '^b ' "$T/filtered.out")
+	grep -q 'the backend did not greet with PREAUTH' "$T/filtered.log"
+	imx_assert_no_leftovers
+}
