@@ -22,6 +22,7 @@
 load helper
 load execute
 load backends
+load difftest
 # hooks of the libraries loaded above: teardown_file: helper.bash's
 
 setup_file() {
@@ -281,4 +282,60 @@ hidden() {
 	! grep -a -q EXECUTE <(grep -a -v '^b ' "$T/filtered.out")
 	grep -q 'the backend did not greet with PREAUTH' "$T/filtered.log"
 	imx_assert_no_leftovers
+}
+
+# --- the differential generator (tests/difftest.py) per backend -------------
+
+# diff_job DIR START COUNT SEED [difftest opts]: as in
+# tests/71-differential.bats, against BK_DIFF (the backend): the homes,
+# configs and marker file of DIR, direct and through imapexec.
+diff_job() {
+	local dir=$1 start=$2 count=$3 seed=$4 mode direct filtered
+	shift 4
+	mkdir -p "$dir"
+	{
+		sed "s|$T/marker|$dir/marker|g" "$T/imapexec.conf"
+		echo 'probe_timeout = 1;'
+	} >"$dir/imapexec.conf"
+	: >"$dir/diff.log"
+	imx_own "$dir"
+	for mode in direct filtered; do
+		T=$dir bk_home "$BK_DIFF" "$mode"
+	done
+	T=$dir bk_command "$BK_DIFF" direct "$dir/home.direct"
+	direct=("${IMX_CMD[@]}")
+	T=$dir bk_command "$BK_DIFF" filtered "$dir/home.filtered"
+	filtered=("${IMX_CMD[@]}")
+	"$PYTHON" "$REPO/tests/difftest.py" --start "$start" --count "$count" \
+		--seed "$seed" --mark "$dir/marker" --log "$dir/diff.log" \
+		"${BK_DIFF_ARGS[@]}" "$@" -- "${direct[@]}" --- "${filtered[@]}" \
+		>"$dir/summary" 2>&1
+}
+
+# differential NAME COUNT [difftest opts]: BK_DIFF_STREAMS (default
+# COUNT) generated streams against NAME, direct and through imapexec: no
+# mismatch, none unsafe (what imapexec ran, NAME parsed as a command).
+# The summary is shown (fd 3).  Mailutils gets fewer streams: a stream
+# it leaves inside a literal costs a connection that ends only on
+# SIGTERM (it spins on end of input), about 10 s.  Other backends than Dovecot answer an
+# unknown command in their own words: every tagged answer to a marker
+# line counts as NAME having parsed it as a command.
+differential() {
+	BK_DIFF=$1
+	local count=${BK_DIFF_STREAMS:-$2}
+	shift 2
+	bk_want "$BK_DIFF"
+	BK_DIFF_ARGS=("$@")
+	diff_run "$count" "${DIFF_SEED:-20260101}"
+	grep -q -E ' 0 unsafe' <(grep '^difftest total' "$T/summary")
+	grep -q -E ' [1-9][0-9]* run by imapexec' <(grep '^difftest total' "$T/summary")
+}
+
+@test "dovecot: differential streams, none unsafe" { differential dovecot 300; }
+@test "courier: differential streams, none unsafe" {
+	differential courier 300 --unknown . --logout \
+		--toomany 'TOO MANY CONSECUTIVE PROTOCOL VIOLATIONS'
+}
+@test "mailutils: differential streams, none unsafe" {
+	differential mailutils 100 --unknown . --logout
 }
