@@ -339,3 +339,65 @@ differential() {
 @test "mailutils: differential streams, none unsafe" {
 	differential mailutils 100 --unknown . --logout
 }
+
+# --- a real client: mbsync ----------------------------------------------------
+
+# mbsync_sync NAME MODE: mbsync pulls every folder of a fresh home of
+# NAME's (direct or through imapexec; the tunnel is a script running
+# IMX_CMD) into $T/local.MODE.
+mbsync_sync() {
+	local name=$1 mode=$2
+	bk_home "$name" "$mode"
+	bk_command "$name" "$mode" "$T/home.$mode"
+	{
+		echo '#!/bin/sh'
+		printf 'exec'
+		printf ' %q' "${IMX_CMD[@]}"
+		printf ' 2>>%q\n' "$T/$mode.log"
+	} >"$T/tunnel.$mode"
+	chmod 755 "$T/tunnel.$mode"
+	mkdir -p "$T/local.$mode"
+	cat >"$T/mbsyncrc.$mode" <<-EOF2
+		FSync no
+		IMAPStore remote
+		Tunnel "$T/tunnel.$mode"
+		Timeout 120
+
+		MaildirStore local
+		Path $T/local.$mode/
+		Inbox $T/local.$mode/INBOX
+		SubFolders Verbatim
+
+		Channel pull
+		Far :remote:
+		Near :local:
+		Patterns *
+		Create Near
+		Sync Pull
+		SyncState *
+	EOF2
+	: >"$T/$mode.log"
+	imx_own "$T/$mode.log"
+	mbsync -c "$T/mbsyncrc.$mode" -a >"$T/mbsync.$mode.out" 2>&1 || {
+		echo "# mbsync ($name, $mode) failed:" >&2
+		tail -n 20 "$T/mbsync.$mode.out" "$T/$mode.log" >&2
+		return 1
+	}
+}
+
+# mbsync_equal NAME: a full sync through imapexec equals the direct one.
+mbsync_equal() {
+	bk_want "$1"
+	command -v mbsync >/dev/null || skip "no mbsync (isync)"
+	mbsync_sync "$1" direct
+	mbsync_sync "$1" filtered
+	[ "$("$PYTHON" "$REPO/tests/deploy/mdcompare.py" count "$T/local.direct")" -ge 5 ]
+	"$PYTHON" "$REPO/tests/deploy/mdcompare.py" same "$T/local.direct" \
+		"$T/local.filtered"
+	! grep -q 'failing closed' "$T/filtered.log"
+	imx_assert_no_leftovers
+}
+
+@test "dovecot: mbsync full sync through imapexec equals the direct one" { mbsync_equal dovecot; }
+@test "courier: mbsync full sync through imapexec equals the direct one" { mbsync_equal courier; }
+@test "mailutils: mbsync full sync through imapexec equals the direct one" { mbsync_equal mailutils; }
