@@ -13,7 +13,11 @@ test_core="bats parallel dovecot-imapd python3 util-linux systemd socat procps o
 test_services="dovecot-sieve python3-aiosmtpd postfix python3-icalendar python3-recurring-ical-events"
 test_deploy="xinetd openssh-server openssh-client isync offlineimap3 mutt tmux nodejs $(command -v npm >/dev/null 2>&1 || echo npm)"
 test_relay="strace"
-test="$build $test_core $test_services $test_deploy $test_relay"
+# More backends (issue 26): Mailutils' imap4d; Courier's imapd is unpacked
+# by scripts/courier.sh (it conflicts with dovecot-imapd), Gamin's server
+# makes its greeting a plain PREAUTH.
+test_backends="mailutils-imap4d gamin"
+test="$build $test_core $test_services $test_deploy $test_relay $test_backends"
 run="$build dovecot-imapd systemd util-linux netcat-openbsd python3-icalendar python3-recurring-ical-events"
 fuzz="$build clang libclang-rt-14-dev bats dovecot-imapd python3 util-linux procps"
 valgrind="$test valgrind"
@@ -33,13 +37,24 @@ all) want="$test $run $fuzz $bench" ;;
 	;;
 esac
 
+# backends_unpacked SET: for the test sets, Courier's imapd unpacked into
+# build/courier (scripts/courier.sh, idempotent, under a lock).
+backends_unpacked() {
+	case $1 in
+	test | valgrind | all) sh "$(dirname "$0")/courier.sh" ;;
+	esac
+}
+
 missing=
 for pkg in $want; do
 	case " $missing " in *" $pkg "*) continue ;; esac
 	status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null) || status=
 	[ "$status" = installed ] || missing="$missing $pkg"
 done
-[ -n "$missing" ] || exit 0
+[ -n "$missing" ] || {
+	backends_unpacked "${1:-all}"
+	exit 0
+}
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "$0: missing packages; install them with:" >&2
@@ -70,3 +85,4 @@ if [ -n "$failed" ]; then
 	echo "$0: could not install:$failed" >&2
 	exit 1
 fi
+backends_unpacked "${1:-all}"

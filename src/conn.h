@@ -26,6 +26,8 @@ struct conn {
 	const char	*home;		/* NULL: none (post-login without a
 					   userdb home): EXECUTE is refused */
 	int		 home_told;	/* ... and that has been logged */
+	int		 greet_told;	/* a greeting other than PREAUTH has
+					   been logged */
 	char		 rip[64];	/* the client's address, or "" */
 
 	int		 cl_in;		/* client descriptors (may be equal) */

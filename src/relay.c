@@ -93,6 +93,23 @@ min3(size_t a, size_t b, size_t c)
 }
 
 /*
+ * greeting_told(c):
+ * Once the backend's first line has been seen, log (once) if it was not
+ * PREAUTH: the session is then not authenticated (whatever follows, e.g.
+ * Courier's "* PREAUTH" after an "* OK [ALERT]" line), so EXECUTE is
+ * refused on this connection.
+ */
+static void
+greeting_told(struct conn *c)
+{
+	if (c->greet_told || !c->scan.s_greeted || c->scan.authenticated)
+		return;
+	c->greet_told = 1;
+	log_warnx("the backend did not greet with PREAUTH on its first line: "
+	    "not authenticated, no EXECUTE on this connection");
+}
+
+/*
  * server_progress(c):
  * Scan and move what the backend sent towards the client.  Return nonzero
  * if anything moved.
@@ -131,6 +148,7 @@ server_progress(struct conn *c)
 			break;
 		scan_server(&c->scan, buf_head(&c->b_in), c->b_in.len,
 		    c->be_eof, &act);
+		greeting_told(c);
 		switch (act.op) {
 		case SCAN_PASS:
 			/*

@@ -102,11 +102,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from imapdrive import split_responses  # noqa: E402
 
 SHOW = os.environ.get("DIFF_SHOW") == "1"
-TOOMANY = b"* BYE Too many invalid IMAP commands"
+# Dovecot's; --toomany and --unknown set others (another backend, issue 26)
+TOOMANY = re.compile(rb"\* BYE Too many invalid IMAP commands")
 WAIT = 3.0          # seconds to wait for "+" or a tagged response
 UNKNOWN_EXECUTE = re.compile(rb"command EXECUTE: Unknown command", re.I)
 TAGGED = re.compile(rb"([^ \r\n]+) (OK|NO|BAD)\b", re.I)
 REFUSED = re.compile(rb"NO \[UNAVAILABLE\] EXECUTE is not available on this connection")
+LOGOUT = False       # --logout
 PROBE_LOST = re.compile(rb"failing closed: (no answer to the probe|the probe was)")
 
 
@@ -433,6 +435,11 @@ class Conn:
             self.out += data
 
     def close(self):
+        if LOGOUT and not self.wclosed and not self.eof:
+            # Mailutils' imap4d spins on end of input ("* BAD Null
+            # command" without end): say goodbye first.
+            self.send(b"zzl LOGOUT\r\n")
+            self.until(lambda: b"zzl" in self.tagged, WAIT)
         if not self.wclosed:
             self.until(lambda: not self.out, WAIT)
             try:
@@ -444,8 +451,14 @@ class Conn:
         try:
             self.p.wait(timeout=WAIT * 2)
         except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
+            # SIGTERM first: imapexec then ends its backend (a SIGKILL
+            # would orphan it, and Mailutils' imap4d spins on end of input)
+            self.p.terminate()
+            try:
+                self.p.wait(timeout=WAIT * 5)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
         try:
             self.p.stdout.close()
         except OSError:
@@ -540,7 +553,7 @@ def run_all(argvs, streams, per_conn, log):
                 if b"failing closed" in seg:
                     ok = False
             # Did Dovecot hang up on 20 invalid commands in a row?
-            toomany = TOOMANY in c.buf[c.mark:]
+            toomany = TOOMANY.search(c.buf, c.mark) is not None
             results[k][i] = (dec, c.tagged, c.buf.count(b"* BYE") > bye or c.eof, good,
                              (crashed, probed, toomany))
             if SHOW:
@@ -557,12 +570,13 @@ def run_all(argvs, streams, per_conn, log):
     return results
 
 
-def execute_ids(tagged, sid, what=UNKNOWN_EXECUTE):
+def execute_ids(tagged, sid, what=None):
     """The marker ids of the lines answered "BAD ... EXECUTE: Unknown
     command" (or what else matches what), in the order answered.  A
     marker's tag ends in its id; text before it in the same line (literal
     data run together with it) makes a longer tag for the same line."""
     pre = re.compile(rb"(s%de\d+)$" % sid)
+    what = what or UNKNOWN_EXECUTE
     ids = []
     for t, (st, line) in tagged.items():
         m = pre.search(t)
@@ -592,8 +606,20 @@ def main():
     ap.add_argument("--log", default="/dev/null")
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--dump", help="write stream i's bytes to DUMP.i on mismatch")
+    ap.add_argument("--unknown", help="regex of the backend's answer to an unknown "
+                    "command (default Dovecot's); \".\" counts every tagged answer")
+    ap.add_argument("--toomany", help="regex of the backend's BYE after too many "
+                    "invalid commands (default Dovecot's)")
+    ap.add_argument("--logout", action="store_true",
+                    help="send LOGOUT before closing a connection")
     ap.add_argument("rest", nargs=argparse.REMAINDER)
     a = ap.parse_args()
+    global UNKNOWN_EXECUTE, TOOMANY, LOGOUT
+    if a.unknown:
+        UNKNOWN_EXECUTE = re.compile(a.unknown.encode(), re.I)
+    if a.toomany:
+        TOOMANY = re.compile(a.toomany.encode())
+    LOGOUT = a.logout
     rest = a.rest[1:] if a.rest[:1] == ["--"] else a.rest
     k = rest.index("---")
     direct, filtered = rest[:k], rest[k + 1:]

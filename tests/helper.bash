@@ -450,7 +450,7 @@ imx_compare_norm() {
 		LC_ALL=C sort -o "$T/filtered.norm" "$T/filtered.norm"
 	fi
 	# the session must have done something: its last command completed
-	grep -a -q -E '^[a-z][0-9]+ OK .*completed' "$T/direct.norm"
+	grep -a -q -i -E '^[a-z][0-9]+ OK .*completed' "$T/direct.norm"
 	if ! cmp -s "$T/direct.norm" "$T/filtered.norm"; then
 		diff -a -u "$T/direct.norm" "$T/filtered.norm" | head -n 60 >&2
 		return 1

@@ -1,0 +1,69 @@
+#!/bin/sh
+# courier.sh [DIR] - Courier's imapd unpacked into DIR (default
+# build/courier of the repository), for the tests against more than one backend (issue 26).
+#
+# courier-imap conflicts with dovecot-imapd (Conflicts: imap-server), so
+# it is never installed: apt-get download fetches it and the libraries it
+# needs, dpkg -x unpacks them into DIR, and DIR/imapd is a wrapper that
+# runs the binary with LD_LIBRARY_PATH set to the unpacked libraries.
+# Gamin's server (package gamin, installed by deps.sh) makes its greeting
+# a plain "* PREAUTH"; without it Courier sends "* OK [ALERT] Filesystem
+# notification initialization error" first.
+#
+# Idempotent (nothing is done when DIR/imapd runs), and safe when two
+# runs start at once: the work is done under flock on DIR.lock, in a
+# temporary directory renamed into place when complete.
+set -eu
+
+dir=${1:-$(dirname "$0")/../build/courier}
+pkgs="courier-imap courier-base courier-authlib libcourier-unicode4 libgamin0"
+
+# ready: the unpacked imapd runs and greets PREAUTH.
+ready() {
+	[ -x "$dir/imapd" ] &&
+		printf 'a LOGOUT\r\n' | timeout 10 "$dir/imapd" "$dir/probe/Maildir" \
+			2>/dev/null | grep -q '^\* PREAUTH'
+}
+
+mkdir -p "$(dirname "$dir")"
+exec 9>"$dir.lock"
+flock -w 600 9
+ready && exit 0
+
+tmp=$dir.tmp.$$
+rm -rf "$tmp"
+mkdir -p "$tmp/debs" "$tmp/root"
+# apt's sandbox user must be able to write the download directory.
+chmod 777 "$tmp/debs"
+(cd "$tmp/debs" && apt-get download -q $pkgs </dev/null) >&2
+for deb in "$tmp"/debs/*.deb; do
+	dpkg -x "$deb" "$tmp/root"
+done
+rm -rf "$tmp/debs"
+root=$(cd "$tmp/root" && pwd)
+# The wrapper names the final place, where the tree is renamed to.
+final=$(cd "$(dirname "$dir")" && pwd)/$(basename "$dir")
+cat >"$tmp/imapd" <<EOF
+#!/bin/sh
+# Courier's imapd, unpacked by scripts/courier.sh: imapd MAILDIR
+LD_LIBRARY_PATH=$final/root/usr/lib:$final/root/usr/lib/x86_64-linux-gnu\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}
+export LD_LIBRARY_PATH
+exec $final/root/usr/bin/imapd "\$@"
+EOF
+cat >"$tmp/maildirmake" <<EOF
+#!/bin/sh
+# Courier's maildirmake, unpacked by scripts/courier.sh
+LD_LIBRARY_PATH=$final/root/usr/lib:$final/root/usr/lib/x86_64-linux-gnu
+export LD_LIBRARY_PATH
+exec $final/root/usr/bin/maildirmake.courier "\$@"
+EOF
+chmod 755 "$tmp/imapd" "$tmp/maildirmake" "$tmp" "$tmp/root"
+mkdir -p "$tmp/probe/Maildir/cur" "$tmp/probe/Maildir/new" \
+	"$tmp/probe/Maildir/tmp"
+rm -rf "$dir"
+mv "$tmp" "$dir"
+# the wrappers name $final: check the tree where it now is
+ready || {
+	echo "$0: the unpacked Courier imapd does not greet PREAUTH" >&2
+	exit 1
+}
