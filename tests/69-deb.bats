@@ -229,18 +229,20 @@ teardown() { dep_teardown; }
 	dep_require lintian
 	local changes=$DEBS/imapexec_$VERSION-1_$ARCH.changes
 	[ -f "$changes" ]
-	# as an unprivileged account (lintian warns about root)
+	# as an unprivileged account (lintian warns about root); an error
+	# fails it (its status), so does a warning (the E:/W: lines: with
+	# --show-overrides, --fail-on warning counts the overridden ones too)
 	setpriv --reuid="$DEP_USER" --regid="$DEP_USER" --init-groups \
 		env -i HOME="$DEP_HOME" PATH="$IMX_PATH" \
-		lintian --fail-on error,warning --show-overrides "$changes" \
+		lintian --fail-on error --show-overrides "$changes" \
 		>"$T/lintian.out" 2>&1 || {
 		cat "$T/lintian.out" >&2
 		false
 	}
 	cat "$T/lintian.out" >&2
-	! grep -E '^[EW]: ' "$T/lintian.out"
+	! grep -E '^[EW]: ' "$T/lintian.out" || false
 	# every override shown (O:) comes after its reason (N:)
-	! grep -B1 '^O: ' "$T/lintian.out" | grep -v -E '^(N|O): |^--$'
+	! grep -B1 '^O: ' "$T/lintian.out" | grep -v -E '^(N|O): |^--$' || false
 }
 
 @test "reproducible: a build in another clone at another path gives the same bytes" {
@@ -294,7 +296,7 @@ teardown() { dep_teardown; }
 [::1]:143" ]
 	[ "$(deb_unit User /lib/systemd/system/imapexec@.service)" = vmail ]
 	[ -z "$(find /etc/systemd -name 'imapexec*')" ]
-	! deb-systemd-helper --quiet was-enabled imapexec.socket
+	! deb-systemd-helper --quiet was-enabled imapexec.socket || false
 	# the Dovecot snippet is an example only: no running mail server changes
 	[ -f /usr/share/doc/imapexec/examples/dovecot/90-imapexec-postlogin.conf ]
 	[ -z "$(find /etc/dovecot -name '*imapexec*' 2>/dev/null)" ]
@@ -306,7 +308,7 @@ teardown() { dep_teardown; }
 @test "xinetd: the installed entry is disabled; with disable = no it serves EXECUTE" {
 	dep_require xinetd
 	grep -q '^[[:space:]]*disable[[:space:]]*= yes$' /etc/xinetd.d/imapexec
-	! grep -q '^[[:space:]]*disable[[:space:]]*= no' /etc/xinetd.d/imapexec
+	! grep -q '^[[:space:]]*disable[[:space:]]*= no' /etc/xinetd.d/imapexec || false
 	PORT=$(imx_free_port)
 	# the installed entry with this test's port and user; config and
 	# Dovecot of this test's own
@@ -323,7 +325,7 @@ teardown() { dep_teardown; }
 	dep_daemon xinetd-off xinetd -dontfork -filelog "$T/xinetd-off.filelog" \
 		-f "$T/xinetd.off" -pidfile "$T/xinetd-off-own.pid"
 	imx_wait_for grep -q 'Started working: 0 available services' "$T/xinetd-off.filelog"
-	! imx_listens "$DEP_LAST_PID" "$PORT"
+	! imx_listens "$DEP_LAST_PID" "$PORT" || false
 	sed 's/^\(\s*disable\s*=\) yes$/\1 no/' "$T/xinetd.off" >"$T/xinetd.on"
 	dep_daemon xinetd-on xinetd -dontfork -filelog "$T/xinetd-on.filelog" \
 		-f "$T/xinetd.on" -pidfile "$T/xinetd-on-own.pid"
@@ -346,17 +348,20 @@ teardown() { dep_teardown; }
 	dep_wait_listen "$PORT"
 	# the demo's services are copies of the installed ones
 	cmp /usr/libexec/imapexec/blacklist "$T/xdg/imapexec-demo-$DEP_USER/libexec/blacklist"
+	# a to f; the services run in the account's home (from passwd)
 	deb_imap "$PORT" CAPABILITY "SELECT INBOX" "FETCH 1 BODY[]" EXECUTE \
 		"EXECUTE blacklist add joe@smith.com" "EXECUTE blacklist list" \
-		"EXECUTE voicemail list" LOGOUT >"$T/session.out" || {
+		LOGOUT >"$T/session.out" || {
 		cat "$T/session.out" >&2
 		false
 	}
 	grep -q '^\* CAPABILITY .* EXECUTE COMPRESS=DEFLATE' "$T/session.out"
 	grep -q 'Subject: Welcome to the imapexec demo' "$T/session.out"
 	grep -q '^\* EXECUTE SERVICE calendar (INTERACTIVE)' "$T/session.out"
-	grep -q '^\* EXECUTE (TAG "f") OUT .*joe@smith.com' "$T/session.out"
-	grep -q '^\* EXECUTE (TAG "g") OUT .*20240105-1100-from-5551234' "$T/session.out"
+	grep -A1 '^\* EXECUTE (TAG "f") OUT' "$T/session.out" | grep -q 'joe@smith\.com' || {
+		cat "$T/session.out" >&2
+		false
+	}
 }
 
 # socket_unit: start the installed socket unit by hand as systemd would
@@ -417,7 +422,7 @@ socket_unit() {
 	[ "$(dpkg-query -W -f='${Version}' imapexec)" = "$VERSION-2" ]
 	[ "$(dpkg-query -W -f='${Version}' imapexec-run)" = "$VERSION-2" ]
 	grep -q "Unpacking imapexec ($VERSION-2) over ($VERSION-1)" "$T/apt.log"
-	! grep -i -E "configuration file|conffile|\\*\\*\\*" "$T/apt.log"
+	! grep -i -E "configuration file|conffile|\\*\\*\\*" "$T/apt.log" || false
 	cmp "$DEP_RUN/imapexec.conf.edited" /etc/imapexec.conf
 	[ -z "$(find /etc -name 'imapexec*.dpkg-*')" ]
 	# and the upgraded install still serves the session, with its data
@@ -431,7 +436,8 @@ socket_unit() {
 	[ -s "$DEP_RUN/listed" ]
 	deb_dpkg -r $PKGS
 	[ "$(deb_status imapexec)" = config-files ]
-	[ "$(deb_status imapexec-run)" = config-files ]
+	# imapexec-run has no conffile: removed is gone
+	[ -z "$(deb_status imapexec-run)" ]
 	[ ! -e /usr/sbin/imapexec ]
 	[ ! -e /usr/bin/imapexec-run ]
 	cmp "$DEP_RUN/imapexec.conf.edited" /etc/imapexec.conf
