@@ -62,11 +62,12 @@ deb_snapshot() {
 		-name '*imapexec*' -print 2>/dev/null | LC_ALL=C sort
 }
 
-# deb_accounts: the passwd and group names, but the tests' own (imxt-*),
-# which other files make and remove meanwhile.
+# deb_accounts: the passwd and group entries that mention imapexec (name,
+# comment or home), but the tests' own (imxt-*): other files, and other
+# programs on the machine, make and remove accounts meanwhile.
 deb_accounts() {
-	{ getent passwd; getent group; } | cut -d: -f1 | grep -v '^imxt-' |
-		LC_ALL=C sort
+	{ getent passwd; getent group; } | grep -i imapexec |
+		grep -v '^imxt-' | LC_ALL=C sort || true
 }
 
 # deb_build DIR [make args]: clone the committed tree into DIR, make deb
@@ -296,12 +297,15 @@ teardown() { dep_teardown; }
 [::1]:143" ]
 	[ "$(deb_unit User /lib/systemd/system/imapexec@.service)" = vmail ]
 	[ -z "$(find /etc/systemd -name 'imapexec*')" ]
-	! deb-systemd-helper --quiet was-enabled imapexec.socket || false
+	run systemctl is-enabled imapexec.socket
+	[ "$output" = disabled ]
 	# the Dovecot snippet is an example only: no running mail server changes
 	[ -f /usr/share/doc/imapexec/examples/dovecot/90-imapexec-postlogin.conf ]
 	[ -z "$(find /etc/dovecot -name '*imapexec*' 2>/dev/null)" ]
-	# no system account
+	# no system account: none made, no maintainer script that would
 	deb_accounts | diff -u "$DEP_RUN/accounts-before" -
+	! cat /var/lib/dpkg/info/imapexec.[pr]* /var/lib/dpkg/info/imapexec-run.[pr]* \
+		2>/dev/null | grep -E 'adduser|useradd|addgroup|groupadd' || false
 	dpkg -L $PKGS >"$DEP_RUN/listed"
 }
 
