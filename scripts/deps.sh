@@ -14,7 +14,7 @@ test_services="dovecot-sieve python3-aiosmtpd postfix python3-icalendar python3-
 test_deploy="xinetd openssh-server openssh-client isync offlineimap3 mutt tmux nodejs $(command -v npm >/dev/null 2>&1 || echo npm)"
 test_relay="strace"
 # make deb, and tests/69-deb.bats (which builds, lints and installs it)
-deb="$build dpkg-dev debhelper fakeroot lintian"
+deb="$build dpkg-dev debhelper lintian git"
 test="$build $test_core $test_services $test_deploy $test_relay $deb"
 run="$build dovecot-imapd systemd util-linux netcat-openbsd python3-icalendar python3-recurring-ical-events"
 fuzz="$build clang libclang-rt-14-dev bats dovecot-imapd python3 util-linux procps"

@@ -24,7 +24,7 @@ load deploy
 # hooks: setup_file, teardown_file, setup and teardown of this file's own
 # (below), using deploy.bash's
 
-PKGS="imapexec imapexec-run"
+PKGS=(imapexec imapexec-run)
 
 # deb_apt ARGS...: apt-get without questions or stdin; it waits for a
 # dpkg lock another program holds (at most 10 min).
@@ -122,13 +122,14 @@ deb_unit() {
 
 setup_file() {
 	dep_require_root
-	command -v git >/dev/null && git -C "$REPO" rev-parse HEAD >/dev/null 2>&1 ||
+	if ! git -C "$REPO" rev-parse HEAD >/dev/null 2>&1; then
 		skip "not a git checkout: make deb is tested from a clone"
+	fi
 	exec {DEB_LOCK}</var/lib/dpkg
 	flock -w 1800 "$DEB_LOCK"
 	export DEB_LOCK
 	local p
-	for p in $PKGS; do
+	for p in "${PKGS[@]}"; do
 		[ -z "$(deb_status "$p")" ] || {
 			echo "# $p is known to dpkg here already ($(deb_status "$p")):" \
 				"these tests would replace it; dpkg -P it if a test left it" >&2
@@ -151,7 +152,7 @@ setup_file() {
 teardown_file() {
 	if [ "${DEB_OURS:-}" = 1 ]; then
 		local p left=
-		for p in $PKGS; do
+		for p in "${PKGS[@]}"; do
 			[ -z "$(deb_status "$p")" ] || left="$left $p"
 		done
 		# shellcheck disable=SC2086 # one package a word
@@ -171,7 +172,7 @@ teardown() { dep_teardown; }
 @test "make deb from a clean clone: imapexec and imapexec-run, the Makefile's version, their files" {
 	deb_build "$DEP_RUN/a"
 	local d=$DEP_RUN/a/build/deb p
-	for p in $PKGS; do
+	for p in "${PKGS[@]}"; do
 		cp "$d/${p}_$VERSION-1_$ARCH.deb" "$DEBS/"
 		[ "$(dpkg-deb -f "$DEBS/${p}_$VERSION-1_$ARCH.deb" Version)" = "$VERSION-1" ]
 	done
@@ -306,7 +307,7 @@ teardown() { dep_teardown; }
 	deb_accounts | diff -u "$DEP_RUN/accounts-before" -
 	! cat /var/lib/dpkg/info/imapexec.[pr]* /var/lib/dpkg/info/imapexec-run.[pr]* \
 		2>/dev/null | grep -E 'adduser|useradd|addgroup|groupadd' || false
-	dpkg -L $PKGS >"$DEP_RUN/listed"
+	dpkg -L "${PKGS[@]}" >"$DEP_RUN/listed"
 }
 
 @test "xinetd: the installed entry is disabled; with disable = no it serves EXECUTE" {
@@ -438,7 +439,7 @@ socket_unit() {
 
 @test "dpkg -r keeps the config, dpkg -P removes it: nothing of the packages is left" {
 	[ -s "$DEP_RUN/listed" ]
-	deb_dpkg -r $PKGS
+	deb_dpkg -r "${PKGS[@]}"
 	[ "$(deb_status imapexec)" = config-files ]
 	# imapexec-run has no conffile: removed is gone
 	[ -z "$(deb_status imapexec-run)" ]
@@ -446,7 +447,7 @@ socket_unit() {
 	[ ! -e /usr/bin/imapexec-run ]
 	cmp "$DEP_RUN/imapexec.conf.edited" /etc/imapexec.conf
 	[ -f /etc/xinetd.d/imapexec ]
-	deb_dpkg -P $PKGS
+	deb_dpkg -P "${PKGS[@]}"
 	[ -z "$(deb_status imapexec)" ]
 	[ -z "$(deb_status imapexec-run)" ]
 	[ ! -e /etc/imapexec.conf ]
