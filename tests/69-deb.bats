@@ -297,6 +297,10 @@ teardown() { dep_teardown; }
 	[ "$(deb_unit ListenStream /lib/systemd/system/imapexec.socket)" = "127.0.0.1:143
 [::1]:143" ]
 	[ "$(deb_unit User /lib/systemd/system/imapexec@.service)" = vmail ]
+	# make install's units for PREFIX=/usr, byte for byte
+	cmp "$REPO/conf/imapexec.socket" /lib/systemd/system/imapexec.socket
+	sed 's|/usr/local/sbin/imapexec|/usr/sbin/imapexec|g' "$REPO/conf/imapexec@.service" |
+		cmp - /lib/systemd/system/imapexec@.service
 	[ -z "$(find /etc/systemd -name 'imapexec*')" ]
 	run systemctl is-enabled imapexec.socket
 	[ "$output" = disabled ]
