@@ -45,6 +45,10 @@ ONCE="30-unit 70-fuzz-corpus 69-deb"
 FAST="30-unit 40-execute 41-session-defects 74-failclosed 80-run
 90-postlogin 96-postlogin-zlib"
 
+# What runs of test files killed before (a ^C, a CI job that was stopped)
+# left behind: their records name it (tests/runs.bash).
+tests/reap-runs.sh
+
 passed=0
 failed=0
 work=$(mktemp -d)

@@ -18,10 +18,9 @@ load helper
 }
 
 setup_file() {
-	imx_ensure_user
-	IMX_RUN=$(mktemp -d /var/tmp/imapexec-test.XXXXXX)
-	chmod 755 "$IMX_RUN"
+	IMX_RUN=$(imx_run_dir test) || return 1
 	export IMX_RUN
+	imx_ensure_user
 }
 
 # bp_maildir DIR: an INBOX of 7 messages from 2 KB to 4 MiB, in cur/.

@@ -11,15 +11,17 @@
 
 REPO=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 . "$REPO/tests/fuzz/sources.sh"
+. "$REPO/tests/runs.bash"
 
 # OUT: the binaries and outputs of this run's own (the release and ASan
 # suites run this file side by side, from the same tree).
 setup_file() {
-	OUT=$(mktemp -d /var/tmp/imapexec-fuzz.XXXXXX)
+	OUT=$(imx_run_dir fuzz) || return 1
 	export OUT
 }
 teardown_file() {
 	[ -z "${OUT:-}" ] || [ "${IMX_KEEP:-0}" = 1 ] || rm -rf "$OUT"
+	imx_run_end
 }
 
 # replay TARGET: build fuzz_TARGET with the standalone driver

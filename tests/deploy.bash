@@ -48,8 +48,7 @@ dep_ensure_user() {
 # (the checkout may not be readable by the deploy user).
 dep_setup_file() {
 	[ "$EUID" -eq 0 ] || return 0
-	DEP_RUN=$(mktemp -d /var/tmp/imapexec-deploy.XXXXXX)
-	chmod 755 "$DEP_RUN"
+	DEP_RUN=$(imx_run_dir deploy) || return 1
 	export DEP_RUN
 	dep_ensure_user
 	mkdir -p "$DEP_RUN/bin"
@@ -61,6 +60,7 @@ dep_setup_file() {
 dep_teardown_file() {
 	imx_drop_accounts
 	[ -z "${DEP_RUN:-}" ] || [ "${IMX_KEEP:-0}" = 1 ] || rm -rf "$DEP_RUN"
+	imx_run_end
 }
 
 # setup: $T with a Maildir of a few small messages, a Dovecot config for

@@ -33,29 +33,13 @@ IMX_PATH=/usr/local/bin:/usr/bin:/bin
 # that no imxt-* account and no process of a test is left.  Accounts are
 # recorded in $BATS_FILE_TMPDIR/accounts as "user NAME" or "group NAME".
 
-# imx_new_id: a fresh IMX_ID for this file's run (exported), unless it has
-# one.  Called as the file is loaded in setup_file's shell: the tests
-# inherit it (never call it in a command substitution: the ID would be lost).
-# An IMX_ID that came with the environment from elsewhere (a shell that
-# sourced this file, another suite) is not this file's: IMX_ID_OF names the
-# file run (bats' directory of it) the ID belongs to.
-imx_new_id() {
-	[ -n "${IMX_ID:-}" ] && [ "${IMX_ID_OF:-}" = "${BATS_FILE_TMPDIR:-}" ] &&
-		return 0
-	IMX_ID=$(LC_ALL=C tr -dc a-z0-9 </dev/urandom | head -c 6)
-	IMX_ID_OF=${BATS_FILE_TMPDIR:-}
-	export IMX_ID IMX_ID_OF
-}
-imx_new_id
+# This run's ID, directories and record of them (imx_new_id, imx_name,
+# imx_run_dir, imx_run_end).
+. "$REPO/tests/runs.bash"
 
 # The tests of a file share its accounts, daemons and homes: they run one
 # after another even under bats --jobs.
 BATS_NO_PARALLELIZE_WITHIN_FILE=true
-
-# imx_name ROLE: the name of this run's account for ROLE.
-imx_name() {
-	echo "imxt-$IMX_ID-$1"
-}
 
 # imx_retry CMD...: run CMD; on failure retry (the shadow tools fail while
 # another run holds the lock on /etc/passwd), at most 50 times in 10 s.
@@ -76,6 +60,7 @@ imx_account() {
 	shift
 	name=$(imx_name "$role")
 	echo "user $name" >>"$BATS_FILE_TMPDIR/accounts"
+	imx_record "user $name" || return 1
 	imx_retry useradd --system --user-group --no-create-home \
 		--home-dir /nonexistent --shell /usr/sbin/nologin "$@" \
 		"$name" >&2 || return 1
@@ -89,6 +74,7 @@ imx_group() {
 	local name
 	name=$(imx_name "$1")
 	echo "group $name" >>"$BATS_FILE_TMPDIR/accounts"
+	imx_record "group $name" || return 1
 	imx_retry groupadd "$name" >&2 || return 1
 	echo "$name"
 }
@@ -173,8 +159,7 @@ imx_make_big_message() {
 # setup_file: per-run directory under /var/tmp (BATS_*TMPDIR may sit under
 # a mode-700 directory the test user cannot enter) and the template Maildir.
 imx_setup_file() {
-	IMX_RUN=$(mktemp -d /var/tmp/imapexec-test.XXXXXX)
-	chmod 755 "$IMX_RUN"
+	IMX_RUN=$(imx_run_dir test) || return 1
 	export IMX_RUN IMX_DATA=$IMX_RUN/data
 	imx_ensure_user
 	mkdir -p "$IMX_DATA"
@@ -187,6 +172,7 @@ imx_setup_file() {
 imx_teardown_file() {
 	imx_drop_accounts
 	[ -z "${IMX_RUN:-}" ] || [ "${IMX_KEEP:-0}" = 1 ] || rm -rf "$IMX_RUN"
+	imx_run_end
 }
 
 # Build $IMX_RUN/template (a home with Maildir) by APPENDing the messages of

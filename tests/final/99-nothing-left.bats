@@ -45,8 +45,10 @@ left_edits() {
 		/etc/postfix/main.cf 2>/dev/null || true
 }
 
-# left_dirs: run directories of the tests.
+# left_dirs: run directories of the tests, and records of runs
+# (tests/runs.bash) that did not end.
 left_dirs() {
+	compgen -G "/var/lib/imapexec-tests/runs/*" || true
 	[ "${IMX_KEEP:-0}" = 1 ] && return 0
 	local k
 	for k in test deploy fuzz; do
