@@ -115,6 +115,13 @@ deb_imap() {
 	EOF
 }
 
+# deb_daemon NAME CMD...: dep_daemon in $T (so that tests/reap-runs.sh
+# finds it by its working directory if the run is killed), without the
+# lock on /var/lib/dpkg (a daemon left must not hold it).
+deb_daemon() {
+	cd "$T" && dep_daemon "$@" {DEB_LOCK}<&-
+}
+
 # deb_unit KEY FILE: the values of KEY= in the unit FILE, one a line.
 deb_unit() {
 	sed -n "s/^$1=//p" "$2"
@@ -137,6 +144,10 @@ setup_file() {
 		}
 	done
 	export DEB_OURS=1
+	# a run killed before its teardown_file: tests/reap-runs.sh purges them
+	for p in "${PKGS[@]}"; do
+		imx_record "dpkg $p"
+	done
 	dep_setup_file
 	deb_snapshot >"$DEP_RUN/before"
 	deb_accounts >"$DEP_RUN/accounts-before"
@@ -331,12 +342,12 @@ teardown() { dep_teardown; }
 	sed -e "s|^\(\s*port\s*=\).*|\1 $PORT|" -e "s|^\(\s*user\s*=\).*|\1 $DEP_USER|" \
 		-e "s|^#\(\s*server_args\s*=\).*|\1 -c $T/imapexec.conf|" \
 		/etc/xinetd.d/imapexec >"$T/xinetd.off"
-	dep_daemon xinetd-off xinetd -dontfork -filelog "$T/xinetd-off.filelog" \
+	deb_daemon xinetd-off xinetd -dontfork -filelog "$T/xinetd-off.filelog" \
 		-f "$T/xinetd.off" -pidfile "$T/xinetd-off-own.pid"
 	imx_wait_for grep -q 'Started working: 0 available services' "$T/xinetd-off.filelog"
 	! imx_listens "$DEP_LAST_PID" "$PORT" || false
 	sed 's/^\(\s*disable\s*=\) yes$/\1 no/' "$T/xinetd.off" >"$T/xinetd.on"
-	dep_daemon xinetd-on xinetd -dontfork -filelog "$T/xinetd-on.filelog" \
+	deb_daemon xinetd-on xinetd -dontfork -filelog "$T/xinetd-on.filelog" \
 		-f "$T/xinetd.on" -pidfile "$T/xinetd-on-own.pid"
 	dep_wait_listen "$PORT"
 	run timeout 30 /usr/bin/imapexec-run -t "socat - TCP:127.0.0.1:$PORT" hello
@@ -351,7 +362,7 @@ teardown() { dep_teardown; }
 	# of its own, which a test must not leave
 	mkdir -p "$T/xdg"
 	chown "$DEP_USER:$DEP_USER" "$T/xdg"
-	dep_daemon demo setpriv --reuid="$DEP_USER" --regid="$DEP_USER" --init-groups \
+	deb_daemon demo setpriv --reuid="$DEP_USER" --regid="$DEP_USER" --init-groups \
 		env -i HOME="$DEP_HOME" PATH="$IMX_PATH" XDG_RUNTIME_DIR="$T/xdg" PORT="$PORT" \
 		sh /usr/share/doc/imapexec/examples/demo.sh /usr/sbin/imapexec
 	dep_wait_listen "$PORT"
@@ -389,7 +400,7 @@ socket_unit() {
 	exec=$(deb_unit ExecStart "$svc")
 	[ "$exec" = /usr/sbin/imapexec ]
 	PORT=$(imx_free_port)
-	dep_daemon socket env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+	deb_daemon socket env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 		systemd-socket-activate --inetd -a -l "${listen%:*}:$PORT" "$exec"
 	dep_wait_listen "$PORT"
 }
