@@ -62,7 +62,7 @@ UNIT_SRCS =	$(wildcard tests/unit/*.c)
 UNIT_BINS =	$(UNIT_SRCS:tests/unit/%.c=build/unit/%)
 
 .PHONY: all asan unit deps check check-fast check-valgrind fuzz bench run install \
-	uninstall clean format
+	uninstall clean format deb
 
 all: src/imapexec src/imapexec-run
 
@@ -206,6 +206,13 @@ uninstall:
 	-rmdir $(DESTDIR)$(EXAMPLEDIR)/ssh $(DESTDIR)$(EXAMPLEDIR)/dovecot \
 	    $(DESTDIR)$(EXAMPLEDIR) \
 	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
+
+# Debian packages in build/deb/ (scripts/deb.sh, scripts/debian/; README,
+# "Debian package"): VERSION-DEB_REVISION.
+DEB_REVISION ?= 1
+deb: DEPS_FOR = deb
+deb: deps
+	@sh scripts/deb.sh $(VERSION) $(DEB_REVISION)
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c

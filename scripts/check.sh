@@ -39,8 +39,9 @@ SLOW="71-differential 94-postlogin-attack 20-transparency 50-services
 51-services-hostile 63-safe-defaults 90-postlogin 64-smtp-and-install"
 # Files whose tests do not run $IMAPEXEC (the unit tests and the fuzz
 # corpora are built with the sanitizers of their own): the release suite
-# runs them, the sanitizer suite would only repeat them.
-ONCE="30-unit 70-fuzz-corpus"
+# runs them, the sanitizer suite would only repeat them.  69-deb builds
+# the Debian packages and installs them into this system (one run at once).
+ONCE="30-unit 70-fuzz-corpus 69-deb"
 FAST="30-unit 40-execute 41-session-defects 74-failclosed 80-run
 90-postlogin 96-postlogin-zlib"
 

@@ -8,6 +8,9 @@
 # ${XDG_RUNTIME_DIR:-/tmp}.  Each connection gets its own imapexec, started
 # by systemd-socket-activate in inetd mode, in a clean environment.
 # The binary is $1, else $IMAPEXEC, else src/imapexec of this repository.
+# The services are $SERVICES, else those installed beside the binary
+# (BINDIR/../libexec/imapexec: /usr/libexec/imapexec for the Debian
+# package's /usr/sbin/imapexec), else scripts/services of this repository.
 # DEMO_DEBUG=1 adds -d (imapexec diagnostics on this terminal, not syslog).
 set -eu
 
@@ -16,6 +19,8 @@ bin=${1:-${IMAPEXEC:-$repo/src/imapexec}}
 port=${PORT:-1143}
 [ -x "$bin" ] || { echo "$0: $bin is not built (run make)" >&2; exit 1; }
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+services=${SERVICES:-$(dirname "$(dirname "$bin")")/libexec/imapexec}
+[ -n "${SERVICES:-}" ] || [ -d "$services" ] || services=$repo/scripts/services
 
 if [ "$(id -u)" -eq 0 ]; then
 	user=imapexec-demo
@@ -118,11 +123,11 @@ mail_location = maildir:$maildir
 ssl = no
 log_path = /dev/stderr
 EOF
-# The four services of scripts/services (README, "Services"), from a copy
-# the demo user can read, and a voice message to fetch.
+# The services of scripts/services (README, "Services"), from a copy the
+# demo user can read, and a voice message to fetch.
 svc=$home/libexec
 rm -rf "$svc"
-cp -R "$repo/scripts/services" "$svc"
+cp -R "$services" "$svc"
 chmod -R a+rX "$svc"
 mkdir -p "$home/.imapexec/voicemail"
 printf 'RIFF\0\0\0\0WAVEdemo' >"$home/.imapexec/voicemail/20240105-1100-from-5551234.wav"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# deps.sh [build|test|run|fuzz|bench|valgrind|all] - install the Debian packages imapexec needs.
+# deps.sh [build|test|run|fuzz|bench|valgrind|deb|all] - install the Debian packages imapexec needs.
 #
 # Checks with dpkg-query which packages of the chosen set are missing
 # (default: all).  Quiet when nothing is missing.  As root, missing
@@ -17,7 +17,9 @@ test_relay="strace"
 # by scripts/courier.sh (it conflicts with dovecot-imapd), Gamin's server
 # makes its greeting a plain PREAUTH.
 test_backends="mailutils-imap4d gamin"
-test="$build $test_core $test_services $test_deploy $test_relay $test_backends"
+# make deb, and tests/69-deb.bats (which builds, lints and installs it)
+deb="$build dpkg-dev debhelper lintian git"
+test="$build $test_core $test_services $test_deploy $test_relay $test_backends $deb"
 run="$build dovecot-imapd systemd util-linux netcat-openbsd python3-icalendar python3-recurring-ical-events"
 fuzz="$build clang libclang-rt-14-dev bats dovecot-imapd python3 util-linux procps"
 valgrind="$test valgrind"
@@ -30,9 +32,10 @@ run) want=$run ;;
 fuzz) want=$fuzz ;;
 bench) want=$bench ;;
 valgrind) want=$valgrind ;;
+deb) want=$deb ;;
 all) want="$test $run $fuzz $bench" ;;
 *)
-	echo "usage: $0 [build|test|run|fuzz|bench|valgrind|all]" >&2
+	echo "usage: $0 [build|test|run|fuzz|bench|valgrind|deb|all]" >&2
 	exit 2
 	;;
 esac

@@ -8,9 +8,10 @@
 # there.  For each record whose owner no longer runs (same PID and start
 # time), this kills the processes of the run's accounts and those working
 # in its directories, removes the accounts, the directories, its lines in
-# /etc/hosts and its Postfix instance in /etc/postfix/main.cf, then the
-# record.  Records of runs still going are left alone, so a suite running
-# beside this one is never touched.  scripts/check.sh runs it first.
+# /etc/hosts and its Postfix instance in /etc/postfix/main.cf, purges the
+# Debian packages it installed (tests/69-deb.bats), then the record.
+# Records of runs still going are left alone, so a suite running beside
+# this one is never touched.  scripts/check.sh runs it first.
 #
 # Root only (the records are root's); prints a line for each run reaped.
 set -u
@@ -71,7 +72,7 @@ with open("/etc/hosts", "r+b") as f:
 
 # reap ID FILE: remove what the record FILE of the killed run ID names.
 reap() {
-	local id=$1 f=$2 kind name dirs=() users=() groups=() u i
+	local id=$1 f=$2 kind name dirs=() users=() groups=() pkgs=() u i
 	while read -r kind name; do
 		# only what runs.bash and helper.bash write: a record that names
 		# anything else (/, a path with ..) does not get it killed
@@ -82,6 +83,7 @@ reap() {
 			users+=("$name") ;;
 		group) [[ "$name" =~ ^imxt-$id-[A-Za-z0-9_-]+$ ]] &&
 			groups+=("$name") ;;
+		dpkg) [[ "$name" =~ ^imapexec(-run)?$ ]] && pkgs+=("$name") ;;
 		esac
 	done <"$f"
 	for i in $(seq 50); do
@@ -105,6 +107,11 @@ reap() {
 	for u in "${dirs[@]}"; do
 		rm -rf "$u"
 	done
+	# unless a run going on holds 69-deb's lock on /var/lib/dpkg: then the
+	# packages are that run's (it starts only where dpkg knows none)
+	[ ${#pkgs[@]} -eq 0 ] || flock -n /var/lib/dpkg \
+	    env DEBIAN_FRONTEND=noninteractive dpkg -P "${pkgs[@]}" \
+	    </dev/null >/dev/null 2>&1
 	if grep -qF "imapexec-63-safe-defaults $id" /etc/hosts 2>/dev/null; then
 		hosts_drop "imapexec-63-safe-defaults $id"
 	fi

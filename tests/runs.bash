@@ -12,6 +12,7 @@
 #                      clock ticks since boot: a PID can be reused)
 #   dir PATH           a directory of the run
 #   user NAME, group NAME   an account of the run (tests/helper.bash)
+#   dpkg PACKAGE       a Debian package it installs (tests/69-deb.bats)
 # teardown_file removes the directories and then the record (imx_run_end).
 # A run killed before (a ^C, a session that ended) leaves its record with
 # an owner that no longer runs: tests/reap-runs.sh removes what it names.

@@ -37,12 +37,16 @@ left_processes() {
 	done
 }
 
-# left_edits: lines the tests add to files of /etc (a test killed before
-# it could take them out again).
+# left_edits: lines the tests add to files of /etc, and the packages they
+# install (with /etc/imapexec.conf), left by a test killed before it
+# could take them out again.
 left_edits() {
 	grep -H 'imapexec-63-safe-defaults' /etc/hosts || true
 	grep -H -F 'written by the imapexec test suite' \
 		/etc/postfix/main.cf 2>/dev/null || true
+	# the Debian packages tests/69-deb.bats installs and purges
+	dpkg-query -W -f='${Package} ${db:Status-Status}\n' imapexec \
+		imapexec-run 2>/dev/null | grep -v ' not-installed$' || true
 }
 
 # left_dirs: run directories of the tests, and records of runs
