@@ -34,7 +34,7 @@ jobs=${CHECK_JOBS:-6}
 
 # The files that take longest start first, so that none of them starts
 # last and holds up the end; the rest follow in order.
-SLOW="71-differential 94-postlogin-attack 20-transparency 50-services
+SLOW="75-backends 71-differential 94-postlogin-attack 20-transparency 50-services
 22-compress 72-faults 61-clients 40-execute 92-postlogin-handoff 80-run
 51-services-hostile 63-safe-defaults 90-postlogin 64-smtp-and-install"
 # Files whose tests do not run $IMAPEXEC (the unit tests and the fuzz
