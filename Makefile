@@ -28,6 +28,11 @@ FIXPATHS =	sed -e 's|/usr/local/sbin/imapexec|$(BINDIR)/imapexec|g' \
 		    -e 's|/usr/local/libexec/imapexec|$(LIBEXECDIR)|g'
 
 CC ?=		cc
+# The Thunderbird add-on (src/thunderbird/addon): make xpi; make install
+# puts it in $(XPIDIR).
+XPI =		build/imapexec-thunderbird.xpi
+XPIDIR ?=	$(PREFIX)/share/imapexec
+XPI_SRC =	$(shell find src/thunderbird/addon -type f | LC_ALL=C sort)
 CFLAGS ?=	-O2 -g
 WARN =		-std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
 		-Wstrict-prototypes -Wmissing-prototypes -Wno-unused-result
@@ -61,7 +66,7 @@ RUN_LIBS =	$(shell pkg-config --libs $(RUN_PKGS) 2>/dev/null || echo -lbsd -ltls
 UNIT_SRCS =	$(wildcard tests/unit/*.c)
 UNIT_BINS =	$(UNIT_SRCS:tests/unit/%.c=build/unit/%)
 
-.PHONY: all asan unit deps check check-fast check-valgrind fuzz bench run install \
+.PHONY: all asan unit deps check check-fast check-valgrind fuzz bench run install xpi \
 	uninstall clean format
 
 all: src/imapexec src/imapexec-run
@@ -142,7 +147,9 @@ INSTALL_BUILD ?= build/install
 
 # The binary is relinked with main.c compiled for this SYSCONFDIR: a
 # src/imapexec built for another PREFIX would read the wrong config.
-install: all
+install: all $(XPI)
+	install -d $(DESTDIR)$(XPIDIR)
+	install -m 644 $(XPI) $(DESTDIR)$(XPIDIR)/
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(UBINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR) \
@@ -195,7 +202,9 @@ uninstall:
 	    $(DESTDIR)$(LIBEXECDIR)/smtp \
 	    $(DESTDIR)$(MANDIR)/man8/imapexec.8 \
 	    $(DESTDIR)$(MANDIR)/man5/imapexec.conf.5 \
-	    $(DESTDIR)$(EXAMPLEDIR)/imapexec.conf
+	    $(DESTDIR)$(EXAMPLEDIR)/imapexec.conf \
+	    $(DESTDIR)$(XPIDIR)/imapexec-thunderbird.xpi
+	-rmdir $(DESTDIR)$(XPIDIR) 2>/dev/null
 	for f in $(UNITS); do \
 	    rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$${f##*/}; done
 	for f in $(EXAMPLES); do \
@@ -206,6 +215,15 @@ uninstall:
 	-rmdir $(DESTDIR)$(EXAMPLEDIR)/ssh $(DESTDIR)$(EXAMPLEDIR)/dovecot \
 	    $(DESTDIR)$(EXAMPLEDIR) \
 	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
+
+# The add-on: a zip of src/thunderbird/addon (sorted, no extra fields).
+xpi: $(XPI)
+$(XPI): $(XPI_SRC)
+	@mkdir -p build
+	rm -f $@.tmp
+	cd src/thunderbird/addon && zip -X -D -q -9 ../../../$@.tmp \
+	    $(patsubst src/thunderbird/addon/%,%,$(XPI_SRC))
+	mv $@.tmp $@
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c

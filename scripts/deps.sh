@@ -8,7 +8,7 @@
 set -eu
 
 # One list per purpose; each issue's tests add their own line to "test".
-build="gcc make pkg-config libbsd-dev libconfig-dev libtls-dev zlib1g-dev"
+build="gcc make pkg-config libbsd-dev libconfig-dev libtls-dev zlib1g-dev zip"
 test_core="bats parallel dovecot-imapd python3 util-linux systemd socat procps openssl"
 test_services="dovecot-sieve python3-aiosmtpd postfix python3-icalendar python3-recurring-ical-events"
 test_deploy="xinetd openssh-server openssh-client isync offlineimap3 mutt tmux nodejs $(command -v npm >/dev/null 2>&1 || echo npm)"
