@@ -160,6 +160,7 @@ async function senderAction(kind, messages) {
       }
       results.push({ account: acc, who, ok: r.ok, text });
     } catch (e) {
+      console.error("imapexec: " + acc + ": " + e.message);
       if (/^no-execute:/.test(e.message)) {
         executeOf.set(acc, false);
       }

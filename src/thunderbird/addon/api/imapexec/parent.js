@@ -15,9 +15,9 @@ var { ExtensionError } = ExtensionUtils;
 const RESOURCE_HOST = "imapexec-addon";
 
 var imapexec = class extends ExtensionCommon.ExtensionAPI {
-  // onStartup: map resource://imapexec-addon/ to the add-on's files, so the
-  // modules load as system ES modules (TCPSocket, MailServices).
-  onStartup() {
+  // substitute(): map resource://imapexec-addon/ to the add-on's files, so
+  // the modules load as system ES modules (TCPSocket, MailServices).
+  substitute() {
     const res = Services.io
       .getProtocolHandler("resource")
       .QueryInterface(Ci.nsIResProtocolHandler);
@@ -43,6 +43,7 @@ var imapexec = class extends ExtensionCommon.ExtensionAPI {
   }
 
   getAPI(context) {
+    this.substitute();
     const version = encodeURIComponent(this.extension.version);
     const conn = ChromeUtils.importESModule(
       `resource://${RESOURCE_HOST}/modules/connection.sys.mjs?v=${version}`
@@ -53,6 +54,9 @@ var imapexec = class extends ExtensionCommon.ExtensionAPI {
       try {
         return await p;
       } catch (e) {
+        if (!e.kind) {
+          console.error("imapexec:", e);
+        }
         throw new ExtensionError(`${e.kind || "protocol"}: ${e.message}`);
       }
     };

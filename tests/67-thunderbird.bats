@@ -1,0 +1,176 @@
+#!/usr/bin/env bats
+# The Thunderbird add-on in the real Thunderbird (headless, Marionette in
+# chrome context, tests/thunderbird/tbtest.py): a fresh profile with two
+# IMAP accounts, one against a `dovecot -F` with imapexec -P as its
+# post-login script and one against the same Dovecot without it
+# (tests/postlogin.bash); clicks on the add-on's menu entries; every result
+# is checked on the server (the user's ~/.imapexec lists).
+#
+# The accounts use plain IMAP on 127.0.0.1 (socketType 0): the TLS path
+# of the protocol module is tested under node (tests/66).
+
+load helper
+load dovecotd
+load postlogin
+# hooks: setup_file and teardown_file are this file's (below), around
+# postlogin.bash's; setup: helper.bash's
+
+TBT=$BATS_TEST_DIRNAME/thunderbird
+TB_PY=/usr/bin/python3
+
+# tb_services_conf: the post daemon's imapexec config: the shipped
+# blacklist, whitelist and calendar services (copies in the run directory).
+tb_services_conf() {
+	local bin=$IMX_RUN/services-bin
+	cp -a "$REPO/scripts/services" "$bin"
+	chmod -R a+rX "$bin"
+	cat >"$PL_DIR/imapexec.conf" <<-CONF
+		services = (
+		  { name = "blacklist";
+		    description = "blacklist add ADDRESS... | remove ADDRESS... | list: file mail from these senders into Junk";
+		    exec = [ "$bin/blacklist", "--list=blacklist", "--" ];
+		    args = { min = 1; max = 64; }; stderr = "client"; timeout = 30; },
+		  { name = "whitelist";
+		    description = "whitelist add ADDRESS... | remove ADDRESS... | list: keep mail from these senders out of Junk";
+		    exec = [ "$bin/blacklist", "--list=whitelist", "--" ];
+		    args = { min = 1; max = 64; }; stderr = "client"; timeout = 30; },
+		  { name = "calendar";
+		    description = "calendar, then: list [schedule] [DAY [FROM [TO]]] | add DAY TIME [TIME] TEXT | delete ID | help | quit";
+		    exec = [ "$bin/calendar" ]; interactive = true; args = { max = 0; };
+		    env = [ "TZ=Europe/Berlin" ]; }
+		);
+	CONF
+	chmod 644 "$PL_DIR/imapexec.conf"
+	"$IMAPEXEC" -t -c "$PL_DIR/imapexec.conf" >&2
+}
+
+# tb_profile DIR: a profile with two IMAP accounts (post, direct) and the
+# Marionette port $TB_MPORT.
+tb_profile() {
+	local d=$1 n port user
+	mkdir -p "$d"
+	{
+		echo "user_pref(\"marionette.port\", $TB_MPORT);"
+		echo 'user_pref("mail.accountmanager.accounts", "account1,account2");'
+		echo 'user_pref("mail.accountmanager.defaultaccount", "account1");'
+		for n in 1 2; do
+			# two servers on one host need two logins: Thunderbird's
+			# folder URIs have no port
+			port=$PL_P_IMAP user=$DD_USER
+			[ "$n" = 1 ] || port=$PL_D_IMAP user=$PL_USER2
+			echo "user_pref(\"mail.account.account$n.server\", \"server$n\");"
+			echo "user_pref(\"mail.account.account$n.identities\", \"id$n\");"
+			echo "user_pref(\"mail.identity.id$n.useremail\", \"$DD_USER@example.org\");"
+			echo "user_pref(\"mail.identity.id$n.fullName\", \"Test User $n\");"
+			echo "user_pref(\"mail.server.server$n.type\", \"imap\");"
+			echo "user_pref(\"mail.server.server$n.hostname\", \"127.0.0.1\");"
+			echo "user_pref(\"mail.server.server$n.port\", $port);"
+			echo "user_pref(\"mail.server.server$n.userName\", \"$user\");"
+			echo "user_pref(\"mail.server.server$n.socketType\", 0);"
+			echo "user_pref(\"mail.server.server$n.authMethod\", 3);"
+			echo "user_pref(\"mail.server.server$n.check_new_mail\", false);"
+			echo "user_pref(\"mail.server.server$n.login_at_startup\", false);"
+		done
+		echo 'user_pref("mail.server.server1.name", "Mail with EXECUTE");'
+		echo 'user_pref("mail.server.server2.name", "Mail without EXECUTE");'
+		cat <<-'PREFS'
+			user_pref("mail.shell.checkDefaultClient", false);
+			user_pref("mail.provider.suppress_dialog_on_startup", true);
+			user_pref("mail.spotlight.firstRunDone", true);
+			user_pref("mail.winsearch.firstRunDone", true);
+			user_pref("mailnews.start_page.enabled", false);
+			user_pref("mail.rights.version", 1);
+			user_pref("mail.uidensity", 1);
+			user_pref("datareporting.policy.dataSubmissionEnabled", false);
+			user_pref("toolkit.telemetry.reportingpolicy.firstRun", false);
+			user_pref("app.update.disabledForTesting", true);
+			user_pref("extensions.autoDisableScopes", 0);
+			user_pref("signon.rememberSignons", true);
+			user_pref("browser.tabs.remote.autostart", false);
+			user_pref("devtools.console.stdout.chrome", true);
+			user_pref("devtools.console.stdout.content", true);
+		PREFS
+	} >"$d/user.js"
+}
+
+setup_file() {
+	pl_setup_file
+	[ -n "${PL_P_PID:-}" ] && command -v thunderbird >/dev/null || return 0
+	pl_fresh
+	tb_services_conf
+	TB_DIR=$IMX_RUN/tb
+	mkdir -p "$TB_DIR/home"
+	chmod 755 "$TB_DIR"
+	TB_USER=$(imx_account tb --home-dir "$TB_DIR/home") || return 1
+	TB_MPORT=$(imx_free_port)
+	tb_profile "$TB_DIR/profile"
+	chown -R "$TB_USER:" "$TB_DIR/home" "$TB_DIR/profile"
+	make -C "$REPO" -s xpi >&2
+	cp "$REPO/build/imapexec-thunderbird.xpi" "$TB_DIR/addon.xpi"
+	chmod 644 "$TB_DIR/addon.xpi"
+	setsid runuser -u "$TB_USER" -- env -i PATH=/usr/bin:/bin \
+		HOME="$TB_DIR/home" LANG=C.UTF-8 MOZ_HEADLESS=1 \
+		MOZ_HEADLESS_WIDTH=1280 MOZ_HEADLESS_HEIGHT=800 \
+		thunderbird --headless --marionette -remote-allow-system-access \
+		--no-remote --profile "$TB_DIR/profile" \
+		>"$TB_DIR/thunderbird.log" 2>&1 3>&- &
+	TB_PID=$!
+	export TB_DIR TB_USER TB_MPORT TB_PID
+	imx_listens "$TB_PID" "$TB_MPORT" 90 || {
+		tail -20 "$TB_DIR/thunderbird.log" >&2
+		return 1
+	}
+	tb setup "$TB_DIR/addon.xpi" "account1=$PL_DIR/pass1" \
+		"account2=$PL_DIR/pass2"
+}
+
+teardown_file() {
+	if [ -n "${TB_PID:-}" ]; then
+		# Thunderbird and its child processes: its own process group
+		kill -TERM -- "-$TB_PID" 2>/dev/null || true
+		imx_wait_for tb_gone || kill -KILL -- "-$TB_PID" 2>/dev/null || true
+	fi
+	pl_teardown_file
+}
+
+# tb_gone: no process of Thunderbird's group is left.
+tb_gone() {
+	! pgrep -g "$TB_PID" >/dev/null
+}
+
+# tb STEP ARGS...: tests/thunderbird/tbtest.py against this Thunderbird.
+tb() {
+	timeout 120 "$TB_PY" "$TBT/tbtest.py" "$TB_MPORT" "$@"
+}
+
+# tb_skip: skip unless Thunderbird runs.
+tb_skip() {
+	[ -n "${TB_PID:-}" ] || skip "needs root, dovecot and thunderbird"
+}
+
+# tb_list NAME: the user's list NAME on the post daemon (blacklist, ...).
+tb_list() {
+	cat "$PL_DIR/post/home/$DD_USER/.imapexec/$1" 2>/dev/null
+}
+
+# tb_listed NAME ADDRESS...: every ADDRESS is in list NAME.
+tb_listed() {
+	local l=$1 a
+	shift
+	for a in "$@"; do
+		tb_list "$l" | grep -qxF "$a" || return 1
+	done
+}
+
+@test "thunderbird: Block sender from the message list's context menu puts the sender in the blacklist on the server" {
+	tb_skip
+	run tb menu account1 alice@example.org --shot "$REPO/build/thunderbird-context-menu.png" --click block
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	# the entries were there and enabled
+	[[ "$output" == *"$(printf 'block\tBlock sender\tTrue\tTrue')"* ]]
+	[[ "$output" == *"$(printf 'allow\tAllow sender\tTrue\tTrue')"* ]]
+	imx_wait_for tb_listed blacklist alice@example.org
+	[ "$(tb_list blacklist)" = alice@example.org ]
+}
+

@@ -1,0 +1,234 @@
+#!/usr/bin/python3
+"""tbtest.py - drive the real Thunderbird through Marionette (chrome
+context) for tests/67-thunderbird.bats.
+
+    tbtest.py PORT setup XPI ACCOUNT=PASSFILE...   install the add-on
+        (temporary), set the passwords, show INBOX of the first account
+    tbtest.py PORT menu ACCOUNT SENDER... [--shot PNG] [--click ENTRY]
+        select the INBOX rows of those senders, open the message list's
+        context menu, wait until the add-on's entries are settled, print
+        each entry as "id<TAB>label<TAB>visible<TAB>enabled", save a
+        screenshot, click ENTRY (block|allow|services)
+    tbtest.py PORT display ACCOUNT SENDER --click ENTRY [--shot PNG]
+        open the message in a tab, use the message display action's menu
+    tbtest.py PORT services ACCOUNT --shot PNG [--console LINE...]
+        the "Server services…" tab: print the listed services; run the
+        first interactive one with LINEs, then DONE; print the output
+    tbtest.py PORT quit                         quit Thunderbird
+"""
+import base64
+import json
+import sys
+import time
+
+sys.path.insert(0, sys.path[0])
+from marionette import Marionette  # noqa: E402
+
+ADDON = "imapexec@imapexec.org"
+
+# JS helpers, prepended to every chrome script.
+LIB = r"""
+const { MailServices } = ChromeUtils.importESModule("resource:///modules/MailServices.sys.mjs");
+const win = Services.wm.getMostRecentWindow("mail:3pane");
+const tabmail = win.document.getElementById("tabmail");
+const about3Pane = tabmail.currentAbout3Pane;
+function inboxOf(key) {
+  const server = MailServices.accounts.getAccount(key).incomingServer;
+  return server.rootFolder.getFolderWithFlags(Ci.nsMsgFolderFlags.Inbox);
+}
+"""
+
+
+def js(m, body, args=None, asynchronous=False):
+    """Run LIB + body in chrome context."""
+    return m.script(LIB + body, args, asynchronous)
+
+
+def wait(what, fn, secs=60):
+    """Call fn until it returns something true; fail after secs."""
+    end = time.monotonic() + secs
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > end:
+            sys.exit("tbtest: gave up waiting for " + what)
+        time.sleep(0.3)
+
+
+def session(port):
+    """A Marionette session in chrome context."""
+    m = Marionette(port)
+    m.call("WebDriver:NewSession", {"capabilities": {}})
+    m.call("Marionette:SetContext", {"value": "chrome"})
+    # the main window
+    for h in m.call("WebDriver:GetWindowHandles"):
+        m.call("WebDriver:SwitchToWindow", {"handle": h})
+        if m.script("return document.documentElement.getAttribute('windowtype')") == "mail:3pane":
+            break
+    return m
+
+
+def show_inbox(m, key, rows):
+    """Show the account's INBOX in the 3-pane tab; wait for rows rows."""
+    wait("INBOX of " + key, lambda: js(m, """
+      const f = inboxOf(arguments[0]);
+      if (!f) return false;
+      if (tabmail.currentTabInfo.mode.name !== "mail3PaneTab") tabmail.switchToTab(0);
+      if (about3Pane.gFolder !== f) { about3Pane.displayFolder(f); f.updateFolder(null); }
+      return about3Pane.gDBView && about3Pane.gDBView.rowCount >= arguments[1];
+    """, [key, rows]))
+
+
+def setup(m, xpi, accounts):
+    """Install the add-on, set passwords, show the first INBOX."""
+    m.call("Addon:Install", {"path": xpi, "temporary": True})
+    for spec in accounts:
+        key, passfile = spec.split("=", 1)
+        pw = open(passfile).read().rstrip("\n")
+        js(m, """MailServices.accounts.getAccount(arguments[0]).incomingServer.password = arguments[1];
+                 return true;""", [key, pw])
+    # the add-on's background has started when its menu entries exist
+    show_inbox(m, accounts[0].split("=")[0], 1)
+    print("setup done")
+
+
+def select(m, key, senders):
+    """Select the INBOX rows whose From holds one of senders."""
+    show_inbox(m, key, 1)
+    n = js(m, """
+      const want = arguments[0];
+      const view = about3Pane.gDBView;
+      const rows = [];
+      for (let i = 0; i < view.rowCount; i++) {
+        const a = view.getMsgHdrAt(i).author.toLowerCase();
+        if (want.some(w => a.includes(w))) rows.push(i);
+      }
+      about3Pane.threadTree.selectedIndices = rows;
+      return rows.length;
+    """, [senders])
+    if n != len(senders):
+        sys.exit("tbtest: found %s rows for %s" % (n, senders))
+
+
+def entries(m, popup_expr):
+    """The add-on's entries in a popup: [(id, label, visible, enabled)]."""
+    return js(m, """
+      const popup = %s;
+      return [...popup.querySelectorAll("menuitem")]
+        .filter(i => i.id.includes("menuitem-_imapexec-"))
+        .map(i => [i.id.replace(/.*menuitem-_imapexec-/, ""), i.label,
+                   !i.hidden && !i.collapsed, !i.disabled]);
+    """ % popup_expr)
+
+
+def settle(m, popup_expr):
+    """Wait until the entries are no longer disabled-while-probing; return them."""
+    def ready():
+        e = entries(m, popup_expr)
+        return e if e and all((not v) or en for _, _, v, en in e) else None
+    try:
+        return wait("menu entries", ready, 30)
+    except SystemExit:
+        return entries(m, popup_expr)
+
+
+def shot(m, path):
+    """Save a screenshot of the window to path."""
+    png = m.call("WebDriver:TakeScreenshot", {"full": False, "hash": False})
+    png = png.get("value", png) if isinstance(png, dict) else png
+    open(path, "wb").write(base64.b64decode(png))
+
+
+def click(m, popup_expr, entry):
+    """Click the add-on's entry in the popup, then close it."""
+    ok = js(m, """
+      const popup = %s;
+      const item = [...popup.querySelectorAll("menuitem")].find(i => i.id.endsWith("menuitem-_imapexec-" + arguments[0]));
+      if (!item) return false;
+      item.parentNode.activateItem(item);
+      return true;
+    """ % popup_expr, [entry])
+    if not ok:
+        sys.exit("tbtest: no entry " + entry)
+    time.sleep(0.5)
+    js(m, "const p = %s; if (p.state !== 'closed') p.hidePopup(); return true;" % popup_expr)
+
+
+CONTEXT = 'about3Pane.document.getElementById("mailContext")'
+
+
+def menu(m, key, senders, shotpath, entry):
+    """The message list's context menu on the rows of senders."""
+    select(m, key, senders)
+    js(m, """
+      const tree = about3Pane.threadTree;
+      const i = tree.selectedIndices[0];
+      tree.scrollToIndex(i);
+      const row = tree.getRowAtIndex(i);
+      const r = row.getBoundingClientRect();
+      const ev = new about3Pane.MouseEvent("contextmenu", { bubbles: true, cancelable: true,
+        button: 2, clientX: r.x + 20, clientY: r.y + r.height / 2,
+        screenX: about3Pane.mozInnerScreenX + r.x + 20, screenY: about3Pane.mozInnerScreenY + r.y + r.height / 2 });
+      row.dispatchEvent(ev);
+      return true;
+    """)
+    wait("context menu", lambda: js(m, "return %s.state === 'open';" % CONTEXT), 20)
+    for e in settle(m, CONTEXT):
+        print("\t".join(str(x) for x in e))
+    # more than one entry of an add-on: Thunderbird groups them in a
+    # submenu named after the add-on; open it
+    label = js(m, """
+      const item = %s.querySelector('[id$="menuitem-_imapexec-block"]');
+      const menu = item && item.parentNode.closest("menu");
+      if (menu) { menu.openMenu(true); return menu.label; }
+      return "";
+    """ % CONTEXT)
+    print("submenu\t" + label)
+    if label:
+        wait("submenu", lambda: js(m, """return %s.querySelector('[id$="menuitem-_imapexec-block"]')
+                                          .parentNode.state === "open";""" % CONTEXT), 20)
+    if shotpath:
+        shot(m, shotpath)
+    if entry:
+        click(m, CONTEXT, entry)
+    else:
+        js(m, "%s.hidePopup(); return true;" % CONTEXT)
+
+
+def quit_tb(m):
+    """Ask Thunderbird to quit."""
+    try:
+        m.call("Marionette:Quit", {"flags": ["eForceQuit"]})
+    except Exception:  # noqa: BLE001 - it goes away mid-answer
+        pass
+
+
+def main():
+    port = int(sys.argv[1])
+    cmd = sys.argv[2]
+    rest = sys.argv[3:]
+    opts = {}
+    for k in ("--shot", "--click"):
+        if k in rest:
+            i = rest.index(k)
+            opts[k] = rest[i + 1]
+            del rest[i:i + 2]
+    m = session(port)
+    if cmd == "setup":
+        setup(m, rest[0], rest[1:])
+    elif cmd == "menu":
+        menu(m, rest[0], rest[1:], opts.get("--shot"), opts.get("--click"))
+    elif cmd == "eval":
+        # an async chrome script (resolve() with the value); prints it
+        print(json.dumps(m.script(LIB + "const resolve = arguments[arguments.length - 1];\n" + rest[0], [], True)))
+    elif cmd == "quit":
+        quit_tb(m)
+        return
+    else:
+        sys.exit("tbtest: unknown command " + cmd)
+    m.call("WebDriver:DeleteSession")
+    m.close()
+
+
+main()
