@@ -13,8 +13,8 @@ test_core="bats parallel dovecot-imapd python3 util-linux systemd socat procps o
 test_services="dovecot-sieve python3-aiosmtpd postfix python3-icalendar python3-recurring-ical-events"
 test_deploy="xinetd openssh-server openssh-client isync offlineimap3 mutt tmux nodejs $(command -v npm >/dev/null 2>&1 || echo npm)"
 test_relay="strace"
-# the Thunderbird add-on's tests (tests/66-*, 67-*): the real Thunderbird, headless, zip for make xpi
-test_thunderbird="thunderbird xvfb zip"
+# the Thunderbird add-on's tests (tests/66-*, 67-*): the real Thunderbird in Xvfb, xwd for screenshots with menus
+test_thunderbird="thunderbird xvfb x11-apps zip"
 test="$build $test_core $test_services $test_deploy $test_relay $test_thunderbird"
 run="$build dovecot-imapd systemd util-linux netcat-openbsd python3-icalendar python3-recurring-ical-events"
 fuzz="$build clang libclang-rt-14-dev bats dovecot-imapd python3 util-linux procps"

@@ -108,10 +108,22 @@ setup_file() {
 	make -C "$REPO" -s xpi >&2
 	cp "$REPO/build/imapexec-thunderbird.xpi" "$TB_DIR/addon.xpi"
 	chmod 644 "$TB_DIR/addon.xpi"
+	# An Xvfb of the run's own (its display number from -displayfd), so
+	# that screenshots show the menus; headless without Xvfb.
+	local how=(--headless) disp= envs=(MOZ_HEADLESS=1)
+	if command -v Xvfb >/dev/null && command -v xwd >/dev/null; then
+		setsid runuser -u "$TB_USER" -- Xvfb -displayfd 1 -screen 0 1280x800x24 \
+			-nolisten tcp >"$TB_DIR/display" 2>"$TB_DIR/xvfb.log" 3>&- &
+		TB_XPID=$!
+		export TB_XPID
+		imx_wait_for test -s "$TB_DIR/display" || return 1
+		disp=:$(head -1 "$TB_DIR/display")
+		how=() envs=(DISPLAY="$disp")
+	fi
+	export TB_DISPLAY=$disp
 	setsid runuser -u "$TB_USER" -- env -i PATH=/usr/bin:/bin \
-		HOME="$TB_DIR/home" LANG=C.UTF-8 MOZ_HEADLESS=1 \
-		MOZ_HEADLESS_WIDTH=1280 MOZ_HEADLESS_HEIGHT=800 \
-		thunderbird --headless --marionette -remote-allow-system-access \
+		HOME="$TB_DIR/home" LANG=C.UTF-8 "${envs[@]}" \
+		thunderbird "${how[@]}" --marionette -remote-allow-system-access \
 		--no-remote --profile "$TB_DIR/profile" \
 		>"$TB_DIR/thunderbird.log" 2>&1 3>&- &
 	TB_PID=$!
@@ -125,17 +137,19 @@ setup_file() {
 }
 
 teardown_file() {
-	if [ -n "${TB_PID:-}" ]; then
-		# Thunderbird and its child processes: its own process group
-		kill -TERM -- "-$TB_PID" 2>/dev/null || true
-		imx_wait_for tb_gone || kill -KILL -- "-$TB_PID" 2>/dev/null || true
-	fi
+	local p
+	for p in "${TB_PID:-}" "${TB_XPID:-}"; do
+		[ -n "$p" ] || continue
+		# Thunderbird (or Xvfb) and its children: its own process group
+		kill -TERM -- "-$p" 2>/dev/null || true
+		imx_wait_for tb_gone "$p" || kill -KILL -- "-$p" 2>/dev/null || true
+	done
 	pl_teardown_file
 }
 
-# tb_gone: no process of Thunderbird's group is left.
+# tb_gone PGID: no process of that group is left.
 tb_gone() {
-	! pgrep -g "$TB_PID" >/dev/null
+	! pgrep -g "$1" >/dev/null
 }
 
 # tb STEP ARGS...: tests/thunderbird/tbtest.py against this Thunderbird.

@@ -18,6 +18,8 @@ context) for tests/67-thunderbird.bats.
 """
 import base64
 import json
+import os
+import subprocess
 import sys
 import time
 
@@ -66,6 +68,10 @@ def session(port):
         m.call("WebDriver:SwitchToWindow", {"handle": h})
         if m.script("return document.documentElement.getAttribute('windowtype')") == "mail:3pane":
             break
+    try:
+        m.call("WebDriver:SetWindowRect", {"x": 0, "y": 0, "width": 1280, "height": 800})
+    except Exception:  # noqa: BLE001 - headless or a window manager says no
+        pass
     return m
 
 
@@ -134,7 +140,16 @@ def settle(m, popup_expr):
 
 
 def shot(m, path):
-    """Save a screenshot of the window to path."""
+    """Save a screenshot to path: of the whole X screen (menus and all)
+    with xwd when TB_DISPLAY names Thunderbird's Xvfb, else of the window
+    through Marionette (no popups in that)."""
+    disp = os.environ.get("TB_DISPLAY")
+    if disp:
+        dump = path + ".xwd"
+        subprocess.run(["xwd", "-root", "-silent", "-display", disp, "-out", dump], check=True)
+        subprocess.run([sys.executable, os.path.join(sys.path[0], "xwd2png.py"), dump, path], check=True)
+        os.unlink(dump)
+        return
     png = m.call("WebDriver:TakeScreenshot", {"full": False, "hash": False})
     png = png.get("value", png) if isinstance(png, dict) else png
     open(path, "wb").write(base64.b64decode(png))
