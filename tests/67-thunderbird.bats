@@ -152,6 +152,11 @@ tb_gone() {
 	! pgrep -g "$1" >/dev/null
 }
 
+# tb_no_imapexec: no imapexec runs as the post daemon's users.
+tb_no_imapexec() {
+	! pl_pgrep imapexec >/dev/null
+}
+
 # tb STEP ARGS...: tests/thunderbird/tbtest.py against this Thunderbird.
 tb() {
 	timeout 120 "$TB_PY" "$TBT/tbtest.py" "$TB_MPORT" "$@"
@@ -188,3 +193,55 @@ tb_listed() {
 	[ "$(tb_list blacklist)" = alice@example.org ]
 }
 
+
+@test "thunderbird: three messages selected, Block sender puts all three senders in the blacklist" {
+	tb_skip
+	run tb menu account1 bob@example.org big@example.org juergen@example.org --click block
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	imx_wait_for tb_listed blacklist bob@example.org big@example.org juergen@example.org
+	[ "$(tb_list blacklist)" = "$(printf '%s\n' alice@example.org big@example.org bob@example.org juergen@example.org)" ]
+}
+
+@test "thunderbird: Allow sender from the message display action puts the sender in the whitelist" {
+	tb_skip
+	run tb display account1 trap@example.org --click display-allow --shot "$REPO/build/thunderbird-display-action.png"
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"$(printf 'display-allow\tAllow sender\tTrue\tTrue')"* ]]
+	imx_wait_for tb_listed whitelist trap@example.org
+	[ "$(tb_list whitelist)" = trap@example.org ]
+}
+
+@test "thunderbird: an account whose server has no EXECUTE: the entries are hidden, nothing runs" {
+	tb_skip
+	run tb menu "account2" alice@example.org
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	# hidden: Thunderbird leaves hidden entries out of the menu
+	[[ "$output" != *"$(printf 'Block sender\tTrue')"* ]]
+	[[ "$output" != *"$(printf 'Allow sender\tTrue')"* ]]
+	[ ! -e "$PL_DIR/direct/home/$PL_USER2/.imapexec" ]
+}
+
+@test "thunderbird: Server services… lists what discovery lists; the calendar runs interactively" {
+	tb_skip
+	run tb services account1 --shot "$REPO/build/thunderbird-services.png" \
+		'add tomorrow 10:00 Standup with the team' 'list tomorrow'
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	# the names listed equal a discovery by imapexec-run
+	"$REPO/src/imapexec-run" -l -C "$DD_CA" -p "cat $PL_DIR/pass1" \
+		"imaps://$DD_USER@127.0.0.1:$PL_P_IMAPS" >"$T/disc" 2>&1 || { cat "$T/disc" >&2; false; }
+	[ "$(grep -P '^service\t' <<<"$output" | cut -f2)" = "$(cut -f1 "$T/disc")" ]
+	# the session: the event added and listed, then DONE
+	[[ "$output" == *"Standup with the team"* ]]
+	grep -q 'Standup with the team' "$PL_DIR/post/home/$DD_USER/.imapexec/calendar.ics"
+	grep -a 'output' <<<"$output" | grep -q 'exit 0'
+}
+
+@test "thunderbird: no imapexec of the add-on is left once Thunderbird's own connections are closed" {
+	tb_skip
+	tb eval 'for (const a of ["account1", "account2"]) MailServices.accounts.getAccount(a).incomingServer.closeCachedConnections(); resolve(true);'
+	imx_wait_for tb_no_imapexec
+}

@@ -33,7 +33,7 @@ LIB = r"""
 const { MailServices } = ChromeUtils.importESModule("resource:///modules/MailServices.sys.mjs");
 const win = Services.wm.getMostRecentWindow("mail:3pane");
 const tabmail = win.document.getElementById("tabmail");
-const about3Pane = tabmail.currentAbout3Pane;
+const about3Pane = tabmail.tabInfo[0].chromeBrowser.contentWindow;
 function inboxOf(key) {
   const server = MailServices.accounts.getAccount(key).incomingServer;
   return server.rootFolder.getFolderWithFlags(Ci.nsMsgFolderFlags.Inbox);
@@ -68,10 +68,6 @@ def session(port):
         m.call("WebDriver:SwitchToWindow", {"handle": h})
         if m.script("return document.documentElement.getAttribute('windowtype')") == "mail:3pane":
             break
-    try:
-        m.call("WebDriver:SetWindowRect", {"x": 0, "y": 0, "width": 1280, "height": 800})
-    except Exception:  # noqa: BLE001 - headless or a window manager says no
-        pass
     return m
 
 
@@ -88,6 +84,10 @@ def show_inbox(m, key, rows):
 
 def setup(m, xpi, accounts):
     """Install the add-on, set passwords, show the first INBOX."""
+    try:
+        m.call("WebDriver:SetWindowRect", {"x": 0, "y": 0, "width": 1280, "height": 800})
+    except Exception:  # noqa: BLE001 - headless or a window manager says no
+        pass
     m.call("Addon:Install", {"path": xpi, "temporary": True})
     for spec in accounts:
         key, passfile = spec.split("=", 1)
@@ -129,14 +129,18 @@ def entries(m, popup_expr):
 
 
 def settle(m, popup_expr):
-    """Wait until the entries are no longer disabled-while-probing; return them."""
-    def ready():
+    """The entries once settled: none disabled while a probe runs, and the
+    same for 1.5 s (the add-on updates them after the menu opens)."""
+    last, since = None, time.monotonic()
+    end = since + 30
+    while time.monotonic() < end:
         e = entries(m, popup_expr)
-        return e if e and all((not v) or en for _, _, v, en in e) else None
-    try:
-        return wait("menu entries", ready, 30)
-    except SystemExit:
-        return entries(m, popup_expr)
+        if e != last:
+            last, since = e, time.monotonic()
+        elif all((not v) or en for _, _, v, en in e) and time.monotonic() - since > 1.5:
+            return e
+        time.sleep(0.2)
+    return last
 
 
 def shot(m, path):
@@ -189,13 +193,16 @@ def menu(m, key, senders, shotpath, entry):
       return true;
     """)
     wait("context menu", lambda: js(m, "return %s.state === 'open';" % CONTEXT), 20)
-    for e in settle(m, CONTEXT):
+    found = settle(m, CONTEXT)
+    for e in found:
         print("\t".join(str(x) for x in e))
+    if not found:
+        print("no entries")
     # more than one entry of an add-on: Thunderbird groups them in a
     # submenu named after the add-on; open it
     label = js(m, """
       const item = %s.querySelector('[id$="menuitem-_imapexec-block"]');
-      const menu = item && item.parentNode.closest("menu");
+      const menu = item && !item.hidden && item.parentNode.closest("menu");
       if (menu) { menu.openMenu(true); return menu.label; }
       return "";
     """ % CONTEXT)
@@ -209,6 +216,98 @@ def menu(m, key, senders, shotpath, entry):
         click(m, CONTEXT, entry)
     else:
         js(m, "%s.hidePopup(); return true;" % CONTEXT)
+
+
+def display(m, key, senders, shotpath, entry):
+    """Select the message of senders (one), then the message display
+    action's menu in the message pane: click ENTRY there."""
+    select(m, key, senders)
+    # the message pane shows it; its header toolbar holds the action
+    btn = 'about3Pane.messageBrowser.contentDocument.querySelector(\'[id$="-messageDisplayAction-toolbarbutton"]\')'
+    wait("display action", lambda: js(m, "const b = %s; return !!b && !b.disabled && !b.hidden;" % btn), 30)
+    js(m, """
+      const b = %s;
+      const popup = b.querySelector("menupopup") || b.menupopup;
+      if (popup) { popup.openPopup(b, "after_end"); } else { b.click(); }
+      return true;
+    """ % btn)
+    popup = "(%s.querySelector('menupopup'))" % btn
+    wait("display action menu", lambda: js(m, "const p = %s; return !!p && p.state === 'open';" % popup), 20)
+    for e in settle(m, popup):
+        print("\t".join(str(x) for x in e))
+    if shotpath:
+        shot(m, shotpath)
+    click(m, popup, entry)
+
+
+def _page(m, body, args):
+    """Run body (a function body) in the services tab's page through a
+    frame script (the page lives in the extension process, out of
+    Marionette's reach in Thunderbird); returns its value."""
+    r = m.script(LIB + """
+      const resolve = arguments[arguments.length - 1];
+      const tab = tabmail.tabInfo.find(t => t.browser && String(t.browser.currentURI.spec).includes("/services/services.html"));
+      const mm = tab.browser.messageManager;
+      const id = "imxt-" + Math.random();
+      const listener = msg => {
+        if (msg.data.id !== id) return;
+        mm.removeMessageListener("imxt:result", listener);
+        resolve(msg.data.error ? { error: msg.data.error } : { value: msg.data.value });
+      };
+      mm.addMessageListener("imxt:result", listener);
+      const code = "(function () { const document = content.document; const args = " + JSON.stringify(arguments[1]) +
+        "; let r, e = null; try { r = (function () {" + arguments[0] + "\\n}).apply(null, args); } catch (x) { e = String(x); }" +
+        " sendAsyncMessage('imxt:result', { id: " + JSON.stringify(id) + ", value: r, error: e }); })();";
+      mm.loadFrameScript("data:," + encodeURIComponent(code), false);
+    """, [body, args or []], True)
+    if "error" in r:
+        sys.exit("tbtest: page script: " + r["error"])
+    return r.get("value")
+
+
+def services(m, key, shotpath, lines):
+    """Open "Server services…" from the context menu, print the listed
+    services; with lines, start the calendar session, send them, DONE,
+    print the console's text.  The tab's page runs in the extension
+    process: Marionette switches into its <browser> (content context)."""
+    menu(m, key, ["alice@example.org"], None, "services")
+    ref = wait("services tab", lambda: js(m, """
+      const tab = tabmail.tabInfo.find(t => t.browser && String(t.browser.currentURI.spec).includes("/services/services.html"));
+      return tab ? tab.browser : null;"""), 30)
+    del ref
+
+    def page(body, args=None):
+        """Run body in the tab's page; its value."""
+        return _page(m, body, args)
+
+    wait("services list", lambda: page('return document.querySelectorAll("#services tbody tr").length > 0;'), 60)
+    names = page("""
+      return [...document.querySelectorAll("#services tbody tr")].map(r =>
+        [r.cells[0].textContent, r.cells[1].textContent, r.cells[2].textContent].join("\t"));""")
+    for n in names:
+        print("service\t" + n)
+    out = 'return document.getElementById("output").textContent;'
+    if lines:
+        page("""
+          document.querySelector('button[data-service="calendar"]').click();
+          document.getElementById("run").click();
+          return true;""")
+        wait("console", lambda: page("return !document.getElementById('console').hidden;"), 30)
+        wait("prompt", lambda: "calendar>" in page(out), 30)
+        for line in lines:
+            before = page(out).count("calendar>")
+            page("""
+              document.getElementById("line").value = arguments[0];
+              document.getElementById("send").click();
+              return true;""", [line])
+            wait("answer to " + line, lambda: page(out).count("calendar>") > before, 30)
+        if shotpath:
+            shot(m, shotpath)
+        page('document.getElementById("done").click(); return true;')
+        wait("end of session", lambda: page("return document.getElementById('console').hidden;"), 30)
+        print("output\t" + json.dumps(page(out)))
+    elif shotpath:
+        shot(m, shotpath)
 
 
 def quit_tb(m):
@@ -234,6 +333,10 @@ def main():
         setup(m, rest[0], rest[1:])
     elif cmd == "menu":
         menu(m, rest[0], rest[1:], opts.get("--shot"), opts.get("--click"))
+    elif cmd == "display":
+        display(m, rest[0], rest[1:], opts.get("--shot"), opts.get("--click"))
+    elif cmd == "services":
+        services(m, rest[0], opts.get("--shot"), rest[1:])
     elif cmd == "eval":
         # an async chrome script (resolve() with the value); prints it
         print(json.dumps(m.script(LIB + "const resolve = arguments[arguments.length - 1];\n" + rest[0], [], True)))

@@ -70,8 +70,16 @@ async function setMenus(ids, props) {
 // Enable the entries for accounts with EXECUTE; hide them for accounts
 // without (and for non-IMAP accounts); disabled while a probe runs.
 messenger.menus.onShown.addListener(async (info, tab) => {
-  const ours = info.menuIds.filter(id => id.startsWith("imapexec-"));
+  // every entry of the contexts shown, the hidden ones too (menuIds lists
+  // only the visible ones)
+  const ours = MENU.filter(m => m.contexts.some(c => info.contexts.includes(c))).map(m => m.id);
   if (!ours.length) {
+    return;
+  }
+  if (info.contexts.includes("tools_menu")) {
+    // the services tab has an account chooser of its own
+    await setMenus(ours, { visible: true, enabled: true });
+    messenger.menus.refresh();
     return;
   }
   let accountId = null;

@@ -53,7 +53,7 @@ async function listServices() {
       b.addEventListener("click", () => choose(s.name, interactive));
       tr.insertCell().append(b);
     }
-    status(`${list.length}`);
+    status(i18n("servicesCount", [String(list.length)]));
   } catch (e) {
     status(errorText(e), true);
   }
@@ -78,6 +78,7 @@ async function run() {
     if (current.interactive) {
       sessionId = await messenger.imapexec.openSession(acc, current.name);
       $("console").hidden = false;
+      $("run").hidden = true;
       $("line").focus();
       return;
     }
@@ -98,6 +99,7 @@ messenger.imapexec.onSessionOutput.addListener((id, stream, text) => {
   if (stream === "end") {
     print(`\n[${exitText(JSON.parse(text))}]\n`, "end");
     $("console").hidden = true;
+    $("run").hidden = false;
     sessionId = null;
     return;
   }
