@@ -71,6 +71,20 @@ tb_profile() {
 			echo "user_pref(\"mail.server.server$n.check_new_mail\", false);"
 			echo "user_pref(\"mail.server.server$n.login_at_startup\", false);"
 		done
+		# account3: TLS to the post daemon by the name localhost (another
+		# host for Thunderbird's folder URIs), its CA not trusted at first
+		echo 'user_pref("mail.accountmanager.accounts", "account1,account2,account3");'
+		echo 'user_pref("mail.account.account3.server", "server3");'
+		echo 'user_pref("mail.account.account3.identities", "id1");'
+		echo 'user_pref("mail.server.server3.type", "imap");'
+		echo 'user_pref("mail.server.server3.hostname", "localhost");'
+		echo "user_pref(\"mail.server.server3.port\", $PL_P_IMAPS);"
+		echo "user_pref(\"mail.server.server3.userName\", \"$DD_USER\");"
+		echo 'user_pref("mail.server.server3.socketType", 3);'
+		echo 'user_pref("mail.server.server3.authMethod", 3);'
+		echo 'user_pref("mail.server.server3.check_new_mail", false);'
+		echo 'user_pref("mail.server.server3.login_at_startup", false);'
+		echo 'user_pref("mail.server.server3.name", "Mail over TLS");'
 		echo 'user_pref("mail.server.server1.name", "Mail with EXECUTE");'
 		echo 'user_pref("mail.server.server2.name", "Mail without EXECUTE");'
 		cat <<-'PREFS'
@@ -133,7 +147,7 @@ setup_file() {
 		return 1
 	}
 	tb setup "$TB_DIR/addon.xpi" "account1=$PL_DIR/pass1" \
-		"account2=$PL_DIR/pass2"
+		"account2=$PL_DIR/pass2" "account3=$PL_DIR/pass1"
 }
 
 teardown_file() {
@@ -238,6 +252,34 @@ tb_listed() {
 	[[ "$output" == *"Standup with the team"* ]]
 	grep -q 'Standup with the team' "$PL_DIR/post/home/$DD_USER/.imapexec/calendar.ics"
 	grep -a 'output' <<<"$output" | grep -q 'exit 0'
+}
+
+@test "thunderbird: TLS with a certificate the profile does not trust is refused; once the test CA is trusted it works" {
+	tb_skip
+	run tb services-status account3
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"certificate is not trusted"* ]]
+	[[ "$output" != *"$(printf 'service\t')"* ]]
+	# the profile trusts the test CA: the same account lists its services
+	local ca
+	ca=$(grep -v -- ----- "$DD_CA" | tr -d '\n')
+	tb eval "Cc['@mozilla.org/security/x509certdb;1'].getService(Ci.nsIX509CertDB).addCertFromBase64('$ca', 'C,C,C'); resolve(true);"
+	run tb services-status account3
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"$(printf 'service\tcalendar')"* ]]
+}
+
+@test "thunderbird: a wrong password: Block sender says so, and nothing runs" {
+	tb_skip
+	tb eval 'MailServices.accounts.getAccount("account1").incomingServer.password = "wrong password"; resolve(true);'
+	run tb menu account1 trap@example.org --click block
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	imx_wait_for grep -q 'imapexec: Mail with EXECUTE: The server did not accept the password' "$TB_DIR/thunderbird.log"
+	! tb_listed blacklist trap@example.org
+	tb eval "MailServices.accounts.getAccount('account1').incomingServer.password = $(cat "$PL_DIR/pass1" | "$PYTHON" -c 'import json,sys; print(json.dumps(sys.stdin.read().rstrip("\n")))'); resolve(true);"
 }
 
 @test "thunderbird: no imapexec of the add-on is left once Thunderbird's own connections are closed" {

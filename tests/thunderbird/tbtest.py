@@ -240,7 +240,7 @@ def display(m, key, senders, shotpath, entry):
     click(m, popup, entry)
 
 
-def _page(m, body, args):
+def _page(m, body, args=None):
     """Run body (a function body) in the services tab's page through a
     frame script (the page lives in the extension process, out of
     Marionette's reach in Thunderbird); returns its value."""
@@ -310,6 +310,21 @@ def services(m, key, shotpath, lines):
         shot(m, shotpath)
 
 
+def services_status(m, key):
+    """In the open services tab, choose account key and list its services;
+    print the status line and the names."""
+    _page(m, """
+      const sel = document.getElementById("account");
+      sel.value = arguments[0];
+      sel.dispatchEvent(new content.Event("change"));
+      return true;""", [key])
+    st = wait("status", lambda: (lambda t: t if t and t != "\u2026" else None)(
+        _page(m, 'return document.getElementById("status").textContent;')), 60)
+    print("status\t" + st)
+    for n in _page(m, 'return [...document.querySelectorAll("#services tbody tr")].map(r => r.cells[0].textContent);'):
+        print("service\t" + n)
+
+
 def quit_tb(m):
     """Ask Thunderbird to quit."""
     try:
@@ -337,6 +352,8 @@ def main():
         display(m, rest[0], rest[1:], opts.get("--shot"), opts.get("--click"))
     elif cmd == "services":
         services(m, rest[0], opts.get("--shot"), rest[1:])
+    elif cmd == "services-status":
+        services_status(m, rest[0])
     elif cmd == "eval":
         # an async chrome script (resolve() with the value); prints it
         print(json.dumps(m.script(LIB + "const resolve = arguments[arguments.length - 1];\n" + rest[0], [], True)))
