@@ -219,11 +219,11 @@ uninstall:
 # The add-on: a zip of src/thunderbird/addon (sorted, no extra fields).
 xpi: $(XPI)
 $(XPI): $(XPI_SRC)
-	@mkdir -p build
-	rm -f $@.tmp
-	cd src/thunderbird/addon && zip -X -D -q -9 ../../../$@.tmp \
+	@mkdir -p $(dir $@)
+	rm -f $(abspath $@).tmp
+	cd src/thunderbird/addon && zip -X -D -q -9 $(abspath $@).tmp \
 	    $(patsubst src/thunderbird/addon/%,%,$(XPI_SRC))
-	mv $@.tmp $@
+	mv $(abspath $@).tmp $@
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c

@@ -119,8 +119,8 @@ setup_file() {
 	TB_MPORT=$(imx_free_port)
 	tb_profile "$TB_DIR/profile"
 	chown -R "$TB_USER:" "$TB_DIR/home" "$TB_DIR/profile"
-	make -C "$REPO" -s xpi >&2
-	cp "$REPO/build/imapexec-thunderbird.xpi" "$TB_DIR/addon.xpi"
+	# make xpi into the run's directory (two suites run this file at once)
+	make -C "$REPO" -s xpi XPI="$TB_DIR/addon.xpi" >&2
 	chmod 644 "$TB_DIR/addon.xpi"
 	# An Xvfb of the run's own (its display number from -displayfd), so
 	# that screenshots show the menus; headless without Xvfb.

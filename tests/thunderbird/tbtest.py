@@ -144,6 +144,12 @@ def settle(m, popup_expr):
 
 
 def shot(m, path):
+    """Save a screenshot to path (atomically: two runs may write it)."""
+    _shot(m, path + ".tmp%d" % os.getpid())
+    os.replace(path + ".tmp%d" % os.getpid(), path)
+
+
+def _shot(m, path):
     """Save a screenshot to path: of the whole X screen (menus and all)
     with xwd when TB_DISPLAY names Thunderbird's Xvfb, else of the window
     through Marionette (no popups in that)."""
