@@ -16,6 +16,8 @@ load postlogin
 # postlogin.bash's; setup: helper.bash's
 
 TBT=$BATS_TEST_DIRNAME/thunderbird
+# THUNDERBIRD: the program to test (another version unpacked elsewhere)
+THUNDERBIRD=${THUNDERBIRD:-thunderbird}
 TB_PY=/usr/bin/python3
 
 # tb_services_conf: the post daemon's imapexec config: the shipped
@@ -109,7 +111,7 @@ tb_profile() {
 
 setup_file() {
 	pl_setup_file
-	[ -n "${PL_P_PID:-}" ] && command -v thunderbird >/dev/null || return 0
+	[ -n "${PL_P_PID:-}" ] && command -v "$THUNDERBIRD" >/dev/null || return 0
 	pl_fresh
 	tb_services_conf
 	TB_DIR=$IMX_RUN/tb
@@ -137,7 +139,7 @@ setup_file() {
 	export TB_DISPLAY=$disp
 	setsid runuser -u "$TB_USER" -- env -i PATH=/usr/bin:/bin \
 		HOME="$TB_DIR/home" LANG=C.UTF-8 "${envs[@]}" \
-		thunderbird "${how[@]}" --marionette -remote-allow-system-access \
+		"$THUNDERBIRD" "${how[@]}" --marionette -remote-allow-system-access \
 		--no-remote --profile "$TB_DIR/profile" \
 		>"$TB_DIR/thunderbird.log" 2>&1 3>&- &
 	TB_PID=$!
