@@ -256,6 +256,20 @@ tb_listed() {
 	grep -a 'output' <<<"$output" | grep -q 'exit 0'
 }
 
+@test "thunderbird: the options page sets an account's block command; Block sender runs it" {
+	tb_skip
+	run tb options account1 'whitelist add' 'whitelist add'
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	run tb menu account1 bob@example.org --click block
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	imx_wait_for tb_listed whitelist bob@example.org
+	# back to the defaults
+	run tb options account1 'blacklist add' 'whitelist add'
+	[ "$status" -eq 0 ]
+}
+
 @test "thunderbird: TLS with a certificate the profile does not trust is refused; once the test CA is trusted it works" {
 	tb_skip
 	run tb services-status account3

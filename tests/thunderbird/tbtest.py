@@ -246,13 +246,13 @@ def display(m, key, senders, shotpath, entry):
     click(m, popup, entry)
 
 
-def _page(m, body, args=None):
+def _page(m, body, args=None, path="/services/services.html"):
     """Run body (a function body) in the services tab's page through a
     frame script (the page lives in the extension process, out of
     Marionette's reach in Thunderbird); returns its value."""
     r = m.script(LIB + """
       const resolve = arguments[arguments.length - 1];
-      const tab = tabmail.tabInfo.find(t => t.browser && String(t.browser.currentURI.spec).includes("/services/services.html"));
+      const tab = tabmail.tabInfo.find(t => t.browser && String(t.browser.currentURI.spec).includes(arguments[2]));
       const mm = tab.browser.messageManager;
       const id = "imxt-" + Math.random();
       const listener = msg => {
@@ -265,7 +265,7 @@ def _page(m, body, args=None):
         "; let r, e = null; try { r = (function () {" + arguments[0] + "\\n}).apply(null, args); } catch (x) { e = String(x); }" +
         " sendAsyncMessage('imxt:result', { id: " + JSON.stringify(id) + ", value: r, error: e }); })();";
       mm.loadFrameScript("data:," + encodeURIComponent(code), false);
-    """, [body, args or []], True)
+    """, [body, args or [], path], True)
     if "error" in r:
         sys.exit("tbtest: page script: " + r["error"])
     return r.get("value")
@@ -331,6 +331,33 @@ def services_status(m, key):
         print("service\t" + n)
 
 
+def options(m, key, block, allow):
+    """The add-on's options page (opened as the Add-ons Manager would, in
+    a tab): set account key's block and allow commands, Save."""
+    js(m, """
+      const url = WebExtensionPolicy.getByID(arguments[0]).getURL("options/options.html");
+      if (!tabmail.tabInfo.some(t => t.browser && String(t.browser.currentURI.spec) === url))
+        tabmail.openTab("contentTab", { url });
+      return true;""", [ADDON])
+    opt = "/options/options.html"
+    wait("options page", lambda: js(m, """return tabmail.tabInfo.some(t => t.browser &&
+      String(t.browser.currentURI.spec).includes("/options/options.html") && !t.busy);"""), 30)
+    wait("options accounts", lambda: _page(m, 'return document.getElementById("account").options.length > 1;', None, opt), 30)
+    _page(m, """
+      const sel = document.getElementById("account");
+      sel.value = arguments[0];
+      sel.dispatchEvent(new content.Event("change"));
+      return true;""", [key], opt)
+    time.sleep(0.5)
+    _page(m, """
+      document.getElementById("block").value = arguments[0];
+      document.getElementById("allow").value = arguments[1];
+      document.getElementById("save").click();
+      return true;""", [block, allow], opt)
+    wait("saved", lambda: _page(m, 'return document.getElementById("saved").textContent;', None, opt), 20)
+    print("saved")
+
+
 def quit_tb(m):
     """Ask Thunderbird to quit."""
     try:
@@ -360,6 +387,8 @@ def main():
         services(m, rest[0], opts.get("--shot"), rest[1:])
     elif cmd == "services-status":
         services_status(m, rest[0])
+    elif cmd == "options":
+        options(m, rest[0], rest[1], rest[2])
     elif cmd == "eval":
         # an async chrome script (resolve() with the value); prints it
         print(json.dumps(m.script(LIB + "const resolve = arguments[arguments.length - 1];\n" + rest[0], [], True)))
