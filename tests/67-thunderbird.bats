@@ -256,6 +256,16 @@ tb_listed() {
 	grep -a 'output' <<<"$output" | grep -q 'exit 0'
 }
 
+@test "thunderbird: Server services… shows the blacklist; Add and Remove there change it on the server" {
+	tb_skip
+	run tb lists dave@example.org alice@example.org --shot "$REPO/build/thunderbird-lists.png"
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"$(printf 'before\talice@example.org big@example.org bob@example.org juergen@example.org')"* ]]
+	[ "$(tb_list blacklist)" = "$(printf '%s\n' big@example.org bob@example.org dave@example.org juergen@example.org)" ]
+	[[ "$output" == *"$(printf 'after\tbig@example.org bob@example.org dave@example.org juergen@example.org')"* ]]
+}
+
 @test "thunderbird: the options page sets an account's block command; Block sender runs it" {
 	tb_skip
 	run tb options account1 'whitelist add' 'whitelist add'

@@ -331,6 +331,30 @@ def services_status(m, key):
         print("service\t" + n)
 
 
+def lists(m, add, remove, shotpath):
+    """In the open services tab: print the block list shown, add one
+    address through the Add field, remove one with its Remove button,
+    print the list again."""
+    ul = 'document.querySelector("#list-block ul")'
+    shown = 'return [...%s.querySelectorAll("li span")].map(s => s.textContent);' % ul
+    wait("block list", lambda: _page(m, "return !!%s && %s.children.length > 0;" % (ul, ul)), 30)
+    print("before\t" + " ".join(_page(m, shown)))
+    _page(m, """
+      const box = document.getElementById("list-block");
+      box.querySelector("input").value = arguments[0];
+      box.querySelector("input + button").click();
+      return true;""", [add])
+    wait("added", lambda: add in _page(m, shown), 30)
+    _page(m, """
+      document.querySelector('#list-block button[data-address="' + arguments[0] + '"]').click();
+      return true;""", [remove])
+    # the list is reloaded after the change: wait for the new one
+    wait("removed", lambda: (lambda l: remove not in l and add in l)(_page(m, shown)), 30)
+    print("after\t" + " ".join(_page(m, shown)))
+    if shotpath:
+        shot(m, shotpath)
+
+
 def options(m, key, block, allow):
     """The add-on's options page (opened as the Add-ons Manager would, in
     a tab): set account key's block and allow commands, Save."""
@@ -387,6 +411,8 @@ def main():
         services(m, rest[0], opts.get("--shot"), rest[1:])
     elif cmd == "services-status":
         services_status(m, rest[0])
+    elif cmd == "lists":
+        lists(m, rest[0], rest[1], opts.get("--shot"))
     elif cmd == "options":
         options(m, rest[0], rest[1], rest[2])
     elif cmd == "eval":

@@ -2,7 +2,7 @@
  * discovery, a one-shot run with arguments, an interactive console. */
 "use strict";
 
-/* global errorText, i18n */
+/* global commandsFor, errorText, i18n */
 
 const $ = id => document.getElementById(id);
 let current = null; // { name, interactive }
@@ -54,9 +54,80 @@ async function listServices() {
       tr.insertCell().append(b);
     }
     status(i18n("servicesCount", [String(list.length)]));
+    await showLists(list);
   } catch (e) {
     status(errorText(e), true);
   }
+}
+
+// showLists(services): the block and allow lists (the services of the
+// account's block and allow commands, if the server has them) as lists
+// with Remove buttons and an Add field; they take add, remove and list.
+async function showLists(services) {
+  const acc = $("account").value;
+  const cmds = await commandsFor(acc);
+  let any = false;
+  for (const kind of ["block", "allow"]) {
+    const box = $("list-" + kind);
+    const service = cmds[kind].trim().split(/\s+/)[0];
+    box.textContent = "";
+    box.hidden = !services.some(s => s.name === service);
+    if (box.hidden) {
+      continue;
+    }
+    any = true;
+    const h = document.createElement("h3");
+    h.textContent = i18n(kind === "block" ? "listBlocked" : "listAllowed", [service]);
+    const ul = document.createElement("ul");
+    ul.dataset.service = service;
+    const input = document.createElement("input");
+    input.placeholder = "name@example.org";
+    input.size = 28;
+    const add = document.createElement("button");
+    add.textContent = i18n("listAdd");
+    add.addEventListener("click", () => editList(service, "add", input.value.trim()).then(() => { input.value = ""; }));
+    box.append(h, ul, input, add);
+    await loadList(service, ul);
+  }
+  $("lists").hidden = !any;
+}
+
+// loadList(service, ul): "service list" into ul, one entry a line.
+async function loadList(service, ul) {
+  ul.textContent = "";
+  try {
+    const r = await messenger.imapexec.run($("account").value, service, ["list"]);
+    for (const a of r.outText.split("\n").filter(Boolean)) {
+      const li = document.createElement("li");
+      const span = document.createElement("span");
+      span.textContent = a;
+      const rm = document.createElement("button");
+      rm.textContent = i18n("listRemove");
+      rm.dataset.address = a;
+      rm.addEventListener("click", () => editList(service, "remove", a));
+      li.append(span, rm);
+      ul.append(li);
+    }
+    if (!r.ok) {
+      status((r.errText || r.text).trim(), true);
+    }
+  } catch (e) {
+    status(errorText(e), true);
+  }
+}
+
+// editList(service, verb, address): add or remove, then reload the list.
+async function editList(service, verb, address) {
+  if (!address) {
+    return;
+  }
+  try {
+    const r = await messenger.imapexec.run($("account").value, service, [verb, address]);
+    status(r.ok ? `${service} ${verb} ${address}` : (r.errText || r.text).trim(), !r.ok);
+  } catch (e) {
+    status(errorText(e), true);
+  }
+  await loadList(service, document.querySelector(`ul[data-service="${service}"]`));
 }
 
 // choose(name, interactive): show the runner for a service.
