@@ -75,7 +75,7 @@ tb_profile() {
 		done
 		# account3: TLS to the post daemon by the name localhost (another
 		# host for Thunderbird's folder URIs), its CA not trusted at first
-		echo 'user_pref("mail.accountmanager.accounts", "account1,account2,account3");'
+		echo 'user_pref("mail.accountmanager.accounts", "account1,account2,account3,account4");'
 		echo 'user_pref("mail.account.account3.server", "server3");'
 		echo 'user_pref("mail.account.account3.identities", "id1");'
 		echo 'user_pref("mail.server.server3.type", "imap");'
@@ -87,6 +87,18 @@ tb_profile() {
 		echo 'user_pref("mail.server.server3.check_new_mail", false);'
 		echo 'user_pref("mail.server.server3.login_at_startup", false);'
 		echo 'user_pref("mail.server.server3.name", "Mail over TLS");'
+		# account4: the second user over STARTTLS, same CA
+		echo 'user_pref("mail.account.account4.server", "server4");'
+		echo 'user_pref("mail.account.account4.identities", "id2");'
+		echo 'user_pref("mail.server.server4.type", "imap");'
+		echo 'user_pref("mail.server.server4.hostname", "localhost");'
+		echo "user_pref(\"mail.server.server4.port\", $PL_P_IMAP);"
+		echo "user_pref(\"mail.server.server4.userName\", \"$PL_USER2\");"
+		echo 'user_pref("mail.server.server4.socketType", 2);'
+		echo 'user_pref("mail.server.server4.authMethod", 3);'
+		echo 'user_pref("mail.server.server4.check_new_mail", false);'
+		echo 'user_pref("mail.server.server4.login_at_startup", false);'
+		echo 'user_pref("mail.server.server4.name", "Mail over STARTTLS");'
 		echo 'user_pref("mail.server.server1.name", "Mail with EXECUTE");'
 		echo 'user_pref("mail.server.server2.name", "Mail without EXECUTE");'
 		cat <<-'PREFS'
@@ -149,7 +161,8 @@ setup_file() {
 		return 1
 	}
 	tb setup "$TB_DIR/addon.xpi" "account1=$PL_DIR/pass1" \
-		"account2=$PL_DIR/pass2" "account3=$PL_DIR/pass1"
+		"account2=$PL_DIR/pass2" "account3=$PL_DIR/pass1" \
+		"account4=$PL_DIR/pass2"
 }
 
 teardown_file() {
@@ -280,21 +293,26 @@ tb_listed() {
 	[ "$status" -eq 0 ]
 }
 
-@test "thunderbird: TLS with a certificate the profile does not trust is refused; once the test CA is trusted it works" {
+@test "thunderbird: TLS and STARTTLS with a certificate the profile does not trust are refused; once the test CA is trusted they work" {
 	tb_skip
-	run tb services-status account3
-	echo "$output" >&2
-	[ "$status" -eq 0 ]
-	[[ "$output" == *"certificate is not trusted"* ]]
-	[[ "$output" != *"$(printf 'service\t')"* ]]
+	local a
+	for a in account3 account4; do
+		run tb services-status $a
+		echo "$output" >&2
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"certificate is not trusted"* ]]
+		[[ "$output" != *"$(printf 'service\t')"* ]]
+	done
 	# the profile trusts the test CA: the same account lists its services
 	local ca
 	ca=$(grep -v -- ----- "$DD_CA" | tr -d '\n')
 	tb eval "Cc['@mozilla.org/security/x509certdb;1'].getService(Ci.nsIX509CertDB).addCertFromBase64('$ca', 'C,C,C'); resolve(true);"
-	run tb services-status account3
-	echo "$output" >&2
-	[ "$status" -eq 0 ]
-	[[ "$output" == *"$(printf 'service\tcalendar')"* ]]
+	for a in account3 account4; do
+		run tb services-status $a
+		echo "$output" >&2
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"$(printf 'service\tcalendar')"* ]]
+	done
 }
 
 @test "thunderbird: a wrong password: Block sender says so, and nothing runs" {
