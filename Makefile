@@ -112,7 +112,7 @@ deps:
 	@sh scripts/deps.sh $(DEPS_FOR)
 
 check: DEPS_FOR = test
-check: deps all asan unit
+check: deps all asan unit xpi
 	@sh scripts/check.sh
 
 # The unit tests and the core files against the release build only.
@@ -220,10 +220,11 @@ uninstall:
 xpi: $(XPI)
 $(XPI): $(XPI_SRC)
 	@mkdir -p $(dir $@)
-	rm -f $(abspath $@).tmp
-	cd src/thunderbird/addon && zip -X -D -q -9 $(abspath $@).tmp \
-	    $(patsubst src/thunderbird/addon/%,%,$(XPI_SRC))
-	mv $(abspath $@).tmp $@
+	# a temporary name of its own: several installs may build it at once
+	t=$(abspath $@).$$$$.tmp && rm -f $$t && \
+	cd src/thunderbird/addon && zip -X -D -q -9 $$t \
+	    $(patsubst src/thunderbird/addon/%,%,$(XPI_SRC)) && \
+	mv $$t $(abspath $@)
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c
