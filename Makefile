@@ -28,6 +28,11 @@ FIXPATHS =	sed -e 's|/usr/local/sbin/imapexec|$(BINDIR)/imapexec|g' \
 		    -e 's|/usr/local/libexec/imapexec|$(LIBEXECDIR)|g'
 
 CC ?=		cc
+# The Thunderbird add-on (src/thunderbird/addon): make xpi; make install
+# puts it in $(XPIDIR).
+XPI =		build/imapexec-thunderbird.xpi
+XPIDIR ?=	$(PREFIX)/share/imapexec
+XPI_SRC =	$(shell find src/thunderbird/addon -type f | LC_ALL=C sort)
 CFLAGS ?=	-O2 -g
 WARN =		-std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
 		-Wstrict-prototypes -Wmissing-prototypes -Wno-unused-result
@@ -62,7 +67,7 @@ UNIT_SRCS =	$(wildcard tests/unit/*.c)
 UNIT_BINS =	$(UNIT_SRCS:tests/unit/%.c=build/unit/%)
 
 .PHONY: all asan unit deps check check-fast check-valgrind fuzz bench run install \
-	uninstall clean format deb
+	uninstall clean format deb xpi
 
 all: src/imapexec src/imapexec-run
 
@@ -107,7 +112,7 @@ deps:
 	@sh scripts/deps.sh $(DEPS_FOR)
 
 check: DEPS_FOR = test
-check: deps all asan unit
+check: deps all asan unit xpi
 	@sh scripts/check.sh
 
 # The unit tests and the core files against the release build only.
@@ -142,7 +147,9 @@ INSTALL_BUILD ?= build/install
 
 # The binary is relinked with main.c compiled for this SYSCONFDIR: a
 # src/imapexec built for another PREFIX would read the wrong config.
-install: all
+install: all $(XPI)
+	install -d $(DESTDIR)$(XPIDIR)
+	install -m 644 $(XPI) $(DESTDIR)$(XPIDIR)/
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(UBINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR) \
@@ -195,7 +202,9 @@ uninstall:
 	    $(DESTDIR)$(LIBEXECDIR)/smtp \
 	    $(DESTDIR)$(MANDIR)/man8/imapexec.8 \
 	    $(DESTDIR)$(MANDIR)/man5/imapexec.conf.5 \
-	    $(DESTDIR)$(EXAMPLEDIR)/imapexec.conf
+	    $(DESTDIR)$(EXAMPLEDIR)/imapexec.conf \
+	    $(DESTDIR)$(XPIDIR)/imapexec-thunderbird.xpi
+	-rmdir $(DESTDIR)$(XPIDIR) 2>/dev/null
 	for f in $(UNITS); do \
 	    rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$${f##*/}; done
 	for f in $(EXAMPLES); do \
@@ -213,6 +222,16 @@ DEB_REVISION ?= 1
 deb: DEPS_FOR = deb
 deb: deps
 	@sh scripts/deb.sh $(VERSION) $(DEB_REVISION)
+
+# The add-on: a zip of src/thunderbird/addon (sorted, no extra fields).
+xpi: $(XPI)
+$(XPI): $(XPI_SRC)
+	@mkdir -p $(dir $@)
+	# a temporary name of its own: several installs may build it at once
+	t=$(abspath $@).$$$$.tmp && rm -f $$t && \
+	cd src/thunderbird/addon && zip -X -D -q -9 $$t \
+	    $(patsubst src/thunderbird/addon/%,%,$(XPI_SRC)) && \
+	mv $$t $(abspath $@)
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c

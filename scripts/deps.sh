@@ -8,7 +8,7 @@
 set -eu
 
 # One list per purpose; each issue's tests add their own line to "test".
-build="gcc make pkg-config libbsd-dev libconfig-dev libtls-dev zlib1g-dev"
+build="gcc make pkg-config libbsd-dev libconfig-dev libtls-dev zlib1g-dev zip"
 test_core="bats parallel dovecot-imapd python3 util-linux systemd socat procps openssl"
 test_services="dovecot-sieve python3-aiosmtpd postfix python3-icalendar python3-recurring-ical-events"
 test_deploy="xinetd openssh-server openssh-client isync offlineimap3 mutt tmux nodejs $(command -v npm >/dev/null 2>&1 || echo npm)"
@@ -19,7 +19,9 @@ test_relay="strace"
 test_backends="mailutils-imap4d gamin"
 # make deb, and tests/69-deb.bats (which builds, lints and installs it)
 deb="$build dpkg-dev debhelper lintian git"
-test="$build $test_core $test_services $test_deploy $test_relay $test_backends $deb"
+# the Thunderbird add-on's tests (tests/66-*, 67-*): the real Thunderbird in Xvfb, xwd for screenshots with menus
+test_thunderbird="thunderbird xvfb x11-apps zip"
+test="$build $test_core $test_services $test_deploy $test_relay $test_backends $deb $test_thunderbird"
 run="$build dovecot-imapd systemd util-linux netcat-openbsd python3-icalendar python3-recurring-ical-events"
 fuzz="$build clang libclang-rt-14-dev bats dovecot-imapd python3 util-linux procps"
 valgrind="$test valgrind"

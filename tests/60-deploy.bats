@@ -38,6 +38,7 @@ installed_files() { (cd "$1" && find . ! -type d | sort); }
 		./usr/local/share/doc/imapexec/examples/ssh/offlineimaprc
 		./usr/local/share/doc/imapexec/examples/ssh/sshd_config
 		./usr/local/share/doc/imapexec/examples/xinetd.imapexec
+		./usr/local/share/imapexec/imapexec-thunderbird.xpi
 		./usr/local/share/man/man1/imapexec-run.1
 		./usr/local/share/man/man5/imapexec.conf.5
 		./usr/local/share/man/man8/imapexec.8
@@ -71,6 +72,7 @@ installed_files() { (cd "$1" && find . ! -type d | sort); }
 		./usr/share/doc/imapexec/examples/ssh/offlineimaprc
 		./usr/share/doc/imapexec/examples/ssh/sshd_config
 		./usr/share/doc/imapexec/examples/xinetd.imapexec
+		./usr/share/imapexec/imapexec-thunderbird.xpi
 		./usr/share/man/man1/imapexec-run.1
 		./usr/share/man/man5/imapexec.conf.5
 		./usr/share/man/man8/imapexec.8

@@ -1,0 +1,249 @@
+// reader.test.mjs - node --test: the response reader of the add-on's
+// protocol module fed every response form of the README's ABNF in random
+// splits, and the client against scripted servers over real sockets:
+// reads split inside literals, a "+" nobody asked for, a BYE, a server
+// that never answers (the timeout), an oversized literal.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { ResponseReader, tokenize, tokenText } from '../../src/thunderbird/addon/modules/execute-client.mjs';
+import { connect, closeAll } from './node-transport.mjs';
+
+after(closeAll);
+
+const enc = new TextEncoder();
+
+// A deterministic PRNG (mulberry32), so a failure can be replayed.
+function rng(seed) {
+    return () => {
+        seed |= 0; seed = (seed + 0x6d2b79f5) | 0;
+        let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
+
+// bytes(...parts): strings (latin1) and Uint8Arrays, joined.
+function bytes(...parts) {
+    const bs = parts.map(p => (typeof p === 'string' ? Uint8Array.from(p, c => c.charCodeAt(0)) : p));
+    const out = new Uint8Array(bs.reduce((n, b) => n + b.length, 0));
+    let o = 0;
+    for (const b of bs) { out.set(b, o); o += b.length; }
+    return out;
+}
+
+const bin = new Uint8Array(300).map((_, i) => (i * 7) & 255);
+// Every response form of the README's ABNF, and a few of plain IMAP.
+const STREAM = bytes(
+    '* OK [CAPABILITY IMAP4rev1 LITERAL+ AUTH=PLAIN] ready\r\n',
+    '* EXECUTE SERVICE echo () "print the arguments"\r\n',
+    '* EXECUTE SERVICE cal (INTERACTIVE) {12}\r\n', enc.encode('Grüße «x»'), '\r\n',
+    '* EXECUTE SERVICE smtp (INTERACTIVE CRLF) "an \\"smtp\\" session \\\\ here"\r\n',
+    'X1 OK EXECUTE completed\r\n',
+    '+ cal ready, send DONE to end the input\r\n',
+    '* EXECUTE (TAG "X2") OUT "8:00 make coffee"\r\n',
+    '* EXECUTE (TAG "X2") OUT {10}\r\ncalendar> \r\n',
+    '* EXECUTE (TAG "X2") ERR ~{300}\r\n', bin, '\r\n',
+    '* EXECUTE (TAG "X2") OUT {0}\r\n\r\n',
+    '* EXECUTE (TAG "X2") OUT {4+}\r\n{3}\n\r\n',
+    '+ Ready for literal data\r\n',
+    '* EXECUTE (TAG "X2") EXIT 0\r\n',
+    'X2 OK cal completed\r\n',
+    '* EXECUTE (TAG "X3") SIGNAL SIGKILL\r\n',
+    'X3 NO [EXITSIGNAL SIGKILL] x stopped\r\n',
+    'X4 NO [EXITCODE 3] x failed\r\n',
+    'X5 NO [LIMIT] x stopped: timeout\r\n',
+    'X6 NO [NONEXISTENT] No such service\r\n',
+    'X7 BAD EXECUTE is only valid in authenticated state\r\n',
+    '* 3 FETCH (BODY[] {5}\r\nab\r\nc)\r\n',
+    '* BYE bye\r\n');
+
+// parseAll(chunks): what the reader makes of the chunks, tokenized.
+function parseAll(chunks) {
+    const r = new ResponseReader();
+    const out = [];
+    for (const c of chunks) {
+        for (const resp of r.push(c)) {
+            out.push({ text: resp.text, toks: JSON.stringify(tokenize(resp, 0), (k, v) => (v instanceof Uint8Array ? [...v] : v)) });
+        }
+    }
+    assert.equal(r.buf.length, 0);
+    return out;
+}
+
+test('reader: every response form, one read', () => {
+    const all = parseAll([STREAM]);
+    assert.equal(all.length, 22);
+    const svc = tokenize({ text: all[2].text, literals: [enc.encode('Grüße «x»')] }, 10);
+    assert.equal(tokenText(svc[3]), 'Grüße «x»');
+    const smtp = tokenize({ text: all[3].text, literals: [] }, 10);
+    assert.equal(tokenText(smtp[3]), 'an "smtp" session \\ here');
+    assert.deepEqual(smtp[2].v.map(tokenText), ['INTERACTIVE', 'CRLF']);
+    const err = JSON.parse(all[8].toks);
+    assert.deepEqual(err[4].v, [...bin]);
+    assert.equal(err[4].literal, true);
+});
+
+test('reader: 2000 random splits (single octets, inside literals and CRLFs) give the same responses', () => {
+    const want = parseAll([STREAM]);
+    const rand = rng(42);
+    for (let round = 0; round < 2000; round++) {
+        const chunks = [];
+        let i = 0;
+        while (i < STREAM.length) {
+            const n = rand() < 0.3 ? 1 : 1 + Math.floor(rand() * 64);
+            chunks.push(STREAM.slice(i, i + n));
+            i += n;
+        }
+        assert.deepEqual(parseAll(chunks), want, `round ${round}`);
+    }
+});
+
+test('reader: a literal over the limit and an endless line are protocol errors', () => {
+    const r = new ResponseReader({ maxLiteral: 100, maxLine: 1000 });
+    assert.throws(() => r.push(bytes('* X {101}\r\n')), e => e.kind === 'protocol');
+    const r2 = new ResponseReader({ maxLine: 1000 });
+    assert.throws(() => r2.push(new Uint8Array(2000).fill(65)), e => e.kind === 'protocol');
+});
+
+// fakeServer(script): a TCP server on 127.0.0.1 whose one connection is
+// handled by script(conn); conn.line() reads a client line, conn.send(x)
+// writes x in random pieces with pauses.  Resolves with { port, done }.
+function fakeServer(script, seed = 1) {
+    const rand = rng(seed);
+    return new Promise(resolve => {
+        let done;
+        const finished = new Promise(r => { done = r; });
+        const srv = net.createServer(sock => {
+            srv.close();
+            let buf = Buffer.alloc(0);
+            const waiting = [];
+            const pump = () => {
+                while (waiting.length) {
+                    const nl = buf.indexOf('\n');
+                    if (nl < 0) return;
+                    const l = buf.subarray(0, nl + 1).toString('latin1');
+                    buf = buf.subarray(nl + 1);
+                    waiting.shift()(l.replace(/\r?\n$/, ''));
+                }
+            };
+            sock.on('data', d => { buf = Buffer.concat([buf, d]); pump(); });
+            sock.on('error', () => {});
+            const closed = new Promise(r => sock.on('close', r));
+            const conn = {
+                line: () => new Promise(r => { waiting.push(r); pump(); }),
+                raw: n => new Promise(r => {
+                    const f = () => {
+                        if (buf.length >= n) { const b = buf.subarray(0, n); buf = buf.subarray(n); r(b); } else sock.once('data', () => setImmediate(f));
+                    };
+                    f();
+                }),
+                send: async x => {
+                    const b = Buffer.from(typeof x === 'string' ? Buffer.from(x, 'latin1') : x);
+                    for (let i = 0; i < b.length;) {
+                        const n = 1 + Math.floor(rand() * 7);
+                        sock.write(b.subarray(i, i + n));
+                        i += n;
+                        await new Promise(r => setTimeout(r, rand() < 0.2 ? 2 : 0));
+                    }
+                },
+                closed,
+                end: () => sock.end()
+            };
+            Promise.resolve(script(conn)).then(done, e => done(e));
+        });
+        srv.listen(0, '127.0.0.1', () => resolve({ port: srv.address().port, finished }));
+    });
+}
+
+// loginScript(conn): greeting, LOGIN answered with EXECUTE-SYNC, the NOOP
+// checked; returns the token.
+async function loginScript(conn) {
+    await conn.send('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n');
+    const l = await conn.line();
+    const tag = l.split(' ')[0];
+    assert.match(l, /^X\d+ LOGIN "u" "p w"$/);
+    await conn.send(`${tag} OK [CAPABILITY IMAP4rev1 EXECUTE EXECUTE-SYNC=0123456789abcdef0123456789abcdef] Logged in\r\n`);
+    const n = await conn.line();
+    assert.match(n, /^X\d+ NOOP 0123456789abcdef0123456789abcdef$/);
+    await conn.send(`${n.split(' ')[0]} OK NOOP completed\r\n`);
+}
+
+test('client: output split across reads, an unasked "+", literals split anywhere', async () => {
+    for (let seed = 1; seed <= 20; seed++) {
+        const srv = await fakeServer(async conn => {
+            await loginScript(conn);
+            const l = await conn.line();
+            assert.match(l, /^X3 EXECUTE echo a \{3\}$/);
+            await conn.send('+ Ready for argument\r\n');
+            const lit = await conn.raw(3);
+            assert.equal(lit.toString('latin1'), 'b\nc');
+            assert.equal(await conn.line(), ' d');
+            await conn.send('+ nobody asked\r\n');
+            await conn.send('* EXECUTE (TAG "X3") OUT "one"\r\n* EXECUTE (TAG "X3") OUT {5}\r\nt\r\nwo\r\n');
+            await conn.send('* EXECUTE (TAG "X9") OUT "not ours"\r\n');
+            await conn.send(bytes('* EXECUTE (TAG "X3") ERR ~{4}\r\n', new Uint8Array([0, 255, 13, 10]), '\r\n'));
+            await conn.send('+ again\r\n* EXECUTE (TAG "X3") EXIT 0\r\nX3 OK echo completed\r\n');
+            assert.match(await conn.line(), /^X4 LOGOUT$/);
+            await conn.send('* BYE\r\nX4 OK bye\r\n');
+            conn.end();
+        }, seed);
+        const c = await connect({ port: srv.port, timeout: 5000 });
+        await c.greeting();
+        assert.equal(await c.login('u', 'p w'), true);
+        const r = await c.run('echo', ['a', 'b\nc', 'd']);
+        assert.equal(r.outText, 'one\nt\r\nwo');
+        assert.deepEqual([...r.err], [0, 255, 13, 10]);
+        assert.deepEqual(r.exit, { code: 0 });
+        await c.logout();
+        assert.equal(await srv.finished, undefined);
+    }
+});
+
+test('client: a server that never answers gives "timeout" and the connection is closed', async () => {
+    const srv = await fakeServer(async conn => {
+        await conn.send('* OK hi\r\n');
+        await conn.line();
+        await conn.closed;
+    });
+    const c = await connect({ port: srv.port, timeout: 300 });
+    await c.greeting();
+    await assert.rejects(c.login('u', 'p'), e => e.kind === 'timeout');
+    await srv.finished;
+    // and one that is silent from the start
+    const srv2 = await fakeServer(conn => conn.closed);
+    const c2 = await connect({ port: srv2.port, timeout: 300 });
+    await assert.rejects(c2.greeting(), e => e.kind === 'timeout');
+    await srv2.finished;
+});
+
+test('client: a BYE and a close during a command reject it as "closed" with the text', async () => {
+    const srv = await fakeServer(async conn => {
+        await loginScript(conn);
+        await conn.line();
+        await conn.send('* BYE server shutting down\r\n');
+        conn.end();
+    });
+    const c = await connect({ port: srv.port, timeout: 5000 });
+    await c.greeting();
+    await c.login('u', 'p w');
+    await assert.rejects(c.services(), e => e.kind === 'closed' && /shutting down/.test(e.message));
+});
+
+test('client: a login reply without EXECUTE: "no-execute", no EXECUTE sent', async () => {
+    const srv = await fakeServer(async conn => {
+        await conn.send('* OK [CAPABILITY IMAP4rev1] hi\r\n');
+        const l = await conn.line();
+        await conn.send(`${l.split(' ')[0]} OK [CAPABILITY IMAP4rev1 IDLE] Logged in\r\n`);
+        const n = await conn.line();
+        assert.match(n, /^X\d+ LOGOUT$/);
+        await conn.send(`${n.split(' ')[0]} OK bye\r\n`);
+        conn.end();
+    });
+    const c = await connect({ port: srv.port, timeout: 5000 });
+    await c.greeting();
+    assert.equal(await c.login('u', 'p w'), false);
+    await assert.rejects(c.services(), e => e.kind === 'no-execute');
+    await c.logout();
+    assert.equal(await srv.finished, undefined);
+});
