@@ -13,7 +13,10 @@ test_core="bats parallel dovecot-imapd python3 util-linux systemd socat procps o
 test_services="dovecot-sieve python3-aiosmtpd postfix python3-icalendar python3-recurring-ical-events"
 test_deploy="xinetd openssh-server openssh-client isync offlineimap3 mutt tmux nodejs $(command -v npm >/dev/null 2>&1 || echo npm)"
 test_relay="strace"
-test="$build $test_core $test_services $test_deploy $test_relay"
+# the Roundcube plugin (tests/68-roundcube.bats): Debian's Roundcube with
+# SQLite, PHP's CLI server, phpcs, Chromium (driven by puppeteer-core)
+test_roundcube="roundcube-core roundcube-sqlite3 roundcube-plugins php-cli php-sqlite3 php-codesniffer sqlite3 chromium"
+test="$build $test_core $test_services $test_deploy $test_relay $test_roundcube"
 run="$build dovecot-imapd systemd util-linux netcat-openbsd python3-icalendar python3-recurring-ical-events"
 fuzz="$build clang libclang-rt-14-dev bats dovecot-imapd python3 util-linux procps"
 valgrind="$test valgrind"
