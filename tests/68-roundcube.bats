@@ -115,7 +115,7 @@ SHOTS=$REPO/build
 	rc_browser lists "$DD_USER" "$PL_DIR/pass1" "$SHOTS/roundcube-settings-refused.png" \
 		add blocked 'no-at-sign'
 	[ "$status" -eq 0 ]
-	[[ $output == *'message error The server refused "blacklist add no-at-sign": error: invalid address'* ]]
+	[[ $output == *'message error Could not save "blacklist add no-at-sign": error: invalid address'* ]]
 	[ "$(rc_list 1 blacklist)" = "$(printf '%s\n' b@example.com new@example.net)" ]
 }
 
@@ -143,18 +143,18 @@ SHOTS=$REPO/build
 	# "a\"b"@x: one argument, refused by the service with its text
 	rc_browser junk "$DD_USER" "$PL_DIR/pass1" Quote "$SHOTS/roundcube-hostile-quote.png"
 	[ "$status" -eq 0 ]
-	[[ $output == *'message warning "a\"b"@x: the server refused "blacklist add": error: invalid address'* ]]
+	[[ $output == *'message warning Could not update your sender lists for "a\"b"@x (blacklist add): error: invalid address'* ]]
 	[[ $output == *"message confirmation Successfully reported as junk"* ]]
 	# -x@y: refused by imapexec (no argument may start with "-"), never an option
 	rc_browser junk "$DD_USER" "$PL_DIR/pass1" Dash "$SHOTS/roundcube-hostile-dash.png"
 	[ "$status" -eq 0 ]
-	[[ $output == *'message warning -x@y: the server refused "blacklist add"'* ]]
+	[[ $output == *'message warning Could not update your sender lists for -x@y (blacklist add): '* ]]
 	# CR LF in an encoded word: Roundcube does not decode encoded words in
 	# an address, so the sender is the header's text, one argument, which
 	# the service refuses (no second command: the service "mark" never ran)
 	rc_browser junk "$DD_USER" "$PL_DIR/pass1" CRLF "$SHOTS/roundcube-hostile-crlf.png"
 	[ "$status" -eq 0 ]
-	[[ $output == *'message warning =?utf-8?Q?evil=0D=0AX_EXECUTE_mark_-v@example.net?=: the server refused "blacklist add": error: invalid address'* ]]
+	[[ $output == *'message warning Could not update your sender lists for =?utf-8?Q?evil=0D=0AX_EXECUTE_mark_-v@example.net?= (blacklist add): error: invalid address'* ]]
 	[ -z "$(rc_list 1 blacklist)" ]
 	[ ! -e "$PL_DIR/spool/ran" ]
 	[ -z "$(rc_list 1 whitelist)" ]

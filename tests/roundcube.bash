@@ -6,7 +6,8 @@
 #   rc_setup_file        pl_setup_file, the services (blacklist, whitelist,
 #                        args), Roundcube's config, database and document
 #                        root under $RC, `php -S` (RC_PID, RC_URL)
-#   rc_teardown_file     stop php -S (by PID), pl_teardown_file
+#   rc_teardown_file     stop php -S and its workers (its process group,
+#                        by PID), pl_teardown_file
 #   rc_fresh             fresh Maildirs (pl_fresh), the test messages, no
 #                        lists, the config with the services
 #   rc_browser CMD ...   tests/rcnode/browser.mjs CMD (as a person in
@@ -24,6 +25,7 @@
 RC_SHARE=/usr/share/roundcube
 RC_NODE=$REPO/tests/rcnode
 
+# rc_skip: skip unless the daemons and php -S run.
 rc_skip() {
 	pl_skip
 	[ -n "${RC_PID:-}" ] || skip "needs roundcube-core, php-cli and chromium"
@@ -61,6 +63,7 @@ rc_services_conf() {
 	"$IMAPEXEC" -t -c "$1" >/dev/null
 }
 
+# rc_setup_file: the daemons, services, Roundcube and php -S (see above).
 rc_setup_file() {
 	pl_setup_file
 	[ -n "${PL_P_PID:-}" ] || return 0
@@ -107,9 +110,11 @@ rc_setup_file() {
 	EOF
 	rc_docroot
 	RC_PORT=$(imx_free_port)
-	# a few workers: the page loads frames and polls while it waits
+	# a few workers: the page loads frames and polls while it waits; in a
+	# session (process group) of its own, so that teardown ends the
+	# workers too (they outlive a killed parent)
 	PHP_CLI_SERVER_WORKERS=4 ROUNDCUBE_CONFIG_DIR=$RC/config RC_ROOT=$RC/root \
-		php -S "127.0.0.1:$RC_PORT" -t "$RC/root" "$REPO/tests/roundcube/router.php" \
+		setsid php -S "127.0.0.1:$RC_PORT" -t "$RC/root" "$REPO/tests/roundcube/router.php" \
 		>"$RC/php.log" 2>&1 </dev/null 3>&- &
 	RC_PID=$!
 	imx_listens "$RC_PID" "$RC_PORT" 10 || {
@@ -146,10 +151,16 @@ rc_docroot() {
 	ln -s "$REPO/src/roundcube/imapexec" "$r/plugins/imapexec"
 }
 
+# rc_gone: nothing of php -S's process group is left.
+rc_gone() {
+	! pgrep -g "$RC_PID" >/dev/null
+}
+
 rc_teardown_file() {
 	if [ -n "${RC_PID:-}" ]; then
-		kill "$RC_PID" 2>/dev/null || true
+		kill -- "-$RC_PID" 2>/dev/null || true
 		wait "$RC_PID" 2>/dev/null || true
+		imx_wait_for rc_gone || kill -KILL -- "-$RC_PID" 2>/dev/null || true
 	fi
 	pl_teardown_file
 }
@@ -172,6 +183,7 @@ rc_message() {
 		"$4" "$5" "$3" >"$d/new/$3"
 }
 
+# rc_fresh: fresh Maildirs with the test messages, no lists, full config.
 rc_fresh() {
 	pl_fresh
 	rc_services_conf "$PL_DIR/imapexec.conf" full
@@ -200,6 +212,7 @@ rc_exec() {
 	printf '%s\n' "$output" "# stderr: $stderr"
 }
 
+# rc_browser CMD ARGS...: browser.mjs as a person; $output, $status.
 rc_browser() {
 	run --separate-stderr timeout 120 node "$RC_NODE/browser.mjs" "$@"
 	printf '%s\n' "$output"
@@ -210,10 +223,12 @@ rc_browser() {
 	fi
 }
 
+# rc_list N LIST: user N's LIST on the server, one address a line.
 rc_list() {
 	cat "$(rc_home "$1")/.imapexec/$2" 2>/dev/null || true
 }
 
+# rc_subjects N FOLDER: the sorted Subjects of user N's FOLDER.
 rc_subjects() {
 	local d f
 	d=$(rc_home "$1")/Maildir

@@ -116,9 +116,17 @@ class imapexec extends rcube_plugin
             return $args;
         }
 
-        $conn = imapexec_client::open($this->rc);
+        $conn  = imapexec_client::open($this->rc);
+        $first = true;
         foreach ($this->lists() as $service => $label) {
             $block = ['name' => rcube::Q($this->gettext($label)), 'options' => []];
+            if ($first) {
+                $block['options']['hint'] = [
+                    'title'   => '',
+                    'content' => html::span(['class' => 'hint'], rcube::Q($this->gettext('hint'))),
+                ];
+                $first = false;
+            }
             $id    = 'imapexec_' . $label;
             $res   = $conn ? $conn->run([$service, 'list']) : null;
 
