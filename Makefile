@@ -233,6 +233,27 @@ $(XPI): $(XPI_SRC)
 	    $(patsubst src/thunderbird/addon/%,%,$(XPI_SRC)) && \
 	mv $$t $(abspath $@)
 
+# The Roundcube plugin (src/roundcube/imapexec, README "Roundcube"): in
+# $(ROUNDCUBEDIR)/imapexec, to be symlinked into Roundcube's plugins/.
+ROUNDCUBEDIR ?=	$(PREFIX)/share/imapexec/roundcube
+RC_FILES =	imapexec.php imapexec_client.php config.inc.php.dist \
+		localization/en_US.inc markasjunk/imapexec.php
+install: install-roundcube
+uninstall: uninstall-roundcube
+.PHONY: install-roundcube uninstall-roundcube
+install-roundcube:
+	for f in $(RC_FILES); do \
+	    install -D -m 644 src/roundcube/imapexec/$$f \
+	    $(DESTDIR)$(ROUNDCUBEDIR)/imapexec/$$f || exit 1; \
+	done
+uninstall-roundcube:
+	for f in $(RC_FILES); do \
+	    rm -f $(DESTDIR)$(ROUNDCUBEDIR)/imapexec/$$f; done
+	-rmdir $(DESTDIR)$(ROUNDCUBEDIR)/imapexec/localization \
+	    $(DESTDIR)$(ROUNDCUBEDIR)/imapexec/markasjunk \
+	    $(DESTDIR)$(ROUNDCUBEDIR)/imapexec $(DESTDIR)$(ROUNDCUBEDIR) \
+	    $(DESTDIR)$(PREFIX)/share/imapexec 2>/dev/null
+
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c
 

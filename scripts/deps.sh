@@ -21,7 +21,10 @@ test_backends="mailutils-imap4d gamin"
 deb="$build dpkg-dev debhelper lintian git"
 # the Thunderbird add-on's tests (tests/66-*, 67-*): the real Thunderbird in Xvfb, xwd for screenshots with menus
 test_thunderbird="thunderbird xvfb x11-apps zip"
-test="$build $test_core $test_services $test_deploy $test_relay $test_backends $deb $test_thunderbird"
+# the Roundcube plugin (tests/68-roundcube.bats): Debian's Roundcube with
+# SQLite, PHP's CLI server, phpcs, Chromium (driven by puppeteer-core)
+test_roundcube="roundcube-core roundcube-sqlite3 roundcube-plugins php-cli php-sqlite3 php-codesniffer sqlite3 chromium"
+test="$build $test_core $test_services $test_deploy $test_relay $test_backends $deb $test_thunderbird $test_roundcube"
 run="$build dovecot-imapd systemd util-linux netcat-openbsd python3-icalendar python3-recurring-ical-events"
 fuzz="$build clang libclang-rt-14-dev bats dovecot-imapd python3 util-linux procps"
 valgrind="$test valgrind"

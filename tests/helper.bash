@@ -408,15 +408,17 @@ imx_listens() {
 	EOF
 }
 
-# imx_node_modules DIR: npm ci in DIR when its node_modules is missing or
-# older than its lock file, under a lock on DIR: files of both builds'
-# suites use tests/node at once, and must not read a half-written tree.
+# imx_node_modules DIR [MODULE]: npm ci in DIR when its node_modules has
+# no MODULE (imapflow by default) or is older than its lock file, under a
+# lock on DIR: files of both builds' suites use tests/node at once, and
+# must not read a half-written tree.  No browser download (puppeteer).
 imx_node_modules() {
 	(
 		flock -w 600 9
-		if [ ! -d "$1/node_modules/imapflow" ] ||
+		if [ ! -d "$1/node_modules/${2:-imapflow}" ] ||
 			[ "$1/package-lock.json" -nt "$1/node_modules/.package-lock.json" ]; then
-			cd "$1" && npm ci --no-audit --no-fund --loglevel=error >&2
+			cd "$1" && PUPPETEER_SKIP_DOWNLOAD=1 \
+				npm ci --no-audit --no-fund --loglevel=error >&2
 		fi
 	) 9<"$1"
 }
