@@ -18,7 +18,7 @@ test_relay="strace"
 # makes its greeting a plain PREAUTH.
 test_backends="mailutils-imap4d gamin"
 # make deb, and tests/69-deb.bats (which builds, lints and installs it)
-deb="$build dpkg-dev debhelper lintian git"
+deb="$build dpkg-dev debhelper lintian git unzip"
 # the Thunderbird add-on's tests (tests/66-*, 67-*): the real Thunderbird in Xvfb, xwd for screenshots with menus
 test_thunderbird="thunderbird xvfb x11-apps zip"
 # the Roundcube plugin (tests/68-roundcube.bats): Debian's Roundcube with

@@ -236,6 +236,27 @@ teardown() { dep_teardown; }
 		./usr/share/lintian/overrides/imapexec-run
 		./usr/share/man/man1/imapexec-run.1.gz
 	EOF
+	# the client add-ons: packages of their own, for any architecture
+	local tb=$d/imapexec-thunderbird_$VERSION-1_all.deb
+	local rc=$d/roundcube-plugin-imapexec_$VERSION-1_all.deb
+	[ "$(dpkg-deb -f "$tb" Architecture)" = all ]
+	[ "$(dpkg-deb -f "$rc" Architecture)" = all ]
+	deb_files "$tb" >"$T/files"
+	diff -u - "$T/files" <<-'EOF'
+		./usr/share/doc/imapexec-thunderbird/changelog.Debian.gz
+		./usr/share/doc/imapexec-thunderbird/copyright
+		./usr/share/imapexec/imapexec-thunderbird.xpi
+	EOF
+	# the add-on is the tree's, a zip Thunderbird can read
+	dpkg-deb -x "$tb" "$T/tb"
+	unzip -l "$T/tb/usr/share/imapexec/imapexec-thunderbird.xpi" |
+		grep -q ' manifest.json$'
+	deb_files "$rc" >"$T/files"
+	(cd "$REPO/src/roundcube/imapexec" && find . -type f | LC_ALL=C sort |
+		sed 's|^\.|./usr/share/imapexec/roundcube/imapexec|') >"$T/rc-want"
+	grep '^./usr/share/imapexec/' "$T/files" | diff -u "$T/rc-want" -
+	! grep -v -e '^./usr/share/imapexec/roundcube/imapexec/' \
+		-e '^./usr/share/doc/roundcube-plugin-imapexec/' "$T/files"
 }
 
 @test "lintian: no error and no warning; each override has its reason" {
