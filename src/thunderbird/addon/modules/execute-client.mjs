@@ -754,7 +754,31 @@ export class ExecuteClient {
     return ExecuteClient.finish(res, st);
   }
 
-  // interactive(service, args, { onOutput, crlf }): an interactive
+  // runEach(service, lead, items, { chunk }): run service with the lead
+  // arguments and the items, at most chunk items a run (default 16); the
+  // items of a refused or failed run are run one at a time, so one item
+  // the server refuses (or many items) do not stop the others.  Resolves
+  // with [{ item, ok, code, text }] in the order of items.
+  async runEach(service, lead, items, { chunk = 16 } = {}) {
+    const out = [];
+    // outcome(r): the text of a run's result
+    const outcome = r => (r.ok ? "" : (r.errText || "").trim() || r.text);
+    for (let i = 0; i < items.length; i += chunk) {
+      const part = items.slice(i, i + chunk);
+      const r = await this.run(service, [...lead, ...part]);
+      if (r.ok || part.length === 1) {
+        out.push(...part.map(item => ({ item, ok: r.ok, code: r.code, text: outcome(r) })));
+        continue;
+      }
+      for (const item of part) {
+        const one = await this.run(service, [...lead, item]);
+        out.push({ item, ok: one.ok, code: one.code, text: outcome(one) });
+      }
+    }
+    return out;
+  }
+
+  // interactive(service, args, { onOutput, crlf, keep }): an interactive
   // session.  Returns { ready, result, send(line), sendBytes(bytes),
   // done(), cancel() }: ready resolves on the server's "+ ... ready"
   // (rejects if it refused: the result then says why), result with what
@@ -768,8 +792,8 @@ export class ExecuteClient {
     const ready = new Promise((a, b) => { readyResolve = a; readyReject = b; });
     ready.catch(() => {});
     let ended = false;
-    // output given to onOutput is not kept as well (a session may be long)
-    const outputs = this.outputHandler(res, opts.crlf, opts.onOutput, () => myTag, !opts.onOutput);
+    // keep: false: output goes to onOutput only (a session may be long)
+    const outputs = this.outputHandler(res, opts.crlf, opts.onOutput, () => myTag, opts.keep ?? true);
     const result = this.command(this.executeParts(service, args, null), {
       onExecute: outputs,
       ms: 0,
