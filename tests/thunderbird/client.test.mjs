@@ -185,3 +185,39 @@ test('a password with quotes, spaces and 8-bit octets goes as a literal; a wrong
     await assert.rejects(session('ssl', Number(env.TB_POST_IMAPS), { pass: 'wrong', plainAuth: true }),
         e => e.kind === 'auth');
 });
+
+test('hostile arguments (IMAP syntax, CRLF, long, 8-bit) are one argument each', async () => {
+    const c = await session();
+    const args = ['NIL', 'nil', '{5}', '{5+}', '~{5}', 'a\r\nb', '*', '%', '(', ')', ']', '[x', '"', '\\',
+        'a b@x.org', 'x'.repeat(2000), 'müller@bücher.de', 'DONE', '+', 'X1 OK'];
+    // echo takes at most 16 arguments
+    for (const part of [args.slice(0, 10), args.slice(10)]) {
+        const r = await c.run('echo', part);
+        assert.equal(r.ok, true, r.text);
+        assert.equal(r.outText, part.map(a => `[${a}]`).join('') + '\n');
+    }
+    await c.logout();
+});
+
+test('runEach: many items in chunks; a refused item (a leading "-") does not stop the others', async () => {
+    const c = await session();
+    const items = [];
+    for (let i = 0; i < 40; i++) {
+        items.push(i === 13 ? '-evil@x.org' : `a${i}@x.org`);
+    }
+    // echo takes at most 16 arguments: 40 items in one run would be refused
+    const all = await c.run('echo', ['add', ...items.filter(a => !a.startsWith('-'))]);
+    assert.equal(all.code, 'CANNOT');
+    const res = await c.runEach('echo', ['add'], items, { chunk: 8 });
+    assert.equal(res.length, 40);
+    for (const r of res) {
+        if (r.item === '-evil@x.org') {
+            assert.equal(r.ok, false);
+            assert.equal(r.code, 'CANNOT');
+        } else {
+            assert.equal(r.ok, true, `${r.item}: ${r.text}`);
+        }
+    }
+    assert.deepEqual(res.map(r => r.item), items);
+    await c.logout();
+});

@@ -6,7 +6,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { ResponseReader, tokenize, tokenText } from '../../src/thunderbird/addon/modules/execute-client.mjs';
+import { ExecuteClient, ResponseReader, tokenize, tokenText } from '../../src/thunderbird/addon/modules/execute-client.mjs';
 import { connect, closeAll } from './node-transport.mjs';
 
 after(closeAll);
@@ -67,7 +67,7 @@ function parseAll(chunks) {
             out.push({ text: resp.text, toks: JSON.stringify(tokenize(resp, 0), (k, v) => (v instanceof Uint8Array ? [...v] : v)) });
         }
     }
-    assert.equal(r.buf.length, 0);
+    assert.equal(r.pending, 0);
     return out;
 }
 
@@ -148,6 +148,7 @@ function fakeServer(script, seed = 1) {
                     }
                 },
                 closed,
+                sock,
                 end: () => sock.end()
             };
             Promise.resolve(script(conn)).then(done, e => done(e));
@@ -246,4 +247,60 @@ test('client: a login reply without EXECUTE: "no-execute", no EXECUTE sent', asy
     await assert.rejects(c.services(), e => e.kind === 'no-execute');
     await c.logout();
     assert.equal(await srv.finished, undefined);
+});
+
+test('reader: a large literal in small reads is put together in linear time (octets copied counted)', () => {
+    // Uint8Array.prototype.set and slice are how the reader copies; count
+    // the octets they copy while an 4 MiB literal arrives in 4 KiB reads
+    const size = 4 << 20;
+    const r = new ResponseReader();
+    let copied = 0;
+    const set = Uint8Array.prototype.set;
+    const slice = Uint8Array.prototype.slice;
+    Uint8Array.prototype.set = function (src, off) { copied += src.length; return set.call(this, src, off); };
+    Uint8Array.prototype.slice = function (a, b) { const s = slice.call(this, a, b); copied += s.length; return s; };
+    let got;
+    try {
+        r.push(bytes(`* EXECUTE (TAG "X1") OUT {${size}}\r\n`));
+        const chunk = new Uint8Array(4096).fill(97);
+        for (let i = 0; i < size; i += chunk.length) {
+            const done = r.push(chunk);
+            assert.equal(done.length, 0);
+        }
+        got = r.push(bytes('\r\n'));
+    } finally {
+        Uint8Array.prototype.set = set;
+        Uint8Array.prototype.slice = slice;
+    }
+    assert.equal(got.length, 1);
+    assert.equal(got[0].literals[0].length, size);
+    assert.ok(copied <= 4 * size, `copied ${copied} octets for a literal of ${size}`);
+});
+
+test('client: a service whose output never ends: the run fails with "limit" once maxOutput is passed, the connection is closed', async () => {
+    let sent = 0;
+    const srv = await fakeServer(async conn => {
+        await loginScript(conn);
+        const l = await conn.line();
+        assert.match(l, /^X3 EXECUTE yes$/);
+        let open = true;
+        conn.closed.then(() => { open = false; });
+        const chunk = bytes('* EXECUTE (TAG "X3") OUT {65536}\r\n', new Uint8Array(65536).fill(121), '\r\n');
+        while (open) {
+            // raw writes with back pressure (conn.send splits into tiny pieces)
+            if (!conn.sock.write(chunk)) {
+                await Promise.race([new Promise(r => conn.sock.once('drain', r)), conn.closed]);
+            }
+            sent += chunk.length;
+        }
+    });
+    const c = await connect({ port: srv.port, timeout: 20000 });
+    c.maxOutput = 1 << 20;
+    await c.greeting();
+    await c.login('u', 'p w');
+    await assert.rejects(c.run('yes'), e => e.kind === 'limit');
+    assert.equal(await srv.finished, undefined);
+    assert.ok(sent > 1 << 20);
+    // the default is bounded too
+    assert.ok(new ExecuteClient({}).maxOutput <= 64 << 20);
 });

@@ -144,7 +144,9 @@ def settle(m, popup_expr):
 
 
 def shot(m, path):
-    """Save a screenshot to path (atomically: two runs may write it)."""
+    """Save a screenshot to path (atomically: two runs may write it);
+    its directory (build/ of a fresh work tree) is made if missing."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     _shot(m, path + ".tmp%d" % os.getpid())
     os.replace(path + ".tmp%d" % os.getpid(), path)
 

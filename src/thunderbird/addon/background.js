@@ -21,9 +21,20 @@ for (const m of MENU) {
   messenger.menus.create(m);
 }
 
+// When a failed probe may be tried again (ms): a menu opening must not
+// log in with a wrong password again and again (the server may lock the
+// account or the address out).
+const PROBE_RETRY_MS = 10 * 60 * 1000;
+const probeFailedAt = new Map();
+
 // probe(accountId): whether the account's server offers EXECUTE, cached
-// for the session; a failed login counts as unknown (null), not as no.
+// for the session; a failed login counts as unknown (null), not as no,
+// and is not tried again for PROBE_RETRY_MS; an unsupported account
+// (OAuth2) counts as no.
 function probe(accountId) {
+  if (Date.now() - (probeFailedAt.get(accountId) ?? -Infinity) < PROBE_RETRY_MS) {
+    return Promise.resolve(null);
+  }
   if (!executeOf.has(accountId)) {
     const p = messenger.imapexec.probe(accountId).then(
       r => {
@@ -32,7 +43,12 @@ function probe(accountId) {
       },
       e => {
         executeOf.delete(accountId);
-        return /^no-execute:/.test(e.message) ? false : null;
+        if (/^(no-execute|unsupported):/.test(e.message)) {
+          executeOf.set(accountId, false);
+          return false;
+        }
+        probeFailedAt.set(accountId, Date.now());
+        return null;
       }
     );
     executeOf.set(accountId, p);
@@ -159,14 +175,20 @@ async function senderAction(kind, messages) {
     const words = ((await commandsFor(acc))[kind] || DEFAULT_COMMANDS[kind]).trim().split(/\s+/);
     let text;
     try {
-      const r = await messenger.imapexec.run(acc, words[0], [...words.slice(1), ...who]);
-      if (r.ok) {
-        text = i18n(kind === "block" ? "blocked" : "allowed", [name, who.join(", ")]);
-      } else {
-        const why = (r.errText || "").trim() || r.text;
-        text = i18n("failed", [name, i18n("refusedBy", [why])]);
+      // in chunks; an address the server refuses (a hostile From such as
+      // "-x@evil.org") does not stop the others
+      const each = await messenger.imapexec.runEach(acc, words[0], words.slice(1), who);
+      const good = each.filter(r => r.ok).map(r => r.item);
+      const bad = each.filter(r => !r.ok);
+      const lines = [];
+      if (good.length) {
+        lines.push(i18n(kind === "block" ? "blocked" : "allowed", [name, good.join(", ")]));
       }
-      results.push({ account: acc, who, ok: r.ok, text });
+      for (const r of bad) {
+        lines.push(i18n("failed", [name, r.item + ": " + i18n("refusedBy", [r.text])]));
+      }
+      text = lines.join("\n");
+      results.push({ account: acc, who: good, refused: bad.map(r => r.item), ok: !bad.length, text });
     } catch (e) {
       console.error("imapexec: " + acc + ": " + e.message);
       if (/^no-execute:/.test(e.message)) {

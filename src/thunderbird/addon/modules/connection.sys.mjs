@@ -28,6 +28,16 @@ export function closeAll() {
   sessions.clear();
 }
 
+// closeSessionsOf(owner): end the interactive sessions owner opened (a
+// page of the add-on that closes).
+export function closeSessionsOf(owner) {
+  for (const { client, owner: o } of sessions.values()) {
+    if (o === owner) {
+      client.fail(new ExecuteError("closed", "the page was closed"));
+    }
+  }
+}
+
 // serverOf(accountId): the account's incoming server; an IMAP one only.
 function serverOf(accountId) {
   const account = MailServices.accounts.getAccount(accountId);
@@ -38,9 +48,9 @@ function serverOf(accountId) {
   return server;
 }
 
-// passwordOf(server): the saved password (passwordPromptRequired loads
-// it), else the user is asked; never leaves this module.
-function passwordOf(server) {
+// passwordOf(server, prompt): the saved password (passwordPromptRequired
+// loads it), else (if prompt) the user is asked; never leaves this module.
+function passwordOf(server, prompt = true) {
   let pw = "";
   try {
     void server.passwordPromptRequired;
@@ -48,7 +58,7 @@ function passwordOf(server) {
   } catch (e) {
     pw = "";
   }
-  if (!pw) {
+  if (!pw && prompt) {
     try {
       const host = server.hostname || server.hostName;
       pw = server.getPasswordWithUI(
@@ -74,16 +84,17 @@ function socketError(event) {
   return new ExecuteError("unreachable", "the server could not be reached (" + (event?.message || name || "error") + ")");
 }
 
-// connect(accountId): a logged-in ExecuteClient for the account (TLS or
-// STARTTLS as the account says; plain only where the account is plain).
-async function connect(accountId) {
+// connect(accountId, prompt): a logged-in ExecuteClient for the account
+// (TLS or STARTTLS as the account says; plain only where the account is
+// plain); prompt: whether the user may be asked for a missing password.
+async function connect(accountId, prompt = true) {
   const server = serverOf(accountId);
   if (server.authMethod === Ci.nsMsgAuthMethod.OAuth2) {
     throw new ExecuteError("unsupported", "OAuth2 accounts are not supported yet");
   }
   const host = (server.hostname || server.hostName).toLowerCase();
   const ssl = server.socketType === Ci.nsMsgSocketType.SSL;
-  const password = passwordOf(server);
+  const password = passwordOf(server, prompt);
   let socket = null;
   let opened = false;
   const transport = {
@@ -136,9 +147,9 @@ async function connect(accountId) {
   return client;
 }
 
-// withClient(accountId, fn): connect, fn(client), log out (always).
-async function withClient(accountId, fn) {
-  const client = await connect(accountId);
+// withClient(accountId, fn, prompt): connect, fn(client), log out (always).
+async function withClient(accountId, fn, prompt = true) {
+  const client = await connect(accountId, prompt);
   try {
     return await fn(client);
   } finally {
@@ -160,9 +171,10 @@ function plain(r) {
   };
 }
 
-// probe(accountId): { execute } after a login.
+// probe(accountId): { execute } after a login; never asks for a password
+// (it runs when a menu opens, not because the user asked for it).
 export function probe(accountId) {
-  return withClient(accountId, async c => ({ execute: c.hasCapability("EXECUTE") }));
+  return withClient(accountId, async c => ({ execute: c.hasCapability("EXECUTE") }), false);
 }
 
 // services(accountId): discovery.
@@ -175,13 +187,21 @@ export function run(accountId, service, args) {
   return withClient(accountId, async c => plain(await c.run(service, args)));
 }
 
-// openSession(accountId, service): an interactive session on a connection
-// of its own; output goes to the output listener; resolves with its id
+// runEach(accountId, service, lead, items): the service with the lead
+// arguments and the items, in chunks; one refused item does not stop the
+// others (ExecuteClient.runEach).  [{ item, ok, code, text }].
+export function runEach(accountId, service, lead, items) {
+  return withClient(accountId, c => c.runEach(service, lead, items));
+}
+
+// openSession(accountId, service, owner): an interactive session on a
+// connection of its own (owner: who may end it with closeSessionsOf); output goes to the output listener; resolves with its id
 // once the server is ready.
-export async function openSession(accountId, service) {
+export async function openSession(accountId, service, owner = null) {
   const client = await connect(accountId);
   const id = nextSession++;
-  const dec = new TextDecoder();
+  // one streaming decoder a stream: a character may span two chunks
+  const decs = { out: new TextDecoder(), err: new TextDecoder() };
   let crlf = false;
   try {
     const list = await client.services();
@@ -191,9 +211,10 @@ export async function openSession(accountId, service) {
   }
   const s = client.interactive(service, [], {
     crlf,
-    onOutput: (stream, bytes) => outputListener(id, stream, dec.decode(bytes, { stream: false })),
+    keep: false, // the output goes to the listener; a session may be long
+    onOutput: (stream, bytes) => outputListener(id, stream, decs[stream].decode(bytes, { stream: true })),
   });
-  sessions.set(id, { client, s });
+  sessions.set(id, { client, s, owner });
   s.result.then(
     r => outputListener(id, "end", JSON.stringify(plain(r))),
     e => outputListener(id, "end", JSON.stringify({ ok: false, kind: e.kind, text: e.message }))

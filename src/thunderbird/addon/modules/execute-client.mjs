@@ -22,6 +22,7 @@ const dec = new TextDecoder("utf-8");
 // The kinds of ExecuteError.kind, one a user can act on each.
 export const ErrorKinds = Object.freeze([
   "timeout", "closed", "protocol", "auth", "no-execute", "refused", "bad", "tls",
+  "limit",
 ]);
 
 // ExecuteError: an error of this module; kind is one of ErrorKinds, code
@@ -92,43 +93,81 @@ const LITERAL_RE = /(~?)\{(\d{1,10})(\+?)\}$/;
 // response is a line with the literals it announces: { text: [string
 // parts, latin1], literals: [Uint8Array] }, where text[i] ends in the
 // header of literals[i].  push(bytes) returns the responses completed.
+// A line or literal is gathered in a buffer that grows by doubling (up to
+// a literal's announced size), so many small reads cost linear time.
 export class ResponseReader {
   constructor({ maxLine = 1 << 20, maxLiteral = 64 << 20 } = {}) {
     this.maxLine = maxLine;
     this.maxLiteral = maxLiteral;
-    this.buf = new Uint8Array(0);
+    this.acc = new Uint8Array(0); // the current line or literal so far
+    this.have = 0; // octets of acc in use
     this.cur = { text: [], literals: [] };
-    this.need = -1; // octets of a literal still expected, -1: in a line
+    this.need = -1; // octets of the literal being read, -1: in a line
+  }
+
+  // pending: octets read but not yet part of a complete response.
+  get pending() {
+    return this.have + this.cur.text.reduce((n, t) => n + t.length, 0);
+  }
+
+  // take(piece, cap): append piece to acc (capacity doubled as needed,
+  // never beyond cap octets).
+  take(piece, cap) {
+    const want = this.have + piece.length;
+    if (want > this.acc.length) {
+      const grown = new Uint8Array(Math.min(cap, Math.max(want, 2 * this.acc.length, 4096)));
+      grown.set(this.acc.subarray(0, this.have));
+      this.acc = grown;
+    }
+    this.acc.set(piece, this.have);
+    this.have = want;
+  }
+
+  // takeAll(): what acc holds, as a fresh array; acc is emptied.
+  takeAll() {
+    const out = this.acc.length === this.have ? this.acc : this.acc.slice(0, this.have);
+    this.acc = new Uint8Array(0);
+    this.have = 0;
+    return out;
   }
 
   // push(bytes): take more octets; returns the list of complete responses.
   // Throws ExecuteError("protocol") on an overlong line or literal.
   push(bytes) {
-    this.buf = this.buf.length ? concat([this.buf, bytes]) : bytes.slice();
     const done = [];
+    let i = 0;
     for (;;) {
       if (this.need >= 0) {
-        if (this.buf.length < this.need) {
+        const n = Math.min(this.need - this.have, bytes.length - i);
+        if (n > 0) {
+          this.take(bytes.subarray(i, i + n), this.need);
+          i += n;
+        }
+        if (this.have < this.need) {
           break;
         }
-        this.cur.literals.push(this.buf.slice(0, this.need));
-        this.buf = this.buf.subarray(this.need);
+        this.cur.literals.push(this.takeAll());
         this.need = -1;
         continue;
       }
-      const nl = this.buf.indexOf(10);
-      if (nl < 0) {
-        if (this.buf.length > this.maxLine) {
-          throw new ExecuteError("protocol", "server line too long");
-        }
+      if (i >= bytes.length) {
         break;
       }
-      let end = nl;
-      if (end > 0 && this.buf[end - 1] === 13) {
-        end--;
+      const nl = bytes.indexOf(10, i);
+      const piece = bytes.subarray(i, nl < 0 ? bytes.length : nl);
+      if (this.have + piece.length > this.maxLine) {
+        throw new ExecuteError("protocol", "server line too long");
       }
-      const line = bytesToLatin1(this.buf.subarray(0, end));
-      this.buf = this.buf.subarray(nl + 1);
+      this.take(piece, this.maxLine);
+      if (nl < 0) {
+        break;
+      }
+      i = nl + 1;
+      let lineBytes = this.takeAll();
+      if (lineBytes.length > 0 && lineBytes[lineBytes.length - 1] === 13) {
+        lineBytes = lineBytes.subarray(0, lineBytes.length - 1);
+      }
+      const line = bytesToLatin1(lineBytes);
       this.cur.text.push(line);
       const m = LITERAL_RE.exec(line);
       if (m) {
@@ -269,11 +308,14 @@ function plainInteractiveLine(s) {
 
 // ExecuteClient: one IMAP connection.  Commands run one at a time (the
 // calls queue); every wait is bounded by options.timeout (ms, default
-// 30000) except an interactive session waiting for the user.
+// 30000) except an interactive session waiting for the user.  The output
+// a run keeps is bounded by options.maxOutput (octets, default 16 MiB):
+// past it the connection is closed and the run fails with "limit".
 export class ExecuteClient {
   constructor(transport, options = {}) {
     this.transport = transport;
     this.timeout = options.timeout ?? 30000;
+    this.maxOutput = options.maxOutput ?? 16 << 20;
     this.setTimeout = options.setTimeout ?? globalThis.setTimeout.bind(globalThis);
     this.clearTimeout = options.clearTimeout ?? globalThis.clearTimeout.bind(globalThis);
     this.log = options.log ?? null;
@@ -646,9 +688,11 @@ export class ExecuteClient {
     return parts;
   }
 
-  // outputHandler(tag, res, crlf, onOutput): an onExecute callback that
-  // gathers OUT/ERR octets and the EXIT/SIGNAL of the command tagged tag.
-  outputHandler(res, crlf, onOutput, getTag) {
+  // outputHandler(res, crlf, onOutput, getTag, keep): an onExecute
+  // callback that gathers (if keep) the OUT/ERR octets, at most maxOutput
+  // in all, and the EXIT/SIGNAL of the command tagged getTag().
+  outputHandler(res, crlf, onOutput, getTag, keep = true) {
+    let kept = 0;
     const eol = crlf ? "\r\n" : "\n";
     return toks => {
       if (toks[0]?.t !== "list" || tokenText(toks[0].v[0]).toUpperCase() !== "TAG" ||
@@ -662,7 +706,13 @@ export class ExecuteClient {
         const raw = t?.t === "string" ? t.v : new Uint8Array(0);
         const quoted = t?.quoted === true;
         const b = quoted ? concat([raw, latin1ToBytes(eol)]) : raw;
-        res[what === "OUT" ? "outParts" : "errParts"].push(b);
+        if (keep) {
+          kept += b.length;
+          if (kept > this.maxOutput) {
+            throw new ExecuteError("limit", `the service's output is over ${this.maxOutput} octets; the connection was closed`);
+          }
+          res[what === "OUT" ? "outParts" : "errParts"].push(b);
+        }
         if (onOutput) {
           onOutput(what === "OUT" ? "out" : "err", b);
         }
@@ -704,7 +754,31 @@ export class ExecuteClient {
     return ExecuteClient.finish(res, st);
   }
 
-  // interactive(service, args, { onOutput, crlf }): an interactive
+  // runEach(service, lead, items, { chunk }): run service with the lead
+  // arguments and the items, at most chunk items a run (default 16); the
+  // items of a refused or failed run are run one at a time, so one item
+  // the server refuses (or many items) do not stop the others.  Resolves
+  // with [{ item, ok, code, text }] in the order of items.
+  async runEach(service, lead, items, { chunk = 16 } = {}) {
+    const out = [];
+    // outcome(r): the text of a run's result
+    const outcome = r => (r.ok ? "" : (r.errText || "").trim() || r.text);
+    for (let i = 0; i < items.length; i += chunk) {
+      const part = items.slice(i, i + chunk);
+      const r = await this.run(service, [...lead, ...part]);
+      if (r.ok || part.length === 1) {
+        out.push(...part.map(item => ({ item, ok: r.ok, code: r.code, text: outcome(r) })));
+        continue;
+      }
+      for (const item of part) {
+        const one = await this.run(service, [...lead, item]);
+        out.push({ item, ok: one.ok, code: one.code, text: outcome(one) });
+      }
+    }
+    return out;
+  }
+
+  // interactive(service, args, { onOutput, crlf, keep }): an interactive
   // session.  Returns { ready, result, send(line), sendBytes(bytes),
   // done(), cancel() }: ready resolves on the server's "+ ... ready"
   // (rejects if it refused: the result then says why), result with what
@@ -718,7 +792,8 @@ export class ExecuteClient {
     const ready = new Promise((a, b) => { readyResolve = a; readyReject = b; });
     ready.catch(() => {});
     let ended = false;
-    const outputs = this.outputHandler(res, opts.crlf, opts.onOutput, () => myTag);
+    // keep: false: output goes to onOutput only (a session may be long)
+    const outputs = this.outputHandler(res, opts.crlf, opts.onOutput, () => myTag, opts.keep ?? true);
     const result = this.command(this.executeParts(service, args, null), {
       onExecute: outputs,
       ms: 0,

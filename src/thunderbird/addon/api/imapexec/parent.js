@@ -16,16 +16,13 @@ const RESOURCE_HOST = "imapexec-addon";
 
 var imapexec = class extends ExtensionCommon.ExtensionAPI {
   // substitute(): map resource://imapexec-addon/ to the add-on's files, so
-  // the modules load as system ES modules (TCPSocket, MailServices).
+  // the modules load as system ES modules (TCPSocket, MailServices).  No
+  // ALLOW_CONTENT_ACCESS: web content has no business loading them.
   substitute() {
     const res = Services.io
       .getProtocolHandler("resource")
       .QueryInterface(Ci.nsIResProtocolHandler);
-    res.setSubstitutionWithFlags(
-      RESOURCE_HOST,
-      this.extension.rootURI,
-      Ci.nsISubstitutingProtocolHandler.ALLOW_CONTENT_ACCESS
-    );
+    res.setSubstitution(RESOURCE_HOST, this.extension.rootURI);
   }
 
   // onShutdown: end the sessions, drop the substitution.
@@ -60,19 +57,25 @@ var imapexec = class extends ExtensionCommon.ExtensionAPI {
         throw new ExtensionError(`${e.kind || "protocol"}: ${e.message}`);
       }
     };
-    const listeners = new Set();
-    conn.setOutputListener((id, stream, text) => {
-      for (const fire of listeners) {
-        fire.async(id, stream, text);
-      }
-    });
-    context.callOnClose({ close: () => conn.closeAll() });
+    // one set of listeners for all the add-on's pages (getAPI runs once a
+    // page); a page that closes ends only the sessions it opened
+    if (!this.listeners) {
+      this.listeners = new Set();
+      conn.setOutputListener((id, stream, text) => {
+        for (const fire of this.listeners) {
+          fire.async(id, stream, text);
+        }
+      });
+    }
+    const listeners = this.listeners;
+    context.callOnClose({ close: () => conn.closeSessionsOf(context) });
     return {
       imapexec: {
         probe: accountId => wrap(conn.probe(accountId)),
         services: accountId => wrap(conn.services(accountId)),
         run: (accountId, service, args) => wrap(conn.run(accountId, service, args)),
-        openSession: (accountId, service) => wrap(conn.openSession(accountId, service)),
+        runEach: (accountId, service, lead, items) => wrap(conn.runEach(accountId, service, lead, items)),
+        openSession: (accountId, service) => wrap(conn.openSession(accountId, service, context)),
         sessionSend: (id, line) => wrap(conn.sessionSend(id, line)),
         sessionDone: id => wrap(conn.sessionDone(id)),
         sessionCancel: id => wrap(conn.sessionCancel(id)),
