@@ -284,6 +284,37 @@ hidden() {
 	imx_assert_no_leftovers
 }
 
+# Mailutils' imap4d answers the end of its input with "* BAD Null
+# command" forever, as fast as it can write.  A client that hangs up
+# without LOGOUT (a socket, as inetd or a socket unit gives imapexec):
+# imapexec sees its client gone and ends imap4d (after BACKEND_GRACE_MS),
+# so no imap4d is left spinning.
+@test "mailutils: a client that hangs up without LOGOUT leaves no imap4d behind" {
+	bk_want mailutils
+	bk_home mailutils filtered
+	bk_command mailutils filtered "$T/home.filtered"
+	: >"$T/filtered.log"
+	run timeout 120 "$PYTHON" - "$T/filtered.log" "${IMX_CMD[@]}" <<-'PY'
+		import socket, subprocess, sys
+		a, b = socket.socketpair()
+		p = subprocess.Popen(sys.argv[2:], stdin=b, stdout=b,
+		                     stderr=open(sys.argv[1], "ab"))
+		b.close()
+		f = a.makefile("rb")
+		assert f.readline().startswith(b"* PREAUTH")
+		a.sendall(b"a NOOP\r\n")
+		while not f.readline().startswith(b"a OK"):
+		    pass
+		f.close()
+		a.close()
+		print("imapexec status", p.wait(100))
+	PY
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	! pgrep -a -f -- "--config-file=$T/home.filtered/imap4d.conf" || false
+	imx_assert_no_leftovers
+}
+
 # --- the differential generator (tests/difftest.py) per backend -------------
 
 # diff_job DIR START COUNT SEED [difftest opts]: as in
