@@ -315,6 +315,49 @@ hidden() {
 	imx_assert_no_leftovers
 }
 
+# fake_apt DIR: DIR/apt-get, which records its arguments, the mode and
+# owner of the directory it downloads into, and fails (no download).
+fake_apt() {
+	mkdir -p "$1"
+	cat >"$1/apt-get" <<-EOF
+		#!/bin/sh
+		echo "\$* \$(stat -c '%a %U' .)" >>"$1/apt-get.calls"
+		exit 1
+	EOF
+	chmod 755 "$1/apt-get"
+}
+
+# scripts/courier.sh (run as root by deps.sh) with Courier unpacked: it
+# sees it ready and downloads nothing, whatever directory it runs in
+# (Courier's imapd refuses a sticky current directory, as /tmp is).
+@test "courier: scripts/courier.sh run from a sticky directory finds Courier ready, downloads nothing" {
+	bk_want courier
+	[ "$EUID" -eq 0 ] || skip "courier.sh runs as root (deps.sh)"
+	fake_apt "$T/bin"
+	mkdir -m 1777 "$T/sticky"
+	# a copy: its wrapper runs the unpacked tree the tests use
+	cp -a "$COURIER_DIR" "$T/courier"
+	run env -C "$T/sticky" PATH="$T/bin:$PATH" sh "$REPO/scripts/courier.sh" "$T/courier"
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	[ ! -e "$T/bin/apt-get.calls" ]
+}
+
+# courier.sh downloads as root: into a directory no other account may
+# write (a .deb dropped there would be unpacked and its imapd run as
+# root), and a failed run leaves no temporary tree.
+@test "courier: scripts/courier.sh downloads into a directory only apt writes; a failure leaves nothing" {
+	[ "$EUID" -eq 0 ] || skip "courier.sh runs as root (deps.sh)"
+	fake_apt "$T/bin"
+	run env -C "$T" PATH="$T/bin:$PATH" sh "$REPO/scripts/courier.sh" "$T/c2"
+	[ "$status" -ne 0 ]
+	cat "$T/bin/apt-get.calls" >&2
+	read -r _ _ _ _ _ _ _ mode owner <"$T/bin/apt-get.calls"
+	[ $((8#$mode & 8#022)) -eq 0 ]
+	[ "$owner" = _apt ] || [ "$owner" = root ]
+	[ -z "$(compgen -G "$T/c2.tmp.*")" ]
+}
+
 # --- the differential generator (tests/difftest.py) per backend -------------
 
 # diff_job DIR START COUNT SEED [difftest opts]: as in
