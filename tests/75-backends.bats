@@ -285,35 +285,44 @@ hidden() {
 }
 
 # Mailutils' imap4d answers the end of its input with "* BAD Null
-# command" forever, as fast as it can write.  A client that hangs up
-# without LOGOUT (a socket, as inetd or a socket unit gives imapexec):
-# imapexec sees its client gone and ends imap4d (after BACKEND_GRACE_MS),
-# so no imap4d is left spinning.
-@test "mailutils: a client that hangs up without LOGOUT leaves no imap4d behind" {
+# command" forever, as fast as it can write.  hangup HOW: a client (a
+# socket, as inetd or a socket unit gives imapexec) sends a NOOP, then
+# HOW is close (it hangs up without LOGOUT: imapexec sees its client gone
+# and ends imap4d after BACKEND_GRACE_MS) or kill (imapexec is SIGKILLed:
+# imap4d's next write finds no reader).  No imap4d is left spinning.
+hangup() {
 	bk_want mailutils
 	bk_home mailutils filtered
 	bk_command mailutils filtered "$T/home.filtered"
 	: >"$T/filtered.log"
-	run timeout 120 "$PYTHON" - "$T/filtered.log" "${IMX_CMD[@]}" <<-'PY'
-		import socket, subprocess, sys
+	run timeout 120 "$PYTHON" - "$1" "$T/filtered.log" "${IMX_CMD[@]}" <<-'PY'
+		import os, signal, socket, subprocess, sys
 		a, b = socket.socketpair()
-		p = subprocess.Popen(sys.argv[2:], stdin=b, stdout=b,
-		                     stderr=open(sys.argv[1], "ab"))
+		p = subprocess.Popen(sys.argv[3:], stdin=b, stdout=b,
+		                     stderr=open(sys.argv[2], "ab"))
 		b.close()
 		f = a.makefile("rb")
 		assert f.readline().startswith(b"* PREAUTH")
 		a.sendall(b"a NOOP\r\n")
 		while not f.readline().startswith(b"a OK"):
 		    pass
-		f.close()
-		a.close()
+		if sys.argv[1] == "kill":
+		    # the imapexec under setpriv and env (exec'd: the same pid)
+		    os.kill(p.pid, signal.SIGKILL)
+		else:
+		    f.close()
+		    a.close()
 		print("imapexec status", p.wait(100))
 	PY
 	echo "$output" >&2
 	[ "$status" -eq 0 ]
-	! pgrep -a -f -- "--config-file=$T/home.filtered/imap4d.conf" || false
+	local conf=$T/home.filtered/imap4d.conf
+	imx_wait_for eval "! pgrep -f -- '--config-file=$conf' >/dev/null"
 	imx_assert_no_leftovers
 }
+
+@test "mailutils: a client that hangs up without LOGOUT leaves no imap4d behind" { hangup close; }
+@test "mailutils: imapexec SIGKILLed leaves no imap4d behind" { hangup kill; }
 
 # fake_apt DIR: DIR/apt-get, which records its arguments, the mode and
 # owner of the directory it downloads into, and fails (no download).
