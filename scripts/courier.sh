@@ -18,11 +18,13 @@ set -eu
 dir=${1:-$(dirname "$0")/../build/courier}
 pkgs="courier-imap courier-base courier-authlib libcourier-unicode4 libgamin0"
 
-# ready: the unpacked imapd runs and greets PREAUTH.
+# ready: the unpacked imapd runs and greets PREAUTH (in the probe's home:
+# imapd refuses a sticky current directory, such as /tmp).
 ready() {
 	[ -x "$dir/imapd" ] &&
-		printf 'a LOGOUT\r\n' | timeout 10 "$dir/imapd" "$dir/probe/Maildir" \
-			2>/dev/null | grep -q '^\* PREAUTH'
+		(cd "$dir/probe" && printf 'a LOGOUT\r\n' |
+			timeout 10 "$dir/imapd" "$dir/probe/Maildir" 2>/dev/null) |
+		grep -q '^\* PREAUTH'
 }
 
 mkdir -p "$(dirname "$dir")"
@@ -32,15 +34,26 @@ ready && exit 0
 
 tmp=$dir.tmp.$$
 rm -rf "$tmp"
+trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/debs" "$tmp/root"
-# apt's sandbox user must be able to write the download directory.
-chmod 777 "$tmp/debs"
+# apt's sandbox user (_apt) downloads: the directory is its own, and no
+# one else's to write (what is unpacked here runs as root in ready).
+if id _apt >/dev/null 2>&1; then
+	chown _apt "$tmp/debs"
+fi
+chmod 700 "$tmp/debs"
+# shellcheck disable=SC2086 # pkgs is a word list
 (cd "$tmp/debs" && apt-get download -q $pkgs </dev/null) >&2
-for deb in "$tmp"/debs/*.deb; do
-	dpkg -x "$deb" "$tmp/root"
+# the packages asked for, one file each, nothing else
+for p in $pkgs; do
+	set -- "$tmp"/debs/"${p}"_*.deb
+	if [ $# -ne 1 ] || [ ! -f "$1" ]; then
+		echo "$0: apt-get download gave no single $p" >&2
+		exit 1
+	fi
+	dpkg -x "$1" "$tmp/root"
 done
 rm -rf "$tmp/debs"
-root=$(cd "$tmp/root" && pwd)
 # The wrapper names the final place, where the tree is renamed to.
 final=$(cd "$(dirname "$dir")" && pwd)/$(basename "$dir")
 cat >"$tmp/imapd" <<EOF
@@ -62,6 +75,7 @@ mkdir -p "$tmp/probe/Maildir/cur" "$tmp/probe/Maildir/new" \
 	"$tmp/probe/Maildir/tmp"
 rm -rf "$dir"
 mv "$tmp" "$dir"
+trap - EXIT
 # the wrappers name $final: check the tree where it now is
 ready || {
 	echo "$0: the unpacked Courier imapd does not greet PREAUTH" >&2

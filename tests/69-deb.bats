@@ -71,11 +71,14 @@ deb_accounts() {
 }
 
 # deb_build DIR [make args]: clone the committed tree into DIR, make deb
-# there; the packages are in DIR/build/deb.
+# there; the packages are in DIR/build/deb.  Every build is of the commit
+# setup_file saw ($DEB_COMMIT): a commit meanwhile (a merge while make
+# check runs) changes the version date, and the builds would differ.
 deb_build() {
 	local dir=$1
 	shift
 	git clone -q "$REPO" "$dir"
+	git -C "$dir" checkout -q --detach "$DEB_COMMIT"
 	make -s -C "$dir" deb "$@" >"$dir.log" 2>&1 || {
 		tail -n 40 "$dir.log" >&2
 		return 1
@@ -132,6 +135,8 @@ setup_file() {
 	if ! git -C "$REPO" rev-parse HEAD >/dev/null 2>&1; then
 		skip "not a git checkout: make deb is tested from a clone"
 	fi
+	DEB_COMMIT=$(git -C "$REPO" rev-parse HEAD)
+	export DEB_COMMIT
 	exec {DEB_LOCK}</var/lib/dpkg
 	flock -w 1800 "$DEB_LOCK"
 	export DEB_LOCK
@@ -309,6 +314,12 @@ teardown() { dep_teardown; }
 	}
 	[ "$(deb_status imapexec)" = installed ]
 	[ "$(deb_status imapexec-run)" = installed ]
+	# nothing else installed (deps.sh has the dependencies and
+	# Recommends): dpkg -P leaves the machine as it was
+	grep -q ' 2 newly installed' "$T/apt.log" || {
+		grep -A5 NEW "$T/apt.log" >&2
+		false
+	}
 	# the version of the tree's Makefile
 	[ "$(/usr/sbin/imapexec -V)" = "imapexec $VERSION" ]
 	[ "$(/usr/bin/imapexec-run -V)" = "imapexec-run $VERSION" ]
@@ -319,13 +330,23 @@ teardown() { dep_teardown; }
 	man -w 8 imapexec | grep -qx /usr/share/man/man8/imapexec.8.gz
 	man -w 5 imapexec.conf | grep -qx /usr/share/man/man5/imapexec.conf.5.gz
 	man -w 1 imapexec-run | grep -qx /usr/share/man/man1/imapexec-run.1.gz
-	# the units: valid, with make install's safe defaults, not enabled
-	MANPATH=/usr/share/man systemd-analyze verify \
+	# the units: valid, with make install's safe defaults, not enabled;
+	# their Documentation= found in a copy of the installed pages (man
+	# formats the pages of /usr/share/man into /var/cache/man, which
+	# dpkg -P leaves)
+	mkdir -p "$T/man/man5" "$T/man/man8"
+	cp /usr/share/man/man5/imapexec.conf.5.gz "$T/man/man5/"
+	cp /usr/share/man/man8/imapexec.8.gz "$T/man/man8/"
+	MANPATH=$T/man systemd-analyze verify \
 		/lib/systemd/system/imapexec.socket \
 		/lib/systemd/system/imapexec@.service >"$T/verify.log" 2>&1 || {
 		cat "$T/verify.log" >&2
 		false
 	}
+	# verify runs man for Documentation=: no page formatted into man-db's
+	# cache, which dpkg -P would leave (ctime: man gives them the
+	# page's mtime)
+	[ -z "$(find /var/cache/man -name '*imapexec*' -cnewer "$DEP_RUN/before")" ]
 	[ "$(deb_unit ListenStream /lib/systemd/system/imapexec.socket)" = "127.0.0.1:143
 [::1]:143" ]
 	[ "$(deb_unit User /lib/systemd/system/imapexec@.service)" = vmail ]

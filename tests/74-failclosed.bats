@@ -245,6 +245,42 @@ okgreet() {
 	grep -a -q -E '^c OK EXECUTE completed' "$T/filtered.out"
 }
 
+# notpreauth MODE: the fake backend greets as MODE says, with no PREAUTH
+# on its first line (issue 26: Courier's "* OK [ALERT]" then "* PREAUTH"):
+# not authenticated, EXECUTE neither advertised nor run, the log says why.
+notpreauth() {
+	cat >"$T/s.txt" <<-'EOF2'
+		> a CAPABILITY
+		wait a OK
+		> b EXECUTE mark one
+		wait b BAD
+		> c NOOP
+		wait c OK
+	EOF2
+	okgreet "$1" "$T/s.txt"
+	ex_no_marker
+	ex_has '^b BAD EXECUTE is only valid in authenticated state'
+	! grep -a -q EXECUTE <(grep -a -v '^b ' "$T/filtered.out")
+	grep -q 'the backend did not greet with PREAUTH on its first line' "$T/filtered.log"
+}
+
+@test "greeting '* OK' then '* PREAUTH': not authenticated, no EXECUTE" { notpreauth okpreauth; }
+@test "greeting '* BYE' (the backend goes on): not authenticated, no EXECUTE" { notpreauth byegreet; }
+@test "greeting '* CAPABILITY' then '* PREAUTH': not authenticated, no EXECUTE" { notpreauth capgreet; }
+@test "greeting 'a PREAUTH' (tagged): not authenticated, no EXECUTE" { notpreauth taggreet; }
+@test "greeting '*  PREAUTH' (two spaces): not authenticated, no EXECUTE" { notpreauth spacegreet; }
+
+@test "greeting '* preauth' (keywords are case-insensitive): authenticated, EXECUTE runs" {
+	cat >"$T/s.txt" <<-'EOF2'
+		> a EXECUTE mark one
+		wait a OK
+	EOF2
+	okgreet lowergreet "$T/s.txt"
+	ex_has '^a OK mark completed'
+	[ -e "$T/marker" ]
+	! grep -q 'did not greet with PREAUTH' "$T/filtered.log"
+}
+
 # With Dovecot's imap_zlib plugin the backend knows COMPRESS itself.
 # Failed closed, a COMPRESS goes to it unchanged: Dovecot answers OK and
 # compresses, the client does too, and the blind relay carries the

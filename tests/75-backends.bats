@@ -284,6 +284,89 @@ hidden() {
 	imx_assert_no_leftovers
 }
 
+# Mailutils' imap4d answers the end of its input with "* BAD Null
+# command" forever, as fast as it can write.  hangup HOW: a client (a
+# socket, as inetd or a socket unit gives imapexec) sends a NOOP, then
+# HOW is close (it hangs up without LOGOUT: imapexec sees its client gone
+# and ends imap4d after BACKEND_GRACE_MS) or kill (imapexec is SIGKILLed:
+# imap4d's next write finds no reader).  No imap4d is left spinning.
+hangup() {
+	bk_want mailutils
+	bk_home mailutils filtered
+	bk_command mailutils filtered "$T/home.filtered"
+	: >"$T/filtered.log"
+	run timeout 120 "$PYTHON" - "$1" "$T/filtered.log" "${IMX_CMD[@]}" <<-'PY'
+		import os, signal, socket, subprocess, sys
+		a, b = socket.socketpair()
+		p = subprocess.Popen(sys.argv[3:], stdin=b, stdout=b,
+		                     stderr=open(sys.argv[2], "ab"))
+		b.close()
+		f = a.makefile("rb")
+		assert f.readline().startswith(b"* PREAUTH")
+		a.sendall(b"a NOOP\r\n")
+		while not f.readline().startswith(b"a OK"):
+		    pass
+		if sys.argv[1] == "kill":
+		    # the imapexec under setpriv and env (exec'd: the same pid)
+		    os.kill(p.pid, signal.SIGKILL)
+		else:
+		    f.close()
+		    a.close()
+		print("imapexec status", p.wait(100))
+	PY
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	local conf=$T/home.filtered/imap4d.conf
+	imx_wait_for eval "! pgrep -f -- '--config-file=$conf' >/dev/null"
+	imx_assert_no_leftovers
+}
+
+@test "mailutils: a client that hangs up without LOGOUT leaves no imap4d behind" { hangup close; }
+@test "mailutils: imapexec SIGKILLed leaves no imap4d behind" { hangup kill; }
+
+# fake_apt DIR: DIR/apt-get, which records its arguments, the mode and
+# owner of the directory it downloads into, and fails (no download).
+fake_apt() {
+	mkdir -p "$1"
+	cat >"$1/apt-get" <<-EOF
+		#!/bin/sh
+		echo "\$* \$(stat -c '%a %U' .)" >>"$1/apt-get.calls"
+		exit 1
+	EOF
+	chmod 755 "$1/apt-get"
+}
+
+# scripts/courier.sh (run as root by deps.sh) with Courier unpacked: it
+# sees it ready and downloads nothing, whatever directory it runs in
+# (Courier's imapd refuses a sticky current directory, as /tmp is).
+@test "courier: scripts/courier.sh run from a sticky directory finds Courier ready, downloads nothing" {
+	bk_want courier
+	[ "$EUID" -eq 0 ] || skip "courier.sh runs as root (deps.sh)"
+	fake_apt "$T/bin"
+	mkdir -m 1777 "$T/sticky"
+	# a copy: its wrapper runs the unpacked tree the tests use
+	cp -a "$COURIER_DIR" "$T/courier"
+	run env -C "$T/sticky" PATH="$T/bin:$PATH" sh "$REPO/scripts/courier.sh" "$T/courier"
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	[ ! -e "$T/bin/apt-get.calls" ]
+}
+
+# courier.sh downloads as root: into a directory no other account may
+# write (a .deb dropped there would be unpacked and its imapd run as
+# root), and a failed run leaves no temporary tree.
+@test "courier: scripts/courier.sh downloads into a directory only apt writes; a failure leaves nothing" {
+	[ "$EUID" -eq 0 ] || skip "courier.sh runs as root (deps.sh)"
+	fake_apt "$T/bin"
+	run env -C "$T" PATH="$T/bin:$PATH" sh "$REPO/scripts/courier.sh" "$T/c2"
+	[ "$status" -ne 0 ]
+	cat "$T/bin/apt-get.calls" >&2
+	read -r _ _ _ _ _ _ _ mode owner <"$T/bin/apt-get.calls"
+	[ $((8#$mode & 8#022)) -eq 0 ]
+	[ "$owner" = _apt ] || [ "$owner" = root ]
+	[ -z "$(compgen -G "$T/c2.tmp.*")" ]
+}
+
 # --- the differential generator (tests/difftest.py) per backend -------------
 
 # diff_job DIR START COUNT SEED [difftest opts]: as in

@@ -10,6 +10,9 @@
 #   mute         on MUTE: close stdout, then run on, deaf to its input's end
 #   okgreet      greet "* OK" (not PREAUTH), answer LOGIN with NO
 #   okgreet-in   greet "* OK", answer LOGIN with OK
+#   okpreauth, byegreet, capgreet, taggreet, spacegreet, lowergreet
+#                greet as GREETINGS says (PREAUTH not on the first line,
+#                or a first line that is not quite it), answer as usual
 # It reads line by line and parses no arguments (literals included).
 import os
 import signal
@@ -17,8 +20,18 @@ import sys
 import time
 
 mode = sys.argv[1] if len(sys.argv) > 1 else ""
+GREETINGS = {
+    "okpreauth": b"* OK hello\r\n* PREAUTH [CAPABILITY IMAP4rev1] ready\r\n",
+    "byegreet": b"* BYE go away\r\n",
+    "capgreet": b"* CAPABILITY IMAP4rev1\r\n* PREAUTH ready\r\n",
+    "taggreet": b"a PREAUTH ready\r\n",
+    "spacegreet": b"*  PREAUTH ready\r\n",
+    "lowergreet": b"* preauth ready\r\n",
+}
 out = os.fdopen(1, "wb", buffering=0)
-if mode.startswith("okgreet"):
+if mode in GREETINGS:
+    out.write(GREETINGS[mode])
+elif mode.startswith("okgreet"):
     out.write(b"* OK [CAPABILITY IMAP4rev1 LITERAL+ AUTH=PLAIN] fake ready\r\n")
 else:
     out.write(b"* PREAUTH [CAPABILITY IMAP4rev1 LITERAL+ IDLE] fake ready\r\n")
