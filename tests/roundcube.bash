@@ -18,7 +18,8 @@
 #
 # The messages (rc_fresh) in user 1's INBOX: "Cheap pills" from
 # spam@example.net, the hostile ones "Quote" ("a\"b"@x), "CRLF" (the
-# address an encoded word with CR LF in it) and "Dash" (-x@y); in Junk:
+# address an encoded word with CR LF in it), "Dash" (-x@y) and "Html"
+# (an <img onerror> in the address's quoted local part); in Junk:
 # "Newsletter" from friend@example.org.  User 2's INBOX: "For two" from
 # other-spam@example.com.
 
@@ -35,7 +36,8 @@ rc_skip() {
 # the services of postlogin.bash, with "full" also blacklist and whitelist
 # (scripts/services, as conf/imapexec.conf runs them) and "args" (prints
 # each argument's octets in hex, one a line; dash_args, so that only the
-# plugin's quoting stands between a value and an option).
+# plugin's quoting stands between a value and an option) and "stall"
+# (sleep 86399: never answers).
 rc_services_conf() {
 	local pat='^(add|remove|del|list|[^-[:space:][:cntrl:]][^[:space:][:cntrl:]]{0,253})$' l
 	sed '$d' "$PL_DIR/imapexec.conf.base" >"$1"
@@ -50,6 +52,9 @@ rc_services_conf() {
 			CONF
 		done >>"$1"
 		cat >>"$1" <<-'CONF'
+			  ,
+			  { name = "stall"; description = "never answers";
+			    exec = [ "/bin/sleep", "86399" ]; }
 			  ,
 			  { name = "args"; description = "its arguments in hex";
 			    dash_args = true;
@@ -151,6 +156,11 @@ rc_docroot() {
 	ln -s "$REPO/src/roundcube/imapexec" "$r/plugins/imapexec"
 }
 
+# rc_no_stall: no "stall" service (sleep 86399) of user 1 runs.
+rc_no_stall() {
+	! pgrep -u "$DD_USER" -fx '/bin/sleep 86399' >/dev/null
+}
+
 # rc_gone: nothing of php -S's process group is left.
 rc_gone() {
 	! pgrep -g "$RC_PID" >/dev/null
@@ -195,6 +205,7 @@ rc_fresh() {
 	rc_message 1 INBOX m2 '"a\"b"@x' 'Quote'
 	rc_message 1 INBOX m3 '=?utf-8?Q?evil=0D=0AX_EXECUTE_mark_-v@example.net?=' 'CRLF'
 	rc_message 1 INBOX m4 'Dash <-x@y>' 'Dash'
+	rc_message 1 INBOX m7 '"<img src=x onerror=alert(1)>"@x.example' 'Html'
 	rc_message 1 Junk m5 'Friend <friend@example.org>' 'Newsletter'
 	rc_message 2 INBOX m6 'Other <other-spam@example.com>' 'For two'
 	chown -R "$IMX_USER:" "$(rc_home 1)/Maildir"

@@ -60,4 +60,12 @@ same($c::output($raw), [
     ], 'output chunks');
 same($c::output("* EXECUTE SERVICE blacklist () \"x\"\r\n"), [], 'no output in discovery');
 
+// fill(): one pass; a value holding a placeholder stays as it is (a
+// From of "$text"@x must not pull the server's text in, nor "$command")
+$t = 'Could not update your sender lists for $sender ($command): $text';
+same(imapexec::fill($t, ['sender' => '"$text"@x', 'command' => 'blacklist add', 'text' => 'error: $sender $command']),
+    'Could not update your sender lists for "$text"@x (blacklist add): error: $sender $command', 'fill: one pass');
+same(imapexec::fill('$a$b', ['a' => '$b', 'b' => '1']), '$b1', 'fill: values not rescanned');
+same(imapexec::fill('x $none', []), 'x $none', 'fill: unknown names stay');
+
 done();

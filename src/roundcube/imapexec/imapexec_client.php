@@ -25,6 +25,9 @@ class imapexec_client extends rcube_imap_generic
     /** Longest argument sent as a quoted string; longer ones are literals */
     public const QUOTED_MAX = 1000;
 
+    /** The text of run() when the server did not answer (timeout or hang-up) */
+    public const NO_ANSWER = 'no answer from the mail server (timeout or connection closed)';
+
     /**
      * arg($value): the wire form of one EXECUTE argument.
      *
@@ -212,7 +215,7 @@ class imapexec_client extends rcube_imap_generic
      */
     public function run(array $args)
     {
-        $result = ['code' => self::ERROR_COMMAND, 'text' => '', 'out' => '', 'err' => '', 'raw' => ''];
+        $result = ['code' => self::ERROR_COMMAND, 'text' => self::NO_ANSWER, 'out' => '', 'err' => '', 'raw' => ''];
         $tag    = $this->nextTag();
         $line   = "$tag EXECUTE";
 
