@@ -143,6 +143,17 @@ SHOTS=$REPO/build
 	imx_wait_for rc_no_stall
 }
 
+@test "roundcube: the plugin logs in as Roundcube does: a password from the storage_connect hook (single sign-on) works" {
+	rc_skip
+	rc_fresh
+	# user 2 types a ticket; the test plugin imapexec_sso gives the password
+	echo sso-ticket >"$PL_DIR/sso-ticket"
+	rc_browser sections "$PL_USER2" "$PL_DIR/sso-ticket" "$SHOTS/roundcube-settings-sso.png"
+	[ "$status" -eq 0 ]
+	[[ $output == *"section imapexec"* ]]
+	! grep -q 'imapexec: login failed' "$RC/root/logs/errors.log"
+}
+
 @test "roundcube: user 2 sees only their own lists" {
 	rc_skip
 	rc_fresh

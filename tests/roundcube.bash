@@ -102,7 +102,9 @@ rc_setup_file() {
 		\$config['des_key'] = '$(LC_ALL=C tr -dc A-Za-z0-9 </dev/urandom | head -c 24)';
 		\$config['product_name'] = 'Webmail';
 		\$config['skin'] = 'elastic';
-		\$config['plugins'] = ['imapexec', 'markasjunk'];
+		\$config['plugins'] = ['imapexec', 'markasjunk', 'imapexec_sso'];
+		\$config['imapexec_sso_user'] = '$PL_USER2';
+		\$config['imapexec_sso_passfile'] = '$PL_DIR/pass2';
 		\$config['markasjunk_learning_driver'] = 'imapexec';
 		\$config['junk_mbox'] = 'Junk';
 		\$config['create_default_folders'] = true;
@@ -134,7 +136,8 @@ rc_setup_file() {
 # Debian's program and skins, every plugin but markasjunk as symlinks;
 # markasjunk a directory of symlinks whose drivers/ has the plugin's
 # driver too (installed as the README says); the imapexec plugin is the
-# source tree's.
+# source tree's; the test plugin imapexec_sso (user 2's password from
+# the storage_connect hook, as a single sign-on plugin gives it).
 rc_docroot() {
 	local r=$RC/root p
 	ln -s "$RC_SHARE/index.php" "$r/index.php"
@@ -154,6 +157,7 @@ rc_docroot() {
 	ln -s "$REPO/src/roundcube/imapexec/markasjunk/imapexec.php" \
 		"$r/plugins/markasjunk/drivers/imapexec.php"
 	ln -s "$REPO/src/roundcube/imapexec" "$r/plugins/imapexec"
+	ln -s "$REPO/tests/roundcube/imapexec_sso" "$r/plugins/imapexec_sso"
 }
 
 # rc_no_stall: no "stall" service (sleep 86399) of user 1 runs.
