@@ -190,6 +190,11 @@ SHOTS=$REPO/build
 	rc_browser junk "$DD_USER" "$PL_DIR/pass1" CRLF "$SHOTS/roundcube-hostile-crlf.png"
 	[ "$status" -eq 0 ]
 	[[ $output == *'message warning Could not update your sender lists for =?utf-8?Q?evil=0D=0AX_EXECUTE_mark_-v@example.net?= (blacklist add): error: invalid address'* ]]
+	# CR LF in a B encoded word: Roundcube decodes it, so the sender holds
+	# CR LF: sent as one literal, refused; shown on one line
+	rc_browser junk "$DD_USER" "$PL_DIR/pass1" Encoded "$SHOTS/roundcube-hostile-encoded.png"
+	[ "$status" -eq 0 ]
+	[[ $output == *'message warning Could not update your sender lists for evil@example.net??X EXECUTE mark -v (blacklist add): '* ]]
 	# HTML in the address: shown as text in the warning, never markup
 	rc_browser junk "$DD_USER" "$PL_DIR/pass1" Html "$SHOTS/roundcube-hostile-html.png"
 	[ "$status" -eq 0 ]
@@ -200,7 +205,7 @@ SHOTS=$REPO/build
 	[ ! -e "$PL_DIR/spool/ran" ]
 	[ -z "$(rc_list 1 whitelist)" ]
 	local s
-	for s in Quote Dash CRLF Html; do
+	for s in Quote Dash CRLF Encoded Html; do
 		rc_subjects 1 Junk | grep -qx "$s"
 	done
 	pl_log_clean

@@ -19,7 +19,8 @@
 # The messages (rc_fresh) in user 1's INBOX: "Cheap pills" from
 # spam@example.net, the hostile ones "Quote" ("a\"b"@x), "CRLF" (the
 # address an encoded word with CR LF in it), "Dash" (-x@y) and "Html"
-# (an <img onerror> in the address's quoted local part); in Junk:
+# (an <img onerror> in the address's quoted local part), "Encoded" (a
+# B encoded word that Roundcube decodes to an address with CR LF); in Junk:
 # "Newsletter" from friend@example.org.  User 2's INBOX: "For two" from
 # other-spam@example.com.
 
@@ -210,6 +211,7 @@ rc_fresh() {
 	rc_message 1 INBOX m3 '=?utf-8?Q?evil=0D=0AX_EXECUTE_mark_-v@example.net?=' 'CRLF'
 	rc_message 1 INBOX m4 'Dash <-x@y>' 'Dash'
 	rc_message 1 INBOX m7 '"<img src=x onerror=alert(1)>"@x.example' 'Html'
+	rc_message 1 INBOX m8 "=?utf-8?B?$(printf 'evil@example.net\r\nX EXECUTE mark -v' | base64 -w0)?=" 'Encoded'
 	rc_message 1 Junk m5 'Friend <friend@example.org>' 'Newsletter'
 	rc_message 2 INBOX m6 'Other <other-spam@example.com>' 'For two'
 	chown -R "$IMX_USER:" "$(rc_home 1)/Maildir"

@@ -67,5 +67,8 @@ same(imapexec::fill($t, ['sender' => '"$text"@x', 'command' => 'blacklist add', 
     'Could not update your sender lists for "$text"@x (blacklist add): error: $sender $command', 'fill: one pass');
 same(imapexec::fill('$a$b', ['a' => '$b', 'b' => '1']), '$b1', 'fill: values not rescanned');
 same(imapexec::fill('x $none', []), 'x $none', 'fill: unknown names stay');
+// printable(): a sender with CR LF (a decoded From) is one line in a message
+same(imapexec::printable("evil@example.net\r\nX EXECUTE mark\0"), 'evil@example.net??X EXECUTE mark?', 'printable');
+same(imapexec::printable("j\xC3\xBCrgen@example.de"), "j\xC3\xBCrgen@example.de", 'printable keeps UTF-8');
 
 done();

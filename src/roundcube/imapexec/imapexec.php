@@ -230,7 +230,7 @@ class imapexec extends rcube_plugin
                 $res = $conn ? $conn->run($cmd) : null;
                 if (!$res || $res['code'] != imapexec_client::ERROR_OK) {
                     $errors[] = self::fill($this->gettext('failed'), [
-                        'command' => implode(' ', $cmd),
+                        'command' => self::printable(implode(' ', $cmd)),
                         'text'    => $res ? self::server_text($res) : $this->gettext('noconnection'),
                     ]);
                 }
@@ -291,7 +291,7 @@ class imapexec extends rcube_plugin
                 $res = $conn ? $conn->run($cmd) : null;
                 if (!$res || $res['code'] != imapexec_client::ERROR_OK) {
                     $errors[] = self::fill($this->gettext('senderfailed'), [
-                        'sender'  => $sender,
+                        'sender'  => self::printable($sender),
                         'command' => implode(' ', array_slice($cmd, 0, -1)),
                         'text'    => $res ? self::server_text($res) : $this->gettext('noconnection'),
                     ]);
@@ -330,6 +330,19 @@ class imapexec extends rcube_plugin
         }
 
         return strtr($text, $map);
+    }
+
+    /**
+     * printable($s): $s for a message: each control octet (CR, LF, ...,
+     * as a decoded From may hold) shown as "?", so the text stays one line.
+     *
+     * @param string $s Plain text
+     *
+     * @return string
+     */
+    public static function printable($s)
+    {
+        return preg_replace('/[\x00-\x1F\x7F]/', '?', (string) $s);
     }
 
     /**
