@@ -95,14 +95,16 @@ SHOTS=$REPO/build
 @test "roundcube: Settings, Blocked and allowed senders: the lists are the server's; add and remove, saved, reloaded" {
 	rc_skip
 	rc_fresh
-	rc_exec 1 blacklist add a@example.com b@example.com
+	# o'neil&{co}: quote, ampersand and braces, as text and as the value
+	# of its Remove switch (HTML-escaped, sent back exactly)
+	rc_exec 1 blacklist add a@example.com b@example.com "o'neil&{co}@example.com"
 	rc_exec 1 whitelist add w@example.org
 	rc_browser lists "$DD_USER" "$PL_DIR/pass1" "$SHOTS/roundcube-settings.png" \
 		add blocked new@example.net remove blocked a@example.com \
-		add allowed @friends.example
+		remove blocked "o'neil&{co}@example.com" add allowed @friends.example
 	[ "$status" -eq 0 ]
 	# before: what the server had
-	[ "$(sed -n 's/^blocked //p' <<<"$output")" = "$(printf '%s\n' a@example.com b@example.com)" ]
+	[ "$(sed -n 's/^blocked //p' <<<"$output")" = "$(printf '%s\n' a@example.com b@example.com "o'neil&{co}@example.com")" ]
 	[ "$(sed -n 's/^allowed //p' <<<"$output")" = w@example.org ]
 	[[ $output == *"message confirmation Successfully saved"* ]]
 	# after Save and a reload: what the server has now
@@ -117,6 +119,39 @@ SHOTS=$REPO/build
 	[ "$status" -eq 0 ]
 	[[ $output == *'message error Could not save "blacklist add no-at-sign": error: invalid address'* ]]
 	[ "$(rc_list 1 blacklist)" = "$(printf '%s\n' b@example.com new@example.net)" ]
+}
+
+@test "roundcube: Settings' save needs Roundcube's request token (CSRF): a forged POST or a GET changes nothing" {
+	rc_skip
+	rc_fresh
+	rc_browser csrf "$DD_USER" "$PL_DIR/pass1" forged@example.com get@example.com real@example.com
+	[ "$status" -eq 0 ]
+	[[ $output == *"csrf post-with-token 200"* ]]
+	# only the request with the token did anything
+	[ "$(rc_list 1 blacklist)" = real@example.com ]
+}
+
+@test "roundcube plugin: a service that never answers: the plugin gives up after its timeout with a clear text; the service is ended" {
+	rc_skip
+	rc_fresh
+	RC_TIMEOUT=3 rc_exec 1 stall
+	[ "$status" -eq 0 ]
+	[[ $output == *'"code":'* ]]
+	[[ $output != *'"code":0'* ]]
+	[[ $output == *'"text":"no answer from the mail server (timeout or connection closed)"'* ]]
+	# the client is gone: imapexec ends the service
+	imx_wait_for rc_no_stall
+}
+
+@test "roundcube: the plugin logs in as Roundcube does: a password from the storage_connect hook (single sign-on) works" {
+	rc_skip
+	rc_fresh
+	# user 2 types a ticket; the test plugin imapexec_sso gives the password
+	echo sso-ticket >"$PL_DIR/sso-ticket"
+	rc_browser sections "$PL_USER2" "$PL_DIR/sso-ticket" "$SHOTS/roundcube-settings-sso.png"
+	[ "$status" -eq 0 ]
+	[[ $output == *"section imapexec"* ]]
+	! grep -q 'imapexec: login failed' "$RC/root/logs/errors.log"
 }
 
 @test "roundcube: user 2 sees only their own lists" {
@@ -155,11 +190,22 @@ SHOTS=$REPO/build
 	rc_browser junk "$DD_USER" "$PL_DIR/pass1" CRLF "$SHOTS/roundcube-hostile-crlf.png"
 	[ "$status" -eq 0 ]
 	[[ $output == *'message warning Could not update your sender lists for =?utf-8?Q?evil=0D=0AX_EXECUTE_mark_-v@example.net?= (blacklist add): error: invalid address'* ]]
+	# CR LF in a B encoded word: Roundcube decodes it, so the sender holds
+	# CR LF: sent as one literal, refused; shown on one line
+	rc_browser junk "$DD_USER" "$PL_DIR/pass1" Encoded "$SHOTS/roundcube-hostile-encoded.png"
+	[ "$status" -eq 0 ]
+	[[ $output == *'message warning Could not update your sender lists for evil@example.net??X EXECUTE mark -v (blacklist add): '* ]]
+	# HTML in the address: shown as text in the warning, never markup
+	rc_browser junk "$DD_USER" "$PL_DIR/pass1" Html "$SHOTS/roundcube-hostile-html.png"
+	[ "$status" -eq 0 ]
+	[[ $output == *'message warning Could not update your sender lists for "<img src=x onerror=alert(1)>"@x.example (blacklist add): '* ]]
+	[[ $output != *dialog* ]]
+	[[ $output != *injected* ]]
 	[ -z "$(rc_list 1 blacklist)" ]
 	[ ! -e "$PL_DIR/spool/ran" ]
 	[ -z "$(rc_list 1 whitelist)" ]
 	local s
-	for s in Quote Dash CRLF; do
+	for s in Quote Dash CRLF Encoded Html; do
 		rc_subjects 1 Junk | grep -qx "$s"
 	done
 	pl_log_clean

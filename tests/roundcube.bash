@@ -18,7 +18,9 @@
 #
 # The messages (rc_fresh) in user 1's INBOX: "Cheap pills" from
 # spam@example.net, the hostile ones "Quote" ("a\"b"@x), "CRLF" (the
-# address an encoded word with CR LF in it) and "Dash" (-x@y); in Junk:
+# address an encoded word with CR LF in it), "Dash" (-x@y) and "Html"
+# (an <img onerror> in the address's quoted local part), "Encoded" (a
+# B encoded word that Roundcube decodes to an address with CR LF); in Junk:
 # "Newsletter" from friend@example.org.  User 2's INBOX: "For two" from
 # other-spam@example.com.
 
@@ -35,7 +37,8 @@ rc_skip() {
 # the services of postlogin.bash, with "full" also blacklist and whitelist
 # (scripts/services, as conf/imapexec.conf runs them) and "args" (prints
 # each argument's octets in hex, one a line; dash_args, so that only the
-# plugin's quoting stands between a value and an option).
+# plugin's quoting stands between a value and an option) and "stall"
+# (sleep 86399: never answers).
 rc_services_conf() {
 	local pat='^(add|remove|del|list|[^-[:space:][:cntrl:]][^[:space:][:cntrl:]]{0,253})$' l
 	sed '$d' "$PL_DIR/imapexec.conf.base" >"$1"
@@ -50,6 +53,9 @@ rc_services_conf() {
 			CONF
 		done >>"$1"
 		cat >>"$1" <<-'CONF'
+			  ,
+			  { name = "stall"; description = "never answers";
+			    exec = [ "/bin/sleep", "86399" ]; }
 			  ,
 			  { name = "args"; description = "its arguments in hex";
 			    dash_args = true;
@@ -97,7 +103,9 @@ rc_setup_file() {
 		\$config['des_key'] = '$(LC_ALL=C tr -dc A-Za-z0-9 </dev/urandom | head -c 24)';
 		\$config['product_name'] = 'Webmail';
 		\$config['skin'] = 'elastic';
-		\$config['plugins'] = ['imapexec', 'markasjunk'];
+		\$config['plugins'] = ['imapexec', 'markasjunk', 'imapexec_sso'];
+		\$config['imapexec_sso_user'] = '$PL_USER2';
+		\$config['imapexec_sso_passfile'] = '$PL_DIR/pass2';
 		\$config['markasjunk_learning_driver'] = 'imapexec';
 		\$config['junk_mbox'] = 'Junk';
 		\$config['create_default_folders'] = true;
@@ -129,7 +137,8 @@ rc_setup_file() {
 # Debian's program and skins, every plugin but markasjunk as symlinks;
 # markasjunk a directory of symlinks whose drivers/ has the plugin's
 # driver too (installed as the README says); the imapexec plugin is the
-# source tree's.
+# source tree's; the test plugin imapexec_sso (user 2's password from
+# the storage_connect hook, as a single sign-on plugin gives it).
 rc_docroot() {
 	local r=$RC/root p
 	ln -s "$RC_SHARE/index.php" "$r/index.php"
@@ -149,6 +158,12 @@ rc_docroot() {
 	ln -s "$REPO/src/roundcube/imapexec/markasjunk/imapexec.php" \
 		"$r/plugins/markasjunk/drivers/imapexec.php"
 	ln -s "$REPO/src/roundcube/imapexec" "$r/plugins/imapexec"
+	ln -s "$REPO/tests/roundcube/imapexec_sso" "$r/plugins/imapexec_sso"
+}
+
+# rc_no_stall: no "stall" service (sleep 86399) of user 1 runs.
+rc_no_stall() {
+	! pgrep -u "$DD_USER" -fx '/bin/sleep 86399' >/dev/null
 }
 
 # rc_gone: nothing of php -S's process group is left.
@@ -195,6 +210,8 @@ rc_fresh() {
 	rc_message 1 INBOX m2 '"a\"b"@x' 'Quote'
 	rc_message 1 INBOX m3 '=?utf-8?Q?evil=0D=0AX_EXECUTE_mark_-v@example.net?=' 'CRLF'
 	rc_message 1 INBOX m4 'Dash <-x@y>' 'Dash'
+	rc_message 1 INBOX m7 '"<img src=x onerror=alert(1)>"@x.example' 'Html'
+	rc_message 1 INBOX m8 "=?utf-8?B?$(printf 'evil@example.net\r\nX EXECUTE mark -v' | base64 -w0)?=" 'Encoded'
 	rc_message 1 Junk m5 'Friend <friend@example.org>' 'Newsletter'
 	rc_message 2 INBOX m6 'Other <other-spam@example.com>' 'For two'
 	chown -R "$IMX_USER:" "$(rc_home 1)/Maildir"

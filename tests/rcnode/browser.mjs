@@ -5,11 +5,17 @@
 //   node browser.mjs notjunk USER PASSFILE SUBJECT SHOT
 //   node browser.mjs sections USER PASSFILE SHOT
 //   node browser.mjs lists USER PASSFILE SHOT [add|remove LIST ADDR]...
+//   node browser.mjs csrf USER PASSFILE ADDR1 ADDR2 ADDR3
+//     (a forged POST of Settings' save without the token adds ADDR1, a
+//     GET with the fields ADDR2, the same POST with the token ADDR3;
+//     prints "csrf HOW HTTP-STATUS")
 //
 // RC_URL is Roundcube's address.  Output, one a line: "message TYPE TEXT"
 // (Roundcube's message area), "row SUBJECT" (the message list after the
 // action), "section ID" (Settings), "LIST ADDR" and, after Save and a
-// reload, "after LIST ADDR" (LIST: blocked or allowed).  SHOT: a PNG.
+// reload, "after LIST ADDR" (LIST: blocked or allowed), "dialog TEXT"
+// (a script opened a dialog: injected), "injected N" (elements other than
+// Roundcube's own in the message area).  SHOT: a PNG.
 import puppeteer from 'puppeteer-core';
 import { readFileSync } from 'node:fs';
 
@@ -41,6 +47,10 @@ async function messages(page, want) {
 	await new Promise(r => setTimeout(r, 300)); // a second one may follow
 	const all = await page.$$eval('#messagestack div.content', els =>
 		els.map(e => [e.classList[0], e.innerText]));
+	const injected = await page.$$eval('#messagestack *', els =>
+		els.filter(e => !['DIV', 'SPAN', 'BR', 'I', 'A', 'BUTTON'].includes(e.tagName)).length);
+	if (injected)
+		say('injected', injected);
 	for (const [type, text] of all)
 		say('message', type, text.replace(/\s+/g, ' '));
 }
@@ -169,6 +179,10 @@ try {
 				process.stderr.write(`response ${r.status()} ${r.url()}\n`);
 		});
 	}
+	page.on('dialog', async d => {
+		say('dialog', d.message());
+		await d.dismiss();
+	});
 	await page.setViewport({ width: 1280, height: 800 });
 	page.setDefaultTimeout(T);
 	await login(page);
@@ -218,6 +232,24 @@ try {
 			await page.waitForSelector('#sections-table tbody tr', { timeout: T, polling: 200 });
 			frame = await section(page, ['after']);
 		}
+	} else if (cmd === 'csrf') {
+		// another site's form would post the fields without the token
+		const [a1, a2, a3] = rest;
+		const got = await page.evaluate(async (a1, a2, a3) => {
+			const save = '?_task=settings&_action=save-prefs';
+			const form = (addr, token) => new URLSearchParams(Object.assign({
+				_section: 'imapexec', _imapexec_blocked_add: addr }, token ? { _token: token } : {}));
+			const out = [];
+			let r = await fetch(save, { method: 'POST', body: form(a1) });
+			out.push(['post-without-token', r.status]);
+			r = await fetch(save + '&' + form(a2));
+			out.push(['get', r.status]);
+			r = await fetch(save, { method: 'POST', body: form(a3, window.rcmail.env.request_token) });
+			out.push(['post-with-token', r.status]);
+			return out;
+		}, a1, a2, a3);
+		for (const [how, status] of got)
+			say('csrf', how, status);
 	} else {
 		throw new Error('unknown command ' + cmd);
 	}

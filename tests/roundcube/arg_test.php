@@ -60,4 +60,15 @@ same($c::output($raw), [
     ], 'output chunks');
 same($c::output("* EXECUTE SERVICE blacklist () \"x\"\r\n"), [], 'no output in discovery');
 
+// fill(): one pass; a value holding a placeholder stays as it is (a
+// From of "$text"@x must not pull the server's text in, nor "$command")
+$t = 'Could not update your sender lists for $sender ($command): $text';
+same(imapexec::fill($t, ['sender' => '"$text"@x', 'command' => 'blacklist add', 'text' => 'error: $sender $command']),
+    'Could not update your sender lists for "$text"@x (blacklist add): error: $sender $command', 'fill: one pass');
+same(imapexec::fill('$a$b', ['a' => '$b', 'b' => '1']), '$b1', 'fill: values not rescanned');
+same(imapexec::fill('x $none', []), 'x $none', 'fill: unknown names stay');
+// printable(): a sender with CR LF (a decoded From) is one line in a message
+same(imapexec::printable("evil@example.net\r\nX EXECUTE mark\0"), 'evil@example.net??X EXECUTE mark?', 'printable');
+same(imapexec::printable("j\xC3\xBCrgen@example.de"), "j\xC3\xBCrgen@example.de", 'printable keeps UTF-8');
+
 done();

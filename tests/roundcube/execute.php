@@ -4,7 +4,8 @@
 // over imaps to 127.0.0.1:PORT with the plugin's imapexec_client (the
 // post-login sync included), run "EXECUTE ARG..." (each ARG one
 // argument; "\xHH" in an ARG is the octet HH) and print the result as
-// JSON: code, text, out, err.  Exit status 2 when the login failed.
+// JSON: code, text, out, err.  RC_TIMEOUT: its read timeout (30 s).
+// Exit status 2 when the login failed.
 
 require __DIR__ . '/lib.php';
 
@@ -18,7 +19,7 @@ $args = array_map(function ($a) {
 $conn = imapexec_client::sync_login('127.0.0.1', $user, rtrim(file_get_contents($passfile), "\n"), [
         'port'           => (int) $port,
         'ssl_mode'       => 'ssl',
-        'timeout'        => 30,
+        'timeout'        => (int) (getenv('RC_TIMEOUT') ?: 30),
         'socket_options' => ['ssl' => ['cafile' => $ca, 'verify_peer' => true, 'peer_name' => 'localhost']],
 ]);
 if (is_string($conn)) {

@@ -2,11 +2,13 @@
 
 // tests/roundcube/lib.php - loads Roundcube's rcube_imap_generic (from
 // RC_LIB, default Debian's /usr/share/roundcube/program/lib/Roundcube) and
-// the plugin's imapexec_client, for the PHP tests run by 68-roundcube.bats.
+// the plugin's imapexec_client and imapexec (with rcube_plugin), for the PHP tests run by 68-roundcube.bats.
 
 $lib = getenv('RC_LIB') ?: '/usr/share/roundcube/program/lib/Roundcube';
 require_once $lib . '/rcube_imap_generic.php';
 require_once __DIR__ . '/../../src/roundcube/imapexec/imapexec_client.php';
+require_once $lib . '/rcube_plugin.php';
+require_once __DIR__ . '/../../src/roundcube/imapexec/imapexec.php';
 
 /**
  * check($cond, $what): count a check; print "not ok" and what failed.

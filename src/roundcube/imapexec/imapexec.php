@@ -135,10 +135,10 @@ class imapexec extends rcube_plugin
                     'title'   => rcube::Q($this->gettext('error')),
                     'content' => html::span(
                         ['class' => 'imapexec-error'],
-                        rcube::Q($this->gettext(['name' => 'listfailed', 'vars' => [
+                        rcube::Q(self::fill($this->gettext('listfailed'), [
                             'service' => $service,
                             'text'    => $res ? self::server_text($res) : $this->gettext('noconnection'),
-                        ]]))
+                        ]))
                     ),
                 ];
                 $args['blocks'][$label] = $block;
@@ -229,10 +229,10 @@ class imapexec extends rcube_plugin
             foreach ($todo as $cmd) {
                 $res = $conn ? $conn->run($cmd) : null;
                 if (!$res || $res['code'] != imapexec_client::ERROR_OK) {
-                    $errors[] = $this->gettext(['name' => 'failed', 'vars' => [
-                        'command' => implode(' ', $cmd),
+                    $errors[] = self::fill($this->gettext('failed'), [
+                        'command' => self::printable(implode(' ', $cmd)),
                         'text'    => $res ? self::server_text($res) : $this->gettext('noconnection'),
-                    ]]);
+                    ]);
                 }
             }
         }
@@ -290,11 +290,11 @@ class imapexec extends rcube_plugin
                 $cmd = array_merge(array_map('strval', (array) $cmd), [(string) $sender]);
                 $res = $conn ? $conn->run($cmd) : null;
                 if (!$res || $res['code'] != imapexec_client::ERROR_OK) {
-                    $errors[] = $this->gettext(['name' => 'senderfailed', 'vars' => [
-                        'sender'  => $sender,
+                    $errors[] = self::fill($this->gettext('senderfailed'), [
+                        'sender'  => self::printable($sender),
                         'command' => implode(' ', array_slice($cmd, 0, -1)),
                         'text'    => $res ? self::server_text($res) : $this->gettext('noconnection'),
-                    ]]);
+                    ]);
                 }
             }
         }
@@ -309,6 +309,40 @@ class imapexec extends rcube_plugin
         }
 
         return $errors;
+    }
+
+    /**
+     * fill($text, $vars): $text with each "$name" replaced by $vars[name],
+     * all in one pass, so that a value (a sender from a From header, the
+     * server's text) holding "$text" or "$command" stays as it is (rcube's
+     * gettext 'vars' replaces one after the other, inside earlier values).
+     *
+     * @param string $text A localized text with $name placeholders
+     * @param array  $vars name => value (plain text)
+     *
+     * @return string Plain text
+     */
+    public static function fill($text, $vars)
+    {
+        $map = [];
+        foreach ($vars as $name => $value) {
+            $map['$' . $name] = (string) $value;
+        }
+
+        return strtr($text, $map);
+    }
+
+    /**
+     * printable($s): $s for a message: each control octet (CR, LF, ...,
+     * as a decoded From may hold) shown as "?", so the text stays one line.
+     *
+     * @param string $s Plain text
+     *
+     * @return string
+     */
+    public static function printable($s)
+    {
+        return preg_replace('/[\x00-\x1F\x7F]/', '?', (string) $s);
     }
 
     /**

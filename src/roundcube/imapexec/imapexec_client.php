@@ -25,6 +25,9 @@ class imapexec_client extends rcube_imap_generic
     /** Longest argument sent as a quoted string; longer ones are literals */
     public const QUOTED_MAX = 1000;
 
+    /** The text of run() when the server did not answer (timeout or hang-up) */
+    public const NO_ANSWER = 'no answer from the mail server (timeout or connection closed)';
+
     /**
      * arg($value): the wire form of one EXECUTE argument.
      *
@@ -56,7 +59,11 @@ class imapexec_client extends rcube_imap_generic
 
     /**
      * open($rcmail): log in to the session's IMAP server as the session's
-     * user, and do the post-login sync when the server asks for it.
+     * user, as Roundcube does (rcube_imap::connect): the storage's options
+     * (after the storage_init and imap_init hooks: OAuth's XOAUTH2, ...),
+     * the session's host, port and TLS, imap_conn_options, then the
+     * storage_connect hook (a plugin may give the password, GSSAPI, other
+     * socket options); and do the post-login sync when the server asks.
      *
      * @param rcmail $rcmail The Roundcube instance (a logged-in session)
      *
@@ -69,33 +76,38 @@ class imapexec_client extends rcube_imap_generic
             return null;
         }
 
-        $config  = $rcmail->config;
-        $host    = $_SESSION['storage_host'];
+        $storage = $rcmail->get_storage();
         $ssl     = $_SESSION['storage_ssl'] ?? null;
-        $options = [
-            'port'           => $_SESSION['storage_port'],
-            'auth_type'      => $config->get('imap_auth_type', 'check'),
-            'auth_cid'       => $config->get('imap_auth_cid'),
-            'auth_pw'        => $config->get('imap_auth_pw'),
-            'disabled_caps'  => $config->get('imap_disabled_caps'),
-            'socket_options' => $config->get('imap_conn_options'),
-            'timeout'        => (int) $config->get('imap_timeout'),
-        ];
+        $options = ['port' => $_SESSION['storage_port']];
+        // the options rcmail::storage_init() always sets
+        foreach (['auth_type', 'auth_cid', 'auth_pw', 'disabled_caps', 'socket_options', 'timeout'] as $name) {
+            $options[$name] = $storage->get_option($name);
+        }
+        $options['timeout'] = (int) $options['timeout'];
 
         if ($ssl) {
             $options['ssl_mode'] = $ssl == 'imaps' ? 'ssl' : $ssl;
         }
 
-        if (!empty($options['socket_options'])) {
-            rcube_utils::parse_socket_options($options['socket_options'], $host);
+        $data = $rcmail->plugins->exec_hook('storage_connect', array_merge($options, [
+                'host'    => $_SESSION['storage_host'],
+                'user'    => $_SESSION['username'],
+                'attempt' => 1,
+                'retry'   => false,
+        ]));
+        $pass = !empty($data['pass']) ? $data['pass'] : $rcmail->decrypt($_SESSION['password']);
+        unset($data['pass']);
+
+        if (!empty($data['socket_options'])) {
+            rcube_utils::parse_socket_options($data['socket_options'], $data['host']);
         }
 
         $conn = self::sync_login(
-            $host,
-            $_SESSION['username'],
-            $rcmail->decrypt($_SESSION['password']),
-            $options,
-            (bool) $config->get('imap_debug')
+            $data['host'],
+            $data['user'],
+            $pass,
+            $data,
+            (bool) $rcmail->config->get('imap_debug')
         );
 
         if (is_string($conn)) {
@@ -212,7 +224,7 @@ class imapexec_client extends rcube_imap_generic
      */
     public function run(array $args)
     {
-        $result = ['code' => self::ERROR_COMMAND, 'text' => '', 'out' => '', 'err' => '', 'raw' => ''];
+        $result = ['code' => self::ERROR_COMMAND, 'text' => self::NO_ANSWER, 'out' => '', 'err' => '', 'raw' => ''];
         $tag    = $this->nextTag();
         $line   = "$tag EXECUTE";
 
