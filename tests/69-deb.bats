@@ -192,7 +192,8 @@ teardown() { dep_teardown; }
 		cp "$d/${p}_$VERSION-1_$ARCH.deb" "$DEBS/"
 		[ "$(dpkg-deb -f "$DEBS/${p}_$VERSION-1_$ARCH.deb" Version)" = "$VERSION-1" ]
 	done
-	cp "$d/imapexec_$VERSION-1_${ARCH}.changes" "$d"/*dbgsym* "$d"/*.buildinfo "$DEBS/"
+	cp "$d/imapexec_$VERSION-1_${ARCH}.changes" "$d"/*dbgsym* "$d"/*.buildinfo \
+		"$d"/*_all.deb "$DEBS/"
 	local deb=$DEBS/imapexec_$VERSION-1_$ARCH.deb
 	# Depends from the binaries (dpkg-shlibdeps), python3 for the services
 	dpkg-deb -f "$deb" Depends | grep -q 'libconfig9.*zlib1g'
@@ -251,6 +252,7 @@ teardown() { dep_teardown; }
 		./usr/share/doc/imapexec-thunderbird/changelog.Debian.gz
 		./usr/share/doc/imapexec-thunderbird/copyright
 		./usr/share/imapexec/imapexec-thunderbird.xpi
+		./usr/share/lintian/overrides/imapexec-thunderbird
 	EOF
 	# the add-on is the tree's, a zip Thunderbird can read
 	dpkg-deb -x "$tb" "$T/tb"
@@ -261,7 +263,9 @@ teardown() { dep_teardown; }
 		sed 's|^\.|./usr/share/imapexec/roundcube/imapexec|') >"$T/rc-want"
 	grep '^./usr/share/imapexec/' "$T/files" | diff -u "$T/rc-want" -
 	! grep -v -e '^./usr/share/imapexec/roundcube/imapexec/' \
-		-e '^./usr/share/doc/roundcube-plugin-imapexec/' "$T/files"
+		-e '^./usr/share/doc/roundcube-plugin-imapexec/' \
+		-e '^./usr/share/lintian/overrides/roundcube-plugin-imapexec$' \
+		"$T/files"
 }
 
 @test "lintian: no error and no warning; each override has its reason" {
