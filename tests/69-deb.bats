@@ -298,8 +298,8 @@ teardown() { dep_teardown; }
 		}
 		n=$((n + 1))
 	done
-	# imapexec, imapexec-run and their -dbgsym packages
-	[ "$n" -eq 4 ]
+	# imapexec, imapexec-run, their -dbgsym packages, and the add-ons'
+	[ "$n" -eq 6 ]
 }
 
 @test "apt-get install: the programs, the config, units and xinetd entry disabled, no account made" {
