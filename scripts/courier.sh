@@ -28,6 +28,8 @@ ready() {
 }
 
 mkdir -p "$(dirname "$dir")"
+# absolute: ready runs imapd from the probe's directory
+dir=$(cd "$(dirname "$dir")" && pwd)/$(basename "$dir")
 exec 9>"$dir.lock"
 flock -w 600 9
 ready && exit 0
@@ -55,7 +57,7 @@ for p in $pkgs; do
 done
 rm -rf "$tmp/debs"
 # The wrapper names the final place, where the tree is renamed to.
-final=$(cd "$(dirname "$dir")" && pwd)/$(basename "$dir")
+final=$dir
 cat >"$tmp/imapd" <<EOF
 #!/bin/sh
 # Courier's imapd, unpacked by scripts/courier.sh: imapd MAILDIR
