@@ -56,21 +56,23 @@ for p in $pkgs; do
 	dpkg -x "$1" "$tmp/root"
 done
 rm -rf "$tmp/debs"
-# The wrapper names the final place, where the tree is renamed to.
-final=$dir
-cat >"$tmp/imapd" <<EOF
+# The wrappers find the tree where they are (it may be copied: make check
+# tests a copy of a checkout the test accounts cannot reach).
+cat >"$tmp/imapd" <<'EOF'
 #!/bin/sh
 # Courier's imapd, unpacked by scripts/courier.sh: imapd MAILDIR
-LD_LIBRARY_PATH=$final/root/usr/lib:$final/root/usr/lib/x86_64-linux-gnu\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}
+here=$(dirname "$(readlink -f "$0")")
+LD_LIBRARY_PATH=$here/root/usr/lib:$here/root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export LD_LIBRARY_PATH
-exec $final/root/usr/bin/imapd "\$@"
+exec "$here/root/usr/bin/imapd" "$@"
 EOF
-cat >"$tmp/maildirmake" <<EOF
+cat >"$tmp/maildirmake" <<'EOF'
 #!/bin/sh
 # Courier's maildirmake, unpacked by scripts/courier.sh
-LD_LIBRARY_PATH=$final/root/usr/lib:$final/root/usr/lib/x86_64-linux-gnu
+here=$(dirname "$(readlink -f "$0")")
+LD_LIBRARY_PATH=$here/root/usr/lib:$here/root/usr/lib/x86_64-linux-gnu
 export LD_LIBRARY_PATH
-exec $final/root/usr/bin/maildirmake.courier "\$@"
+exec "$here/root/usr/bin/maildirmake.courier" "$@"
 EOF
 chmod 755 "$tmp/imapd" "$tmp/maildirmake" "$tmp" "$tmp/root"
 mkdir -p "$tmp/probe/Maildir/cur" "$tmp/probe/Maildir/new" \
@@ -78,7 +80,7 @@ mkdir -p "$tmp/probe/Maildir/cur" "$tmp/probe/Maildir/new" \
 rm -rf "$dir"
 mv "$tmp" "$dir"
 trap - EXIT
-# the wrappers name $final: check the tree where it now is
+# check the tree where it now is
 ready || {
 	echo "$0: the unpacked Courier imapd does not greet PREAUTH" >&2
 	exit 1
