@@ -39,6 +39,11 @@ installed_files() { (cd "$1" && find . ! -type d | sort); }
 		./usr/local/share/doc/imapexec/examples/ssh/sshd_config
 		./usr/local/share/doc/imapexec/examples/xinetd.imapexec
 		./usr/local/share/imapexec/imapexec-thunderbird.xpi
+		./usr/local/share/imapexec/roundcube/imapexec/config.inc.php.dist
+		./usr/local/share/imapexec/roundcube/imapexec/imapexec.php
+		./usr/local/share/imapexec/roundcube/imapexec/imapexec_client.php
+		./usr/local/share/imapexec/roundcube/imapexec/localization/en_US.inc
+		./usr/local/share/imapexec/roundcube/imapexec/markasjunk/imapexec.php
 		./usr/local/share/man/man1/imapexec-run.1
 		./usr/local/share/man/man5/imapexec.conf.5
 		./usr/local/share/man/man8/imapexec.8
@@ -73,6 +78,11 @@ installed_files() { (cd "$1" && find . ! -type d | sort); }
 		./usr/share/doc/imapexec/examples/ssh/sshd_config
 		./usr/share/doc/imapexec/examples/xinetd.imapexec
 		./usr/share/imapexec/imapexec-thunderbird.xpi
+		./usr/share/imapexec/roundcube/imapexec/config.inc.php.dist
+		./usr/share/imapexec/roundcube/imapexec/imapexec.php
+		./usr/share/imapexec/roundcube/imapexec/imapexec_client.php
+		./usr/share/imapexec/roundcube/imapexec/localization/en_US.inc
+		./usr/share/imapexec/roundcube/imapexec/markasjunk/imapexec.php
 		./usr/share/man/man1/imapexec-run.1
 		./usr/share/man/man5/imapexec.conf.5
 		./usr/share/man/man8/imapexec.8
