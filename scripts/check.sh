@@ -36,7 +36,7 @@ jobs=${CHECK_JOBS:-6}
 # last and holds up the end; the rest follow in order.
 SLOW="75-backends 71-differential 68-roundcube 67-thunderbird 94-postlogin-attack
 20-transparency 50-services
-22-compress 72-faults 61-clients 40-execute 92-postlogin-handoff 80-run
+22-compress 72-faults 76-backends-faults 61-clients 40-execute 92-postlogin-handoff 80-run
 51-services-hostile 63-safe-defaults 90-postlogin 64-smtp-and-install"
 # Files the release suite runs and the sanitizer suite does not:
 # - their tests do not run $IMAPEXEC (the unit tests and the fuzz corpora

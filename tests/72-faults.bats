@@ -68,18 +68,7 @@ fault() {
 	if [ -n "${FAULT_NOFILE:-}" ]; then
 		cmd=(prlimit --nofile="$FAULT_NOFILE:$FAULT_NOFILE" -- "${cmd[@]}")
 	fi
-	local rc=0
-	"$PYTHON" "$REPO/tests/faults.py" "$name" --rss "$RSS_KB" \
-		--log "$T/fault.log" -- \
-		"${cmd[@]}" 2>"$T/fault.err" >"$T/fault.out" || rc=$?
-	sed 's/^/# /' "$T/fault.out" >&3
-	if [ "$rc" -ne 0 ]; then
-		cat "$T/fault.err" >&2
-		echo "# imapexec log (tail):" >&2
-		tail -n 20 "$T/fault.log" | sed 's/^/#   /' >&2
-		return 1
-	fi
-	imx_assert_no_leftovers
+	ex_fault "$name" "${cmd[@]}"
 }
 
 @test "fault: service dies by SIGSEGV: NO [EXITSIGNAL SIGSEGV], fds back, session goes on" {

@@ -495,3 +495,114 @@ mbsync_equal() {
 @test "dovecot: mbsync full sync through imapexec equals the direct one" { mbsync_equal dovecot; }
 @test "courier: mbsync full sync through imapexec equals the direct one" { mbsync_equal courier; }
 @test "mailutils: mbsync full sync through imapexec equals the direct one" { mbsync_equal mailutils; }
+
+# --- launch recipes (README, "Other backends") -----------------------------
+
+# readme_block FIRST: the indented block of the README whose first line
+# is FIRST (after its four spaces), up to the first line that is not
+# indented, without the indentation, on stdout; fails if there is none.
+readme_block() {
+	awk -v first="    $1" '
+		$0 == first { on = 1 }
+		on && !/^    / { exit }
+		on { sub(/^    /, ""); print; n++ }
+		END { exit !n }' "$REPO/README"
+}
+
+# recipe_paths: stdin to stdout with the README's paths replaced by this
+# run's: $T/etc for /usr/local/etc, the binary under test, unpacked Courier.
+recipe_paths() {
+	sed -e "s|/usr/local/etc/|$T/etc/|g" -e "s|/usr/local/sbin/imapexec|$IMAPEXEC|g" \
+		-e "s|/usr/bin/imapd|$COURIER_DIR/imapd|g"
+}
+
+# recipe_session NAME DIR CMD...: as the test account, from DIR, with the
+# environment sshd gives: CMD runs a session that selects INBOX, lists
+# the folders and runs an EXECUTE.  INBOX holds NAME's template's
+# messages, the second folder is listed, the EXECUTE ran.
+recipe_session() {
+	local name=$1 dir=$2 v n
+	shift 2
+	n=$(find "$RECIPE_INBOX/cur" "$RECIPE_INBOX/new" -type f | wc -l)
+	printf '%s\n' '> a SELECT INBOX' 'wait a OK' '> b LIST "" *' 'wait b OK' \
+		'> c EXECUTE args one' 'wait c' '> d LOGOUT' 'wait d' >"$T/recipe.txt"
+	: >"$T/filtered.log"
+	imx_own "$T/filtered.log"
+	local cmd=(setpriv --reuid="$IMX_USER" --regid="$IMX_USER" --init-groups
+		env -C "$dir" -i "HOME=$EX_HOME" "USER=$IMX_USER" "LOGNAME=$IMX_USER"
+		"PATH=$IMX_PATH")
+	for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+		[ -z "${!v:-}" ] || cmd+=("$v=${!v}")
+	done
+	"$PYTHON" "$DRIVER" --out "$T/filtered.out" --log "$T/filtered.log" \
+		"$T/recipe.txt" -- "${cmd[@]}" "$@" 2>"$T/filtered.err" || {
+		echo "# $name session from $dir failed: $*" >&2
+		cat "$T/filtered.err" "$T/filtered.log" >&2
+		tail -c 1500 "$T/filtered.out" >&2
+		return 1
+	}
+	echo "# $name from $dir: $(grep -a -c '^\* LIST' "$T/filtered.out") folders, $n messages" >&3
+	ex_has "^\\* $n EXISTS"
+	ex_has "^\\* LIST .*[ \"]$(bk_folder "$name")\"?"$'\r'
+	ex_has '^c OK'
+	ex_out c | grep -qx 'argv\[1\]=<one>'
+	! grep -q 'failing closed\|did not greet with PREAUTH' "$T/filtered.log"
+	imx_assert_no_leftovers
+}
+
+# recipe NAME CONF: the README's config files for NAME (imapexec's is
+# CONF, with this test's services added) and a copy of NAME's template
+# in the test account's home; imapexec -t accepts the config, and the
+# README's ssh forced command runs a session from the home.
+recipe() {
+	local name=$1 conf=$2 sshcmd
+	bk_want "$name"
+	[ "$EUID" -eq 0 ] || skip "the mail goes into a test account's home (needs root)"
+	mkdir -p "$T/etc"
+	{
+		readme_block "# /usr/local/etc/$conf" | recipe_paths
+		grep -v '^backend = ' "$T/imapexec.conf"
+	} >"$T/etc/$conf"
+	case $name in
+	courier)
+		cp -a "$IMX_RUN/template.courier/Maildir" "$EX_HOME/Maildir"
+		RECIPE_INBOX=$EX_HOME/Maildir
+		;;
+	mailutils)
+		readme_block "# /usr/local/etc/imap4d-imapexec.conf" | recipe_paths \
+			>"$T/etc/imap4d-imapexec.conf"
+		cp -a "$IMX_RUN/template.mailutils/mail" "$EX_HOME/mail"
+		RECIPE_INBOX=$EX_HOME/mail/INBOX
+		;;
+	esac
+	chmod -R a+rX "$T/etc"
+	imx_own "$EX_HOME"
+	setpriv --reuid="$IMX_USER" --regid="$IMX_USER" --init-groups \
+		"$IMAPEXEC" -t -c "$T/etc/$conf"
+	sshcmd=$(readme_block '~/.ssh/authorized_keys (conf/ssh/authorized_keys):' |
+		sed -n 's/.*command="\([^"]*\)".*/\1/p' | recipe_paths)
+	[ -n "$sshcmd" ]
+	sshcmd=${sshcmd//imapexec-courier.conf/$conf}
+	# sshd runs the forced command with "$SHELL -c" in the home
+	recipe_session "$name" "$EX_HOME" /bin/sh -c "$sshcmd"
+}
+
+@test "courier: the README's launch recipe (config, ssh forced command) runs a session" {
+	recipe courier imapexec-courier.conf
+	# xinetd's working directory is no home: the absolute Maildir, or
+	# MAILDIR in backend_env, as the README says
+	sed "s|, \"Maildir\" \\]|, \"$EX_HOME/Maildir\" ]|" "$T/etc/imapexec-courier.conf" \
+		>"$T/etc/abs.conf"
+	sed -e 's|, "Maildir" \]| ]|' \
+		-e "s|^backend_env = \\[ |backend_env = [ \"MAILDIR=$EX_HOME/Maildir\", |" \
+		"$T/etc/imapexec-courier.conf" >"$T/etc/env.conf"
+	! grep -q '"Maildir"' "$T/etc/abs.conf" "$T/etc/env.conf"
+	chmod 644 "$T/etc/abs.conf" "$T/etc/env.conf"
+	recipe_session courier / "$IMAPEXEC" -c "$T/etc/abs.conf"
+	recipe_session courier / "$IMAPEXEC" -c "$T/etc/env.conf"
+}
+
+@test "mailutils: the README's launch recipe (configs, ssh forced command) runs a session, also from /" {
+	recipe mailutils imapexec-mailutils.conf
+	recipe_session mailutils / "$IMAPEXEC" -c "$T/etc/imapexec-mailutils.conf"
+}

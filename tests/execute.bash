@@ -290,6 +290,25 @@ ex_basic_x() {
 	grep -q 'x3 EXECUTE' "$T/basic-x.txt"
 }
 
+# ex_fault SCENARIO CMD...: tests/faults.py SCENARIO with CMD (imapexec as
+# the test user) as its server, imapexec's RSS bound RSS_KB (0: none) and
+# log $T/fault.log; faults.py's lines on fd 3, its reason and the log's
+# tail on stderr when it fails; then nothing of the test user is left.
+ex_fault() {
+	local scenario=$1 rc=0
+	shift
+	"$PYTHON" "$REPO/tests/faults.py" "$scenario" --rss "${RSS_KB:-0}" \
+		--log "$T/fault.log" -- "$@" 2>"$T/fault.err" >"$T/fault.out" || rc=$?
+	sed 's/^/# /' "$T/fault.out" >&3
+	if [ "$rc" -ne 0 ]; then
+		cat "$T/fault.err" >&2
+		echo "# imapexec log (tail):" >&2
+		tail -n 20 "$T/fault.log" | sed 's/^/#   /' >&2
+		return 1
+	fi
+	imx_assert_no_leftovers
+}
+
 # The hooks of a file that loads execute: the account, services and
 # template of the run; a fresh $T, config and home a test.
 setup_file() { ex_setup_file; }

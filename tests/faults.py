@@ -137,6 +137,22 @@ class Client:
                 raise Fail("no %r; got ...%r" % (rx.pattern, bytes(self.buf[-400:])))
             self.pump(0.2)
 
+    def read_some(self, n):
+        """Read at least n more octets (what is kept of them is bounded)."""
+        got = 0
+        while got < n:
+            before = len(self.buf)
+            self.pump(0.1)
+            got += max(0, len(self.buf) - before)
+
+    def vanish(self):
+        """Go both ways: stop reading, close the read end, then the write
+        end, as a client whose connection is cut."""
+        self.reading = False
+        os.close(self.r)
+        self.eof = True
+        self.close()
+
     def close(self):
         try:
             self.p.stdin.close()
@@ -348,6 +364,19 @@ def sc_disconnect_literal_append(s):
     print("mid-literal (APPEND): exit %d" % rc)
 
 
+def sc_disconnect_sync_append(s):
+    """The client goes in the middle of an APPEND's synchronizing literal,
+    after the backend's "+" (for a backend without LITERAL+)."""
+    del s.c.buf[:]
+    s.c.send(b"a APPEND INBOX {1000000}\r\n")
+    s.c.expect(rb"^\+ ")
+    s.c.send(b"Subject: cut\r\n\r\n" + b"z" * 5000)
+    s.c.close()
+    rc = s.c.wait_exit()
+    until(lambda: state(s.backend) is None, "the backend to go", 10)
+    print("mid-literal (APPEND, after +): exit %d" % rc)
+
+
 def sc_disconnect_literal_execute(s):
     s.c.send(b"a EXECUTE args {200000+}\r\n" + b"z" * 5000)
     s.c.close()
@@ -372,6 +401,17 @@ def sc_disconnect_midline_execute(s):
     print("mid-line (EXECUTE): exit %d" % rc)
 
 
+def sc_disconnect_midline_execute_both(s):
+    """EOF in the middle of an EXECUTE line, the client gone both ways (a
+    backend that never ends at the end of its input, as Mailutils' imap4d,
+    would keep a client that reads on)."""
+    s.c.send(b"a EXECUTE args x y")
+    s.c.vanish()
+    until(lambda: s.c.p.poll() is not None, "imapexec to exit", 60)
+    until(lambda: state(s.backend) is None, "the backend to go", 10)
+    print("mid-line (EXECUTE), client gone both ways: exit %d" % s.c.p.returncode)
+
+
 def sc_disconnect_midline_interactive(s):
     """EOF in the middle of an interactive input line (no LF yet)."""
     s.c.send(b"a EXECUTE sleepi\r\n")
@@ -388,19 +428,80 @@ def sc_disconnect_flood(s):
     s.c.send(b"a EXECUTE flood\r\n")
     svc = s.service()
     s.c.expect(rb'OUT "0123456789')
-    got = 0
-    while got < 2 << 20:
-        before = len(s.c.buf)
-        s.c.pump(0.1)
-        got += max(0, len(s.c.buf) - before)
-    s.c.reading = False
-    os.close(s.c.r)
-    s.c.eof = True
-    s.c.close()
-    until(lambda: s.c.p.poll() is not None, "imapexec to exit", 15)
+    s.c.read_some(2 << 20)
+    s.c.vanish()
+    until(lambda: s.c.p.poll() is not None, "imapexec to exit", 60)
     until(lambda: state(svc) is None, "the flood service to go", 10)
     s.check_rss()
     print("disconnect during flood: exit %d" % s.c.p.returncode)
+
+
+def append_big(s, lines=13000):
+    """APPEND a message of about 1 MiB (a header and lines of 80 octets)
+    and SELECT INBOX; return (its body, its sequence number)."""
+    body = b"".join(b"%07d %s\r\n" % (i, b"x" * 70) for i in range(lines))
+    msg = b"Subject: big\r\n\r\n" + body
+    del s.c.buf[:]
+    s.c.send(b"p APPEND INBOX {%d}\r\n" % len(msg))
+    s.c.expect(rb"^\+ ")
+    s.c.send(msg + b"\r\n")
+    s.c.expect(rb"^p OK")
+    s.c.send(b"s SELECT INBOX\r\n")
+    n = int(s.c.expect(rb"^\* (\d+) EXISTS").group(1))
+    s.c.expect(rb"^s OK")
+    del s.c.buf[:]
+    return body, n
+
+
+def fetch_big(s, n, count=16):
+    """Pipeline count FETCHes of message n's body (about count MiB)."""
+    s.c.send(b"".join(b"f%d FETCH %d BODY.PEEK[]\r\n" % (i, n)
+                      for i in range(count)))
+
+
+def sc_disconnect_big_fetch(s):
+    """The client reads 2 MiB of 16 MiB of FETCH answers, then goes both
+    ways: imapexec exits, the backend goes, RSS bounded."""
+    _, n = append_big(s)
+    fetch_big(s, n)
+    s.c.expect(rb"BODY\[\] \{")
+    s.c.read_some(2 << 20)
+    s.c.vanish()
+    until(lambda: s.c.p.poll() is not None, "imapexec to exit", 60)
+    until(lambda: state(s.backend) is None, "the backend to go", 10)
+    s.check_rss()
+    print("disconnect during a big FETCH: exit %d" % s.c.p.returncode)
+
+
+def kill_backend(s):
+    """SIGKILL the backend: the client must see the end of the session,
+    and imapexec exit 128 + SIGKILL.  Return that status."""
+    os.kill(s.backend, signal.SIGKILL)
+    rc = s.c.wait_exit()
+    if not s.c.eof:
+        raise Fail("no EOF to the client")
+    if rc != 128 + signal.SIGKILL:
+        raise Fail("imapexec exit status %d, want %d" % (rc, 128 + signal.SIGKILL))
+    return rc
+
+
+def sc_backend_killed(s):
+    """The backend is SIGKILLed between commands, a mailbox selected."""
+    s.c.send(b"s SELECT INBOX\r\n")
+    s.c.expect(rb"^s OK")
+    print("backend killed between commands: imapexec exit %d" % kill_backend(s))
+
+
+def sc_backend_killed_mid_fetch(s):
+    """The backend is SIGKILLed while it sends 16 MiB of FETCH answers:
+    the client gets part of them, then the end."""
+    _, n = append_big(s)
+    fetch_big(s, n)
+    s.c.expect(rb"BODY\[\] \{")
+    rc = kill_backend(s)
+    if re.search(rb"^f15 OK", s.c.buf, re.M):
+        raise Fail("all FETCHes answered: the backend died too late")
+    print("backend killed mid-FETCH: imapexec exit %d" % rc)
 
 
 def sc_emfile(s):
@@ -549,15 +650,7 @@ def sc_pipes(s):
     run_one(s, b"a EXECUTE sleepi\r\n", rb"^a NO \[CANCELED\]", service_fds=True,
             then=lambda s, svc: (s.c.expect(rb"^\+ "), svc_pipes(s, svc),
                                  s.c.send(b"CANCEL\r\n")))
-    body = b"".join(b"%07d %s\r\n" % (i, b"x" * 70) for i in range(13000))
-    s.c.send(b"p APPEND INBOX {%d}\r\n" % len(body))
-    s.c.expect(rb"^\+ ")
-    s.c.send(body + b"\r\n")
-    s.c.expect(rb"^p OK")
-    s.c.send(b"s SELECT INBOX\r\n")
-    n = int(s.c.expect(rb"^\* (\d+) EXISTS").group(1))
-    s.c.expect(rb"^s OK")
-    del s.c.buf[:]
+    body, n = append_big(s)
     s.c.send(b"f FETCH %d BODY.PEEK[]\r\n" % n)
     s.c.expect(rb"^f OK")
     if body not in bytes(s.c.buf):
