@@ -111,13 +111,28 @@ suite() {
 }
 
 # count LABEL: add the results of $work/LABEL.tap to the totals and list
-# its failures in $work/failures.
+# its failures, with their diagnostics, in $work/failures.
 count() {
 	ok=$(grep -c '^ok ' "$work/$1.tap")
 	nok=$(grep -c '^not ok ' "$work/$1.tap")
 	passed=$((passed + ok))
 	failed=$((failed + nok))
-	grep '^not ok ' "$work/$1.tap" | sed "s/^/[$1] /" >>"$work/failures"
+	# each failure with its diagnostics, the "#" lines after it (the
+	# first 20, where it failed, and the last 60): the end of a CI log
+	# may be all that is kept of it
+	awk -v label="[$1] " '
+	    function flush(  i) {
+		    if (n > 80)
+			    print label "# ... " (n - 80) " lines left out"
+		    for (i = (n > 80 ? n - 59 : 21); i <= n; i++)
+			    print label tail[i % 60]
+		    on = 0
+	    }
+	    /^(ok|not ok) / { if (on) flush() }
+	    /^not ok / { n = 0; on = 1; print label $0; next }
+	    on && /^#/ { n++; if (n <= 20) print label $0; tail[n % 60] = $0 }
+	    END { if (on) flush() }
+	' "$work/$1.tap" >>"$work/failures"
 	# a suite that stopped short (bats died) is a failure of its own
 	plan=$(sed -n 's/^1\.\.//p' "$work/$1.tap" | head -n 1)
 	if [ -z "$plan" ] || [ $((ok + nok)) -ne "$plan" ]; then
@@ -163,8 +178,10 @@ else
 fi
 
 if [ -s "$work/failures" ]; then
-	echo "== failures:"
+	echo "== failures, with what they printed:"
 	cat "$work/failures"
+	echo "== failures:"
+	grep -a '^\[[a-z]*\] not ok' "$work/failures"
 fi
 echo "== $(($(date +%s) - start)) s"
 echo "check: $passed passed, $failed failed"

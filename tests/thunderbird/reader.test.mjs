@@ -304,3 +304,52 @@ test('client: a service whose output never ends: the run fails with "limit" once
     // the default is bounded too
     assert.ok(new ExecuteClient({}).maxOutput <= 64 << 20);
 });
+
+test('client: data after STARTTLS\'s OK in the same read (an injection) fails the connection before any TLS; nothing more is sent', async () => {
+    // the OK and a forged CAPABILITY in one write: one TCP segment
+    for (const injected of ['* CAPABILITY IMAP4rev1 AUTH=PLAIN EXECUTE\r\n', 'X2 OK [CAPABILITY IMAP4rev1', '*']) {
+        let after = 0;
+        const srv = await fakeServer(async conn => {
+            await conn.send('* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] hi\r\n');
+            const l = await conn.line();
+            assert.match(l, /^X1 STARTTLS$/);
+            conn.sock.on('data', d => { after += d.length; });
+            conn.sock.write('X1 OK Begin TLS negotiation now\r\n' + injected);
+            // the client closes; it wrote nothing more (no TLS hello)
+            await conn.closed;
+        });
+        const c = await connect({ port: srv.port, timeout: 5000 });
+        await c.greeting();
+        let upgraded = false;
+        c.transport.startTls = async () => { upgraded = true; };
+        await assert.rejects(c.starttls(), e => e.kind === 'tls' && /plaintext after agreeing to STARTTLS/.test(e.message));
+        assert.equal(upgraded, false);
+        assert.equal(c.hasCapability('EXECUTE'), false);
+        await srv.finished;
+        assert.equal(after, 0, 'the client wrote after the injection');
+    }
+});
+
+test('client: STARTTLS\'s OK alone: the upgrade starts, capabilities learnt in plaintext are forgotten', async () => {
+    const srv = await fakeServer(async conn => {
+        await conn.send('* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN EXECUTE] hi\r\n');
+        const l = await conn.line();
+        assert.match(l, /^X1 STARTTLS$/);
+        await conn.send('X1 OK Begin TLS negotiation now\r\n');
+        // (no TLS here: the test's transport pretends) the CAPABILITY
+        const c2 = await conn.line();
+        assert.match(c2, /^X2 CAPABILITY$/);
+        await conn.send('* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nX2 OK done\r\n');
+        conn.end();
+    });
+    const c = await connect({ port: srv.port, timeout: 5000 });
+    await c.greeting();
+    assert.equal(c.hasCapability('EXECUTE'), true);
+    let upgraded = false;
+    c.transport.startTls = async () => { upgraded = true; };
+    await c.starttls();
+    assert.equal(upgraded, true);
+    assert.equal(c.hasCapability('EXECUTE'), false);
+    assert.equal(c.hasCapability('AUTH=PLAIN'), true);
+    await srv.finished;
+});

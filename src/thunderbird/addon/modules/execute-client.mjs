@@ -306,6 +306,13 @@ function plainInteractiveLine(s) {
     !s.startsWith('"') && !/^~?\{\d+\+?\}$/.test(s) && s.length <= 8000;
 }
 
+// plaintextAfterStarttls(): the error of a server (or a man in the middle)
+// that sent more in plaintext after STARTTLS's answer.
+function plaintextAfterStarttls() {
+  return new ExecuteError("tls", "the server sent data in plaintext after agreeing to STARTTLS " +
+    "(someone on the network may be injecting commands); connection closed");
+}
+
 // ExecuteClient: one IMAP connection.  Commands run one at a time (the
 // calls queue); every wait is bounded by options.timeout (ms, default
 // 30000) except an interactive session waiting for the user.  The output
@@ -329,11 +336,19 @@ export class ExecuteClient {
     this.waiters = []; // { kind: "greeting"|"cont", resolve, reject }
     this.error = null;
     this.greeted = null;
+    // STARTTLS: null, or the command's tag until its answer, then ""
+    // until the handshake has begun
+    this.tlsTag = null;
   }
 
   // feed(bytes): octets the socket read.  Errors close the connection.
   feed(bytes) {
     if (this.error) {
+      return;
+    }
+    if (this.tlsTag === "") {
+      // between STARTTLS's answer and the handshake: plaintext
+      this.fail(plaintextAfterStarttls());
       return;
     }
     let resps;
@@ -343,12 +358,23 @@ export class ExecuteClient {
       this.fail(e);
       return;
     }
-    for (const r of resps) {
+    for (let k = 0; k < resps.length; k++) {
       try {
-        this.handle(r);
+        this.handle(resps[k]);
       } catch (e) {
         this.fail(e instanceof ExecuteError ? e : new ExecuteError("protocol", String(e)));
         return;
+      }
+      if (this.tlsTag !== null && resps[k].text[0].startsWith(this.tlsTag + " ")) {
+        // STARTTLS answered: the plaintext part of the connection ends
+        // here.  Anything after the answer was sent before the handshake
+        // by whoever sits on the wire, and would be read as if it came
+        // over TLS (the STARTTLS command injection of RFC 2595's days).
+        this.tlsTag = "";
+        if (k + 1 < resps.length || this.reader.pending > 0) {
+          this.fail(plaintextAfterStarttls());
+          return;
+        }
       }
     }
   }
@@ -592,12 +618,20 @@ export class ExecuteClient {
   }
 
   // starttls(): STARTTLS, then the transport's startTls(), then CAPABILITY.
+  // Nothing the server sent in plaintext after the answer is read (feed()
+  // fails the connection); the capabilities learnt before are forgotten.
   async starttls() {
-    const st = await this.command(["STARTTLS"]);
+    const st = await this.command(["STARTTLS"], { onSent: tag => { this.tlsTag = tag; } });
     if (st.status !== "OK") {
       throw new ExecuteError("tls", "the server refused STARTTLS: " + st.text);
     }
-    await this.transport.startTls();
+    if (this.error) {
+      throw this.error;
+    }
+    this.capabilities = new Set();
+    const upgraded = this.transport.startTls();
+    this.tlsTag = null;
+    await upgraded;
     return this.capability();
   }
 

@@ -7,6 +7,7 @@
 const $ = id => document.getElementById(id);
 let current = null; // { name, interactive }
 let sessionId = null;
+let paneChars = 0; // characters in the output pane
 
 // status(text, isError): the line next to the buttons.
 function status(text, isError = false) {
@@ -14,12 +15,23 @@ function status(text, isError = false) {
   $("status").className = isError ? "error" : "";
 }
 
-// print(text, cls): append to the output pane.
+// The output pane keeps the last MAX_PANE characters: an interactive
+// session may print for hours.
+const MAX_PANE = 1 << 20;
+
+// print(text, cls): append to the output pane; drop the oldest pieces
+// past MAX_PANE characters.
 function print(text, cls = "") {
+  const out = $("output");
   const span = document.createElement("span");
   span.className = cls;
-  span.textContent = text;
-  $("output").append(span);
+  span.textContent = text.length > MAX_PANE ? text.slice(-MAX_PANE) : text;
+  out.append(span);
+  paneChars += span.textContent.length;
+  while (paneChars > MAX_PANE && out.firstChild !== span) {
+    paneChars -= out.firstChild.textContent.length;
+    out.firstChild.remove();
+  }
 }
 
 // exitText(result): "exit 0", "SIGTERM", or the server's refusal.
@@ -127,7 +139,9 @@ async function editList(service, verb, address) {
   } catch (e) {
     status(errorText(e), true);
   }
-  await loadList(service, document.querySelector(`ul[data-service="${service}"]`));
+  // (not a CSS selector: a service's name may hold any character)
+  const ul = [...document.querySelectorAll("ul[data-service]")].find(u => u.dataset.service === service);
+  await loadList(service, ul);
 }
 
 // choose(name, interactive): show the runner for a service.
@@ -139,11 +153,13 @@ function choose(name, interactive) {
   $("run").textContent = interactive ? i18n("servicesOpen") : i18n("servicesRun");
   $("console").hidden = true;
   $("output").textContent = "";
+  paneChars = 0;
 }
 
 // run(): one-shot with the arguments, or open the interactive session.
 async function run() {
   $("output").textContent = "";
+  paneChars = 0;
   const acc = $("account").value;
   try {
     if (current.interactive) {
