@@ -402,8 +402,12 @@ test('brk-tls 1: an EXECUTE-SYNC token learnt in plaintext is sent after TLS and
 test('brk-tls 2: STARTTLS refused (NO): the connection is left poisoned, later plaintext reads as an injection', { todo: 'tlsTag stays "" after NO/BAD' }, async () => {
     const srv = await fakeServer(async conn => {
         await starttlsScript(conn, '* OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n', 'X1 NO [UNAVAILABLE] TLS not configured\r\n');
-        assert.match(await conn.line(), /^X2 CAPABILITY$/);
-        await conn.send('* CAPABILITY IMAP4rev1\r\nX2 OK done\r\n');
+        // (a client that closes after the refusal is right too)
+        const l = await Promise.race([conn.line(), conn.closed.then(() => null)]);
+        if (l !== null) {
+            assert.match(l, /^X2 CAPABILITY$/);
+            await conn.send('* CAPABILITY IMAP4rev1\r\nX2 OK done\r\n');
+        }
         conn.end();
     });
     const c = await connect({ port: srv.port, timeout: 5000 });

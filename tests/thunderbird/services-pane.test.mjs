@@ -14,6 +14,7 @@ function fakeDocument() {
         children: [],
         append(n) { n.parent = this; this.children.push(n); },
         get firstChild() { return this.children[0] ?? null; },
+        get lastChild() { return this.children[this.children.length - 1] ?? null; },
         get textContent() { return this.children.map(c => c.textContent).join(''); },
         set textContent(v) { this.children = []; },
     };
