@@ -34,7 +34,9 @@ tb_module_conf() {
 		  { name = "crlfcat"; description = "echoes with CRLF";
 		    exec = [ "/bin/cat" ]; interactive = true; eol = "crlf"; },
 		  { name = "gruss"; description = "sagt Grüße «hallo»";
-		    exec = [ "/bin/true" ]; }
+		    exec = [ "/bin/true" ]; },
+		  { name = "deaf"; description = "reads nothing";
+		    exec = [ "/bin/sleep", "3599" ]; interactive = true; }
 		);
 	CONF
 	"$IMAPEXEC" -t -c "$PL_DIR/imapexec.conf" >&2
@@ -58,14 +60,32 @@ tb_node() {
 	echo "$output" >&2
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"# fail 0"* ]]
-	# the sessions are over: no imapexec of theirs is left
+	# the sessions are over: no imapexec of theirs is left, and no
+	# service ("deaf": sleep 3599, canceled)
 	imx_wait_for pl_gone
+	imx_wait_for tb_no_deaf
 }
 
-@test "module: the response reader and the client against scripted servers" {
+# tb_no_deaf: no "deaf" service (sleep 3599) of the user runs.
+tb_no_deaf() {
+	! pgrep -u "$DD_USER" -fx '/bin/sleep 3599' >/dev/null
+}
+
+# tb_node_test FILE SECONDS: node --test FILE, no daemons; every test passes.
+tb_node_test() {
 	command -v node >/dev/null || skip "no node"
-	run timeout 120 node --test --test-reporter=tap "$TB_TESTS/reader.test.mjs"
+	run timeout "$2" node --test --test-reporter=tap "$TB_TESTS/$1"
 	echo "$output" >&2
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"# fail 0"* ]]
+	[[ "$output" != *"# todo "[1-9]* ]]
+}
+
+@test "module: the response reader and the client against scripted servers" {
+	tb_node_test reader.test.mjs 120
+}
+
+@test "module: the services page's output pane: bounded, cut whole characters, few elements" {
+	tb_node_test services-pane.test.mjs 60
+	[[ "$output" == *"# pass 4"* ]]
 }

@@ -120,9 +120,12 @@ rc_setup_file() {
 	RC_PORT=$(imx_free_port)
 	# a few workers: the page loads frames and polls while it waits; in a
 	# session (process group) of its own, so that teardown ends the
-	# workers too (they outlive a killed parent)
+	# workers too (they outlive a killed parent).  OPcache on, as under
+	# any web server: without it every request compiles Roundcube anew,
+	# seconds of CPU a page on a machine busy with the rest of the suite
 	PHP_CLI_SERVER_WORKERS=4 ROUNDCUBE_CONFIG_DIR=$RC/config RC_ROOT=$RC/root \
-		setsid php -S "127.0.0.1:$RC_PORT" -t "$RC/root" "$REPO/tests/roundcube/router.php" \
+		setsid php -d opcache.enable_cli=1 \
+		-S "127.0.0.1:$RC_PORT" -t "$RC/root" "$REPO/tests/roundcube/router.php" \
 		>"$RC/php.log" 2>&1 </dev/null 3>&- &
 	RC_PID=$!
 	imx_listens "$RC_PID" "$RC_PORT" 10 || {
@@ -237,6 +240,9 @@ rc_browser() {
 	if [ "$status" -ne 0 ]; then
 		echo "# Roundcube's errors.log and php -S's log:"
 		{ tail -n 30 "$RC/root/logs/errors.log"; grep -v "Accepted$\|Closing$\|GET /skins\|GET /plugins\|GET /program" "$RC/php.log" | tail -n 40; } 2>&1 | sed 's/^/#   /'
+		echo "# the post daemon's log (Dovecot, imapexec):"
+		tail -n 30 "$PL_DIR/post/dovecot.log" 2>&1 | sed 's/^/#   /'
+		echo "# load: $(cat /proc/loadavg)"
 	fi
 }
 

@@ -28,8 +28,26 @@ function say(...words) {
 	process.stdout.write(words.join(' ') + '\n');
 }
 
+// step(what): a line on stderr, with the seconds since the start: where a
+// run that failed or timed out was (tests/roundcube.bash prints stderr).
+const t0 = Date.now();
+let at = 'start';
+function step(what) {
+	at = what;
+	process.stderr.write(`step ${((Date.now() - t0) / 1000).toFixed(1)}s ${what}\n`);
+}
+
+// A run that has not ended after DEADLINE ms gives up and says where it
+// was, before the test's `timeout` kills it without a word.
+const DEADLINE = 105000;
+setTimeout(() => {
+	process.stderr.write(`gave up after ${DEADLINE / 1000}s at step: ${at}\n`);
+	process.exit(3);
+}, DEADLINE).unref();
+
 // login(page): the login form, filled in and sent; waits for the mail view.
 async function login(page) {
+	step('login page');
 	await page.goto(url, { waitUntil: 'networkidle0' });
 	await page.type('#rcmloginuser', user);
 	await page.type('#rcmloginpwd', readFileSync(passfile, 'utf8').replace(/\n$/, ''));
@@ -37,18 +55,44 @@ async function login(page) {
 		page.waitForNavigation({ waitUntil: 'networkidle0' }),
 		page.click('#rcmloginsubmit'),
 	]);
+	step('logged in: the message list');
 	await page.waitForSelector('#messagelist tbody tr', { timeout: T, polling: 200 });
 }
 
-// messages(page, want): wait for a message of type WANT in the message
-// area, then print every message shown.
+// record(): in every document, keep each message Roundcube shows as it
+// comes (window.__shown): Roundcube hides a message after a few seconds,
+// and on a busy machine that may be before the next step reads it.
+//
+// Roundcube hides a confirmation after 5 s: here after 0.5 s, so that a
+// step that would miss a message on a slow machine misses it every time.
+function record() {
+	window.__shown = [];
+	document.addEventListener('DOMContentLoaded', () => {
+		if (window.rcmail)
+			window.rcmail.message_time = 500;
+	});
+	new MutationObserver(recs => {
+		for (const r of recs) {
+			for (const n of r.addedNodes) {
+				if (n.nodeType === 1 && n.parentElement?.id === 'messagestack')
+					window.__shown.push(n);
+			}
+		}
+	}).observe(document, { childList: true, subtree: true });
+}
+
+// messages(page, want): wait for a message matching the selector WANT
+// (of those shown since the page loaded), then print every message shown
+// since then but "Loading...", in order.
 async function messages(page, want) {
-	await page.waitForSelector(`#messagestack div.${want}`, { timeout: T, polling: 200 });
+	await page.waitForFunction(w => window.__shown.some(n => n.matches('div.' + w)),
+		{ timeout: T, polling: 200 }, want);
 	await new Promise(r => setTimeout(r, 300)); // a second one may follow
-	const all = await page.$$eval('#messagestack div.content', els =>
-		els.map(e => [e.classList[0], e.innerText]));
-	const injected = await page.$$eval('#messagestack *', els =>
-		els.filter(e => !['DIV', 'SPAN', 'BR', 'I', 'A', 'BUTTON'].includes(e.tagName)).length);
+	const all = await page.evaluate(() => window.__shown
+		.filter(n => n.matches('div.content:not(.loading)'))
+		.map(n => [n.classList[0], n.innerText || n.textContent]));
+	const injected = await page.evaluate(() => window.__shown.flatMap(n => [...n.querySelectorAll('*')])
+		.filter(e => !['DIV', 'SPAN', 'BR', 'I', 'A', 'BUTTON'].includes(e.tagName)).length);
 	if (injected)
 		say('injected', injected);
 	for (const [type, text] of all)
@@ -87,6 +131,7 @@ async function pick(page, subject) {
 // mark(page, which, subject, shot): select SUBJECT, click the toolbar
 // button WHICH (junk or notjunk), report what the user sees.
 async function mark(page, which, subject, shot) {
+	step('pick ' + subject);
 	await pick(page, subject);
 	const sel = `#layout-content a.button.${which}:not(.disabled)`;
 	await page.waitForSelector(sel, { visible: true, timeout: T });
@@ -97,6 +142,7 @@ async function mark(page, which, subject, shot) {
 		return d && d.readyState === 'complete' && d.body.innerText.includes(s);
 	}, { timeout: T, polling: 200 }, subject);
 	await idle(page);
+	step('shown; click ' + which);
 	await page.screenshot({ path: shot.replace(/\.png$/, '-before.png') });
 	// a click that lands while Roundcube still sets up the preview is
 	// ignored (no request): then click again, as a person would
@@ -113,9 +159,10 @@ async function mark(page, which, subject, shot) {
 		}
 	}
 	// the confirmation, then the move done (markasjunk moves after it)
+	step('request sent; wait for the move');
 	try {
-		await page.waitForFunction(() => [...document.querySelectorAll('#messagestack div.confirmation')]
-			.some(e => /moved/i.test(e.innerText)), { timeout: T, polling: 200 });
+		await page.waitForFunction(() => window.__shown.filter(n => n.matches('div.confirmation'))
+			.some(e => /moved/i.test(e.innerText || e.textContent)), { timeout: T, polling: 200 });
 		await messages(page, 'confirmation');
 	} catch (e) {
 		await page.screenshot({ path: shot.replace(/\.png$/, '-failed.png') });
@@ -127,6 +174,7 @@ async function mark(page, which, subject, shot) {
 
 // settings(page): open Settings; print the sections.
 async function settings(page) {
+	step('settings');
 	await Promise.all([
 		page.waitForNavigation({ waitUntil: 'networkidle0' }),
 		page.click('#taskmenu a.settings'),
@@ -141,6 +189,7 @@ async function settings(page) {
 // section(page, prefix): open "Blocked and allowed senders"; print both
 // lists (prefix before each line); returns the frame.
 async function section(page, prefix) {
+	step('section ' + prefix.join(' '));
 	await page.click('#rcmrowimapexec');
 	const handle = await page.waitForSelector('#preferences-frame', { timeout: T, polling: 200 });
 	await page.waitForFunction(() => {
@@ -163,6 +212,7 @@ async function section(page, prefix) {
 	return frame;
 }
 
+step('launch');
 const browser = await puppeteer.launch({
 	executablePath: '/usr/bin/chromium',
 	headless: true,
@@ -183,6 +233,7 @@ try {
 		say('dialog', d.message());
 		await d.dismiss();
 	});
+	await page.evaluateOnNewDocument(record);
 	await page.setViewport({ width: 1280, height: 800 });
 	page.setDefaultTimeout(T);
 	await login(page);
@@ -226,6 +277,7 @@ try {
 			else
 				await frame.click('.formbuttons button.submit, button.mainaction');
 			await saved;
+			step('saved');
 			await messages(page, 'content:not(.loading)');
 			await page.screenshot({ path: shot.replace(/\.png$/, '-saved.png') });
 			await page.reload({ waitUntil: 'networkidle0' });

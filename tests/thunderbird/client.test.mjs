@@ -36,7 +36,7 @@ test('LOGIN over TLS, the sync, discovery lists the configured services', async 
     assert.ok(c.hasCapability('EXECUTE'));
     const list = await c.services();
     const names = list.map(s => s.name);
-    assert.deepEqual(names, ['echo', 'fail', 'sig', 'cat', 'bin', 'crlfcat', 'gruss']);
+    assert.deepEqual(names, ['echo', 'fail', 'sig', 'cat', 'bin', 'crlfcat', 'gruss', 'deaf']);
     assert.deepEqual(list.find(s => s.name === 'cat').flags, ['INTERACTIVE']);
     assert.deepEqual(list.find(s => s.name === 'crlfcat').flags, ['INTERACTIVE', 'CRLF']);
     assert.equal(list.find(s => s.name === 'echo').description, 'print the arguments');
@@ -143,6 +143,26 @@ test('interactive: CANCEL kills the service', async () => {
     assert.equal(r.ok, false);
     assert.equal(r.code, 'CANCELED');
     await c.logout();
+});
+
+test('interactive: cancel() while a literal waits for its "+" (the service reads nothing) closes the connection at once, never sends CANCEL as data', { timeout: 20000 }, async () => {
+    const c = await session();
+    const sent = [];
+    const write = c.transport.write;
+    c.transport.write = b => { sent.push(Buffer.from(b).toString('latin1')); return write(b); };
+    const s = c.interactive('deaf');
+    await s.ready;
+    // 1 MiB the service never reads; then a literal whose "+" never comes
+    s.sendBytes(new Uint8Array(1 << 20).fill(120));
+    s.sendBytes(new Uint8Array([121]));
+    s.send('after');
+    await new Promise(r => setTimeout(r, 1500));
+    assert.equal(sent.filter(x => x === '{1}\r\n').length, 1);
+    const t = Date.now();
+    await s.cancel();
+    await assert.rejects(s.result, e => e.kind === 'closed' && /not reading its input/.test(e.message));
+    assert.ok(Date.now() - t < 3000);
+    assert.ok(!sent.some(x => /CANCEL|after/.test(x)), 'nothing after the waiting literal');
 });
 
 test('interactive: a one-shot refused before it is ready rejects ready', async () => {

@@ -5,7 +5,7 @@
 
 import net from 'node:net';
 import tls from 'node:tls';
-import { ExecuteClient } from '../../src/thunderbird/addon/modules/execute-client.mjs';
+import { ExecuteClient, ExecuteError } from '../../src/thunderbird/addon/modules/execute-client.mjs';
 
 // Every socket opened, so that a failed test leaves none open (closeAll).
 const open = new Set();
@@ -40,8 +40,18 @@ export function connect({ host = '127.0.0.1', port, tls: tlsOpts = null, timeout
                 plain.removeAllListeners('data');
                 plain.removeAllListeners('close');
                 plain.removeAllListeners('error');
-                sock = tls.connect({ socket: plain, servername: 'localhost', ...(transport.startTlsOptions || tlsOpts || {}) }, res);
-                sock.once('error', rej);
+                // an error before the handshake has ended is a TLS failure
+                // (the connection's error too), as in Thunderbird
+                const failed = e => {
+                    const err = new ExecuteError('tls', 'the TLS handshake failed: ' + (e.message || e));
+                    client.closed(err);
+                    rej(err);
+                };
+                sock = tls.connect({ socket: plain, servername: 'localhost', ...(transport.startTlsOptions || tlsOpts || {}) }, () => {
+                    sock.off('error', failed);
+                    res();
+                });
+                sock.once('error', failed);
                 wire(sock);
             })
         };

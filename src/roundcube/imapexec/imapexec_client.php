@@ -153,9 +153,14 @@ class imapexec_client extends rcube_imap_generic
         }
 
         // the login reply's capabilities (parsed by connect); the token is
-        // hex, imapexec takes it in either case
+        // 32 hex digits, imapexec takes it in either case; anything else
+        // is never sent back (it could be IMAP syntax: a literal, a CRLF)
         $sync = $conn->getCapability('EXECUTE-SYNC');
         if (is_array($sync) && !empty($sync[0])) {
+            if (!preg_match('/^[0-9a-f]{32}$/i', $sync[0])) {
+                $conn->closeConnection();
+                return 'the server sent an invalid EXECUTE-SYNC token';
+            }
             if ($conn->execute('NOOP', [$sync[0]], self::COMMAND_NORESPONSE) != self::ERROR_OK) {
                 $conn->closeConnection();
                 return 'the post-login sync (NOOP) failed';

@@ -106,7 +106,19 @@ async function connect(accountId, prompt = true) {
         // closed already
       }
     },
-    startTls: async () => socket.upgradeToSecure(),
+    // once all written has gone out: with output still queued, Gecko
+    // defers the switch and reads on in plaintext meanwhile
+    startTls: async () => {
+      if (socket.bufferedAmount > 0) {
+        await new Promise(resolve => {
+          socket.ondrain = () => {
+            socket.ondrain = null;
+            resolve();
+          };
+        });
+      }
+      socket.upgradeToSecure();
+    },
   };
   const client = new ExecuteClient(transport, { timeout: TIMEOUT_MS, setTimeout, clearTimeout });
   open.add(client);

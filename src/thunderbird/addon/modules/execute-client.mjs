@@ -306,12 +306,9 @@ function plainInteractiveLine(s) {
     !s.startsWith('"') && !/^~?\{\d+\+?\}$/.test(s) && s.length <= 8000;
 }
 
-// plaintextAfterStarttls(): the error of a server (or a man in the middle)
-// that sent more in plaintext after STARTTLS's answer.
-function plaintextAfterStarttls() {
-  return new ExecuteError("tls", "the server sent data in plaintext after agreeing to STARTTLS " +
-    "(someone on the network may be injecting commands); connection closed");
-}
+// The EXECUTE-SYNC token imapexec sends: 32 hex digits, nothing else is
+// ever sent back as one.
+const SYNC_TOKEN = /^[0-9a-f]{32}$/i;
 
 // ExecuteClient: one IMAP connection.  Commands run one at a time (the
 // calls queue); every wait is bounded by options.timeout (ms, default
@@ -336,9 +333,9 @@ export class ExecuteClient {
     this.waiters = []; // { kind: "greeting"|"cont", resolve, reject }
     this.error = null;
     this.greeted = null;
-    // STARTTLS: null, or the command's tag until its answer, then ""
-    // until the handshake has begun
-    this.tlsTag = null;
+    // STARTTLS: null, or "answered" from its OK until the transport
+    // has switched to TLS (handle(), starttls())
+    this.tlsState = null;
   }
 
   // feed(bytes): octets the socket read.  Errors close the connection.
@@ -346,9 +343,9 @@ export class ExecuteClient {
     if (this.error) {
       return;
     }
-    if (this.tlsTag === "") {
-      // between STARTTLS's answer and the handshake: plaintext
-      this.fail(plaintextAfterStarttls());
+    if (this.tlsState === "answered") {
+      // between STARTTLS's OK and the handshake: plaintext
+      this.injected();
       return;
     }
     let resps;
@@ -365,16 +362,13 @@ export class ExecuteClient {
         this.fail(e instanceof ExecuteError ? e : new ExecuteError("protocol", String(e)));
         return;
       }
-      if (this.tlsTag !== null && resps[k].text[0].startsWith(this.tlsTag + " ")) {
-        // STARTTLS answered: the plaintext part of the connection ends
-        // here.  Anything after the answer was sent before the handshake
-        // by whoever sits on the wire, and would be read as if it came
-        // over TLS (the STARTTLS command injection of RFC 2595's days).
-        this.tlsTag = "";
-        if (k + 1 < resps.length || this.reader.pending > 0) {
-          this.fail(plaintextAfterStarttls());
-          return;
-        }
+      if (this.tlsState === "answered" && (k + 1 < resps.length || this.reader.pending > 0)) {
+        // STARTTLS's OK ends the plaintext part of the connection.
+        // Anything after it was sent before the handshake by whoever
+        // sits on the wire, and would be read as if it came over TLS
+        // (the STARTTLS command injection of RFC 2595's days).
+        this.injected();
+        return;
       }
     }
   }
@@ -445,6 +439,9 @@ export class ExecuteClient {
       }
       const c = this.current;
       this.current = null;
+      if (c.starttls && st.status === "OK") {
+        this.tlsState = "answered";
+      }
       // a pending continuation wait of this command ends with it
       const w = this.waiters.filter(x => x.kind === "cont");
       this.waiters = this.waiters.filter(x => x.kind !== "cont");
@@ -486,15 +483,31 @@ export class ExecuteClient {
   }
 
   // setCapabilities(text): take a capability list; remember EXECUTE-SYNC.
+  // A new list replaces the old one, its token included.
   setCapabilities(text) {
     this.capabilities = new Set();
+    this.syncToken = null;
     for (const w of text.trim().split(/ +/)) {
       const u = w.toUpperCase();
-      if (u.startsWith("EXECUTE-SYNC=")) {
+      if (u.startsWith("EXECUTE-SYNC=") && SYNC_TOKEN.test(w.slice(13))) {
         this.syncToken = w.slice(13);
       }
       this.capabilities.add(u);
     }
+  }
+
+  // forgetCapabilities(): what the server said of itself, forgotten (it
+  // may have come from somebody else: before STARTTLS).
+  forgetCapabilities() {
+    this.capabilities = new Set();
+    this.syncToken = null;
+  }
+
+  // injected(): plaintext after STARTTLS's OK: the connection fails.
+  injected() {
+    this.forgetCapabilities();
+    this.fail(new ExecuteError("tls", "the server sent data in plaintext after agreeing to STARTTLS " +
+      "(someone on the network may be injecting commands); connection closed"));
   }
 
   // hasCapability(name): did the server's last list hold name?
@@ -557,6 +570,7 @@ export class ExecuteClient {
     const result = new Promise((resolve, reject) => {
       this.current = {
         tag,
+        starttls: opts.starttls ?? false,
         onExecute: opts.onExecute,
         resolve: v => { this.clearTimeout(timer); resolve(v); },
         reject: e => { this.clearTimeout(timer); reject(e); },
@@ -620,18 +634,39 @@ export class ExecuteClient {
   // starttls(): STARTTLS, then the transport's startTls(), then CAPABILITY.
   // Nothing the server sent in plaintext after the answer is read (feed()
   // fails the connection); the capabilities learnt before are forgotten.
+  // A refusal ends the connection (nothing queued behind it goes out in
+  // plaintext); the handshake is bounded by the timeout.
   async starttls() {
-    const st = await this.command(["STARTTLS"], { onSent: tag => { this.tlsTag = tag; } });
+    const st = await this.command(["STARTTLS"], { starttls: true });
+    if (this.error) {
+      throw this.error;
+    }
     if (st.status !== "OK") {
-      throw new ExecuteError("tls", "the server refused STARTTLS: " + st.text);
+      const e = new ExecuteError("tls", "the server refused STARTTLS: " + st.text);
+      this.fail(e);
+      throw e;
+    }
+    this.forgetCapabilities();
+    let timer = null;
+    try {
+      await Promise.race([
+        this.transport.startTls(),
+        new Promise((_, reject) => {
+          timer = this.setTimeout(() => reject(new ExecuteError("timeout", "the TLS handshake did not end in time")),
+            this.timeout);
+        }),
+      ]);
+    } catch (e) {
+      const err = e instanceof ExecuteError ? e : new ExecuteError("tls", "the TLS handshake failed: " + (e.message || e));
+      this.fail(err);
+      throw this.error;
+    } finally {
+      this.clearTimeout(timer);
     }
     if (this.error) {
       throw this.error;
     }
-    this.capabilities = new Set();
-    const upgraded = this.transport.startTls();
-    this.tlsTag = null;
-    await upgraded;
+    this.tlsState = null;
     return this.capability();
   }
 
@@ -844,12 +879,24 @@ export class ExecuteClient {
       readyReject(e);
       throw e;
     });
-    // one line or literal after another, in order
+    // one line or literal after another, in order; none after cancel()
     let chain = ready;
+    let canceled = false;
     const enqueue = f => {
-      chain = chain.then(() => (ended ? undefined : f()));
+      chain = chain.then(() => (ended || canceled ? undefined : f()));
       chain.catch(() => {});
       return chain;
+    };
+    // a literal whose "+" has not come yet: the server will read the next
+    // octets as its data, whatever they are
+    let literalWaits = false;
+    const literal = async bytes => {
+      literalWaits = true;
+      try {
+        await this.sendLiteral(bytes);
+      } finally {
+        literalWaits = false;
+      }
     };
     return {
       ready,
@@ -860,16 +907,26 @@ export class ExecuteClient {
           this.write(line + "\r\n");
           return undefined;
         }
-        return this.sendLiteral(concat([toBytes(line), latin1ToBytes(opts.crlf ? "\r\n" : "\n")]));
+        return literal(concat([toBytes(line), latin1ToBytes(opts.crlf ? "\r\n" : "\n")]));
       }),
       // sendBytes(bytes): exact octets (a literal; ~{n} if they hold NUL)
-      sendBytes: bytes => enqueue(() => this.sendLiteral(toBytes(bytes))),
+      sendBytes: bytes => enqueue(() => literal(toBytes(bytes))),
       // done(): DONE (close the service's stdin)
       done: () => enqueue(() => this.write("DONE\r\n")),
-      // cancel(): CANCEL (the service is killed); not queued behind input
+      // cancel(): CANCEL (the service is killed); not queued behind
+      // input, and input not sent yet is dropped.  While a literal waits
+      // for its "+" (imapexec sends it once the service has read the
+      // input before), CANCEL would be read as the literal's data: the
+      // connection is closed instead, and imapexec ends the service.
       cancel: () => {
-        if (!ended) {
-          this.write("CANCEL\r\n");
+        if (!ended && !canceled) {
+          canceled = true;
+          if (literalWaits) {
+            this.fail(new ExecuteError("closed", "canceled while the service was not reading its input; " +
+              "the connection was closed"));
+          } else {
+            this.write("CANCEL\r\n");
+          }
         }
         return result.catch(() => {});
       },

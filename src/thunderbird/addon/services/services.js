@@ -16,21 +16,41 @@ function status(text, isError = false) {
 }
 
 // The output pane keeps the last MAX_PANE characters: an interactive
-// session may print for hours.
+// session may print for hours.  Output goes into pieces (spans) of up to
+// PIECE characters, so that many small reads make few elements.
 const MAX_PANE = 1 << 20;
+const PIECE = 4096;
 
-// print(text, cls): append to the output pane; drop the oldest pieces
-// past MAX_PANE characters.
+// print(text, cls): append text of class cls ("", "err", "end") to the
+// output pane; past MAX_PANE characters the oldest are cut (never half of
+// a character).
 function print(text, cls = "") {
   const out = $("output");
-  const span = document.createElement("span");
-  span.className = cls;
-  span.textContent = text.length > MAX_PANE ? text.slice(-MAX_PANE) : text;
-  out.append(span);
-  paneChars += span.textContent.length;
-  while (paneChars > MAX_PANE && out.firstChild !== span) {
-    paneChars -= out.firstChild.textContent.length;
-    out.firstChild.remove();
+  const last = out.lastChild;
+  if (last && last.className === cls && last.textContent.length + text.length <= PIECE) {
+    last.textContent += text;
+  } else {
+    const span = document.createElement("span");
+    span.className = cls;
+    span.textContent = text;
+    out.append(span);
+  }
+  paneChars += text.length;
+  while (paneChars > MAX_PANE) {
+    const first = out.firstChild;
+    const t = first.textContent;
+    let cut = paneChars - MAX_PANE;
+    const c = t.charCodeAt(cut);
+    if (c >= 0xdc00 && c <= 0xdfff) {
+      cut++; // the low half of a pair goes with its high half
+    }
+    if (cut >= t.length) {
+      paneChars -= t.length;
+      first.remove();
+    } else {
+      first.textContent = t.slice(cut);
+      paneChars -= cut;
+    }
   }
 }
 
@@ -141,7 +161,9 @@ async function editList(service, verb, address) {
   }
   // (not a CSS selector: a service's name may hold any character)
   const ul = [...document.querySelectorAll("ul[data-service]")].find(u => u.dataset.service === service);
-  await loadList(service, ul);
+  if (ul) { // (gone if another account was chosen meanwhile)
+    await loadList(service, ul);
+  }
 }
 
 // choose(name, interactive): show the runner for a service.
