@@ -538,3 +538,170 @@ test('STARTTLS: untagged responses, a "+" and a literal before STARTTLS\'s OK ar
     await p;
     assert.equal(c.hasCapability('AUTH=PLAIN'), true);
 });
+
+// ---- brk2: cases against interactive().cancel() and the EXECUTE-SYNC
+// token checks of 1e0a654 (a break-it review).  The failing ones are
+// marked todo; drop the todo once the client is fixed.
+
+// sessionClient(timeout): a fedClient (EXECUTE offered) with its own
+// timeout, and an interactive session of "cat" made ready by hand.
+async function sessionClient(timeout = 2000, opts = {}) {
+    const { c, t } = await fedClient('* OK [CAPABILITY IMAP4rev1 EXECUTE] hi\r\n');
+    c.timeout = timeout;
+    const s = c.interactive('cat', [], opts);
+    await new Promise(r => setImmediate(r));
+    c.feed(enc.encode('+ cat ready, send DONE to end the input\r\n'));
+    await s.ready;
+    return { c, t, s };
+}
+
+// settled(p, ms): 'resolved', 'rejected <kind>' or 'pending' after ms.
+function settled(p, ms) {
+    return Promise.race([
+        p.then(() => 'resolved', e => 'rejected ' + e.kind),
+        new Promise(r => setTimeout(() => r('pending'), ms)),
+    ]);
+}
+
+test('brk2 1: cancel() after DONE has gone out: CANCEL is sent, but imapexec reads no line after DONE (client_done); a service that does not end at EOF is never stopped, the result never settles', { todo: 'cancel() after DONE writes CANCEL and waits forever' }, async () => {
+    const { c, t, s } = await sessionClient(200);
+    await s.done();
+    assert.deepEqual(t.sent, ['X1 EXECUTE cat\r\n', 'DONE\r\n']);
+    s.cancel();
+    // imapexec (session.c client_input) stops reading at DONE: CANCEL is
+    // never seen; the service runs on, no tagged answer comes
+    const after = await settled(s.result, 1000); // five client timeouts
+    assert.ok(!t.sent.slice(2).includes('CANCEL\r\n') || after !== 'pending',
+        `CANCEL after DONE, and the result is ${after} (the Cancel button does nothing)`);
+    assert.notEqual(after, 'pending');
+    c.fail(new Error('test over'));
+});
+
+test('brk2 2: cancel() that imapexec never reads (its input buffer full: the service reads nothing, plain lines queued): the result never settles, no timeout', { todo: 'no timeout after CANCEL (the command runs with ms 0)' }, async () => {
+    const { c, t, s } = await sessionClient(200);
+    // plain lines are written without flow control; imapexec stops
+    // reading the client once 64 KiB wait for the service (IBUF_SZ),
+    // so the CANCEL behind them stays unread
+    for (let i = 0; i < 20; i++) {
+        await s.send('x'.repeat(8000));
+    }
+    s.cancel();
+    assert.equal(t.sent[t.sent.length - 1], 'CANCEL\r\n');
+    assert.notEqual(await settled(s.result, 1000), 'pending', 'still waiting after five client timeouts');
+    c.fail(new Error('test over'));
+});
+
+test('brk2 3: cancel() right after interactive() (before ready): CANCEL goes out before the EXECUTE line, as a command of its own', { todo: 'cancel() before ready writes at once' }, async () => {
+    const { c, t } = await fedClient('* OK [CAPABILITY IMAP4rev1 EXECUTE] hi\r\n');
+    const s = c.interactive('cat');
+    s.cancel();
+    await new Promise(r => setImmediate(r));
+    assert.equal(t.sent.indexOf('CANCEL\r\n') < 0 || t.sent.indexOf('CANCEL\r\n') > t.sent.indexOf('X1 EXECUTE cat\r\n'), true,
+        `sent: ${JSON.stringify(t.sent)}`);
+    c.fail(new Error('test over'));
+});
+
+test('brk2 3b: cancel() while the EXECUTE line waits for an argument literal\'s "+" (no LITERAL+): CANCEL becomes the argument\'s octets', { todo: 'cancel() before ready writes at once' }, async () => {
+    const { c, t } = await fedClient('* OK [CAPABILITY IMAP4rev1 EXECUTE] hi\r\n');
+    const s = c.interactive('cat', ['Grüße']);
+    await new Promise(r => setImmediate(r));
+    assert.deepEqual(t.sent, ['X1 EXECUTE cat {7}\r\n']);
+    s.cancel();
+    c.feed(enc.encode('+ Ready for argument\r\n'));
+    await new Promise(r => setImmediate(r));
+    assert.ok(!t.sent.includes('CANCEL\r\n') || t.closed,
+        `CANCEL sent inside the EXECUTE command: ${JSON.stringify(t.sent)}`);
+    c.fail(new Error('test over'));
+});
+
+test('brk2 4: cancel() from onOutput in the read that holds the literal\'s "+": the connection is closed, then the literal\'s octets are written to the closed transport', { todo: 'write() does not check this.error' }, async () => {
+    let s;
+    const { c, t, s: s0 } = await sessionClient(2000, { onOutput: () => s.cancel() });
+    s = s0;
+    const sent = s.send('Grüße');
+    await new Promise(r => setImmediate(r));
+    assert.deepEqual(t.sent.slice(1), ['{8}\r\n']);
+    c.feed(enc.encode('+ Ready for literal data\r\n* EXECUTE (TAG "X1") OUT "prompt"\r\n'));
+    await sent.catch(() => {});
+    await s.result.catch(() => {});
+    assert.equal(t.closed, true);
+    assert.deepEqual(t.sent.slice(1), ['{8}\r\n'], 'written after close()');
+});
+
+test('brk2: cancel() twice, after the result, with DONE and input queued behind it: one CANCEL, nothing else', async () => {
+    const { c, t, s } = await sessionClient();
+    s.send('Grüße'); // a literal: dropped, not started yet
+    s.send('plain');
+    s.done();
+    s.cancel();
+    s.cancel();
+    await new Promise(r => setImmediate(r));
+    assert.deepEqual(t.sent, ['X1 EXECUTE cat\r\n', 'CANCEL\r\n']);
+    c.feed(enc.encode('* EXECUTE (TAG "X1") SIGNAL SIGTERM\r\nX1 NO [CANCELED] cat canceled: CANCEL received\r\n'));
+    const r = await s.result;
+    assert.equal(r.code, 'CANCELED');
+    await s.cancel();
+    assert.deepEqual(t.sent, ['X1 EXECUTE cat\r\n', 'CANCEL\r\n']);
+});
+
+test('brk2: cancel() while a literal (non-ASCII, >8000, "\\"x", "{5}") waits for its "+", byte-by-byte "+" after it: "closed", no CANCEL, no data', async () => {
+    for (const line of ['Grüße', 'y'.repeat(8001), '"DONE"', '{5}', '~{5}']) {
+        const { c, t, s } = await sessionClient();
+        const p = s.send(line);
+        await new Promise(r => setImmediate(r));
+        assert.match(t.sent[1], /^\{\d+\}\r\n$/);
+        s.cancel();
+        for (const b of enc.encode('+ Ready for literal data\r\n')) {
+            c.feed(Uint8Array.of(b)); // after the close: ignored
+        }
+        await assert.rejects(p, e => e.kind === 'closed');
+        await assert.rejects(s.result, e => e.kind === 'closed');
+        assert.equal(t.closed, true);
+        assert.equal(t.sent.length, 2, JSON.stringify(t.sent));
+    }
+});
+
+// loginFed(greeting, reply): a fedClient that logged in with the reply
+// to LOGIN (and "OK" to anything after it); returns { c, t, ok }.
+async function loginFed(greeting, reply) {
+    const { c, t } = await fedClient(greeting);
+    const p = c.login('u', 'p');
+    await new Promise(r => setImmediate(r));
+    c.feed(enc.encode(reply));
+    for (let i = 0; i < 5; i++) {
+        await new Promise(r => setImmediate(r));
+        const last = t.sent[t.sent.length - 1];
+        const tag = last.split(' ')[0];
+        if (t.sent.length > 1 && !last.includes('LOGIN') && !t.answered?.includes(tag)) {
+            (t.answered ??= []).push(tag);
+            c.feed(enc.encode(last.includes('CAPABILITY') ? `* CAPABILITY IMAP4rev1 EXECUTE\r\n${tag} OK done\r\n` : `${tag} OK done\r\n`));
+        }
+    }
+    return { c, t, ok: await p };
+}
+
+const TOK = '0123456789abcdefABCDEF0123456789';
+
+test('brk2: EXECUTE-SYNC tokens: mixed case sent as is; not 32 hex digits never sent; a login reply without one after a list with one: no NOOP; of two, a valid one is sent', async () => {
+    const G = '* OK [CAPABILITY IMAP4rev1 EXECUTE EXECUTE-SYNC=' + TOK + '] hi\r\n';
+    const cases = [
+        ['* OK [CAPABILITY IMAP4rev1] hi\r\n', `X1 OK [CAPABILITY IMAP4rev1 EXECUTE EXECUTE-SYNC=${TOK}] in\r\n`, `X2 NOOP ${TOK}\r\n`],
+        ['* OK [CAPABILITY IMAP4rev1] hi\r\n', 'X1 OK [CAPABILITY IMAP4rev1 EXECUTE EXECUTE-SYNC={5}] in\r\n', null],
+        ['* OK [CAPABILITY IMAP4rev1] hi\r\n', `X1 OK [CAPABILITY IMAP4rev1 EXECUTE EXECUTE-SYNC=${TOK}0] in\r\n`, null],
+        ['* OK [CAPABILITY IMAP4rev1] hi\r\n', `X1 OK [CAPABILITY IMAP4rev1 EXECUTE EXECUTE-SYNC=${TOK.slice(1)}g] in\r\n`, null],
+        [G, 'X1 OK [CAPABILITY IMAP4rev1 EXECUTE] in\r\n', null],
+        ['* OK [CAPABILITY IMAP4rev1] hi\r\n', `* CAPABILITY IMAP4rev1 EXECUTE EXECUTE-SYNC=${TOK}\r\nX1 OK [CAPABILITY IMAP4rev1 EXECUTE] in\r\n`, null],
+        ['* OK [CAPABILITY IMAP4rev1] hi\r\n', `X1 OK [CAPABILITY IMAP4rev1 EXECUTE EXECUTE-SYNC=x EXECUTE-SYNC=${TOK}] in\r\n`, `X2 NOOP ${TOK}\r\n`],
+        ['* OK [CAPABILITY IMAP4rev1] hi\r\n', `X1 OK [CAPABILITY IMAP4rev1 EXECUTE execute-sync=${TOK}] in\r\n`, `X2 NOOP ${TOK}\r\n`],
+    ];
+    for (const [g, reply, noop] of cases) {
+        const { t } = await loginFed(g, reply);
+        const sent = t.sent.filter(x => /NOOP/.test(x));
+        assert.deepEqual(sent, noop ? [noop] : [], `${reply.trim()}: ${JSON.stringify(t.sent)}`);
+    }
+});
+
+test('brk2 5: a token of the pre-login greeting is sent after a login reply without a CAPABILITY code (the greeting offered EXECUTE)', { todo: 'afterLogin keeps a pre-login token when the greeting listed EXECUTE' }, async () => {
+    const { t } = await loginFed('* OK [CAPABILITY IMAP4rev1 EXECUTE EXECUTE-SYNC=' + TOK + '] hi\r\n', 'X1 OK Logged in\r\n');
+    assert.deepEqual(t.sent.filter(x => /NOOP/.test(x)), [], JSON.stringify(t.sent));
+});
