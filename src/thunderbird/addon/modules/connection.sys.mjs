@@ -106,16 +106,14 @@ async function connect(accountId, prompt = true) {
         // closed already
       }
     },
-    // once all written has gone out: with output still queued, Gecko
-    // defers the switch and reads on in plaintext meanwhile
+    // once all written has gone out, as far as bufferedAmount tells (best
+    // effort: with output still queued, Gecko defers the switch and reads
+    // on in plaintext meanwhile, which the client then refuses; ondrain
+    // fires only after a full buffer, so it is polled, for at most the
+    // client's timeout, which bounds the handshake anyway)
     startTls: async () => {
-      if (socket.bufferedAmount > 0) {
-        await new Promise(resolve => {
-          socket.ondrain = () => {
-            socket.ondrain = null;
-            resolve();
-          };
-        });
+      for (let waited = 0; socket.bufferedAmount > 0 && waited < TIMEOUT_MS; waited += 10) {
+        await new Promise(resolve => setTimeout(resolve, 10));
       }
       socket.upgradeToSecure();
     },

@@ -404,7 +404,11 @@ export class ExecuteClient {
   }
 
   // write(parts): send strings (latin1) and Uint8Arrays.
+  // Nothing is written once the connection has failed.
   write(...parts) {
+    if (this.error) {
+      return;
+    }
     const b = concat(parts.map(p => (typeof p === "string" ? latin1ToBytes(p) : p)));
     if (this.log) {
       this.log("C: " + bytesToLatin1(b).replace(/\r\n$/, ""));
@@ -673,6 +677,7 @@ export class ExecuteClient {
   // login(user, password): LOGIN (quoted strings or literals as needed),
   // then the sync (below).  Rejects with kind "auth" on NO.
   async login(user, password) {
+    this.syncToken = null; // only the login reply's counts
     const st = await this.command(["LOGIN", encodeArg(user, { atom: false }), encodeArg(password, { atom: false })]);
     return this.afterLogin(st);
   }
@@ -680,6 +685,7 @@ export class ExecuteClient {
   // authenticatePlain(user, password): AUTHENTICATE PLAIN (SASL-IR when
   // offered), then the sync.
   async authenticatePlain(user, password) {
+    this.syncToken = null; // only the login reply's counts
     const ir = base64(concat([new Uint8Array(1), toBytes(user), new Uint8Array(1), toBytes(password)]));
     let st;
     if (this.hasCapability("SASL-IR")) {
@@ -860,6 +866,8 @@ export class ExecuteClient {
     let readyReject;
     const ready = new Promise((a, b) => { readyResolve = a; readyReject = b; });
     ready.catch(() => {});
+    let isReady = false;
+    ready.then(() => { isReady = true; }, () => {});
     let ended = false;
     // keep: false: output goes to onOutput only (a session may be long)
     const outputs = this.outputHandler(res, opts.crlf, opts.onOutput, () => myTag, opts.keep ?? true);
@@ -890,6 +898,18 @@ export class ExecuteClient {
     // a literal whose "+" has not come yet: the server will read the next
     // octets as its data, whatever they are
     let literalWaits = false;
+    let doneSent = false;
+    // stop(why): end the session by closing the connection
+    const stop = why => this.fail(new ExecuteError("closed", why + "; the connection was closed"));
+    // sendCancel(): CANCEL, answered within the timeout or stop()
+    const sendCancel = () => {
+      if (ended) {
+        return;
+      }
+      this.write("CANCEL\r\n");
+      const timer = this.setTimeout(() => stop("CANCEL was not answered in time"), this.timeout);
+      result.then(() => this.clearTimeout(timer), () => this.clearTimeout(timer));
+    };
     const literal = async bytes => {
       literalWaits = true;
       try {
@@ -912,20 +932,30 @@ export class ExecuteClient {
       // sendBytes(bytes): exact octets (a literal; ~{n} if they hold NUL)
       sendBytes: bytes => enqueue(() => literal(toBytes(bytes))),
       // done(): DONE (close the service's stdin)
-      done: () => enqueue(() => this.write("DONE\r\n")),
+      done: () => enqueue(() => {
+        this.write("DONE\r\n");
+        doneSent = true;
+      }),
       // cancel(): CANCEL (the service is killed); not queued behind
-      // input, and input not sent yet is dropped.  While a literal waits
-      // for its "+" (imapexec sends it once the service has read the
-      // input before), CANCEL would be read as the literal's data: the
-      // connection is closed instead, and imapexec ends the service.
+      // input, and input not sent yet is dropped.  Before the session is
+      // ready, CANCEL waits for it (it would be a command of its own, or
+      // an argument literal's data).  Where imapexec would never read it,
+      // the connection is closed instead, and imapexec ends the service:
+      // while a literal waits for its "+" (sent once the service has read
+      // the input before: CANCEL would be the literal's data), and after
+      // DONE (imapexec reads no more input).  A CANCEL not answered in
+      // time (a full input buffer) closes the connection too.
       cancel: () => {
         if (!ended && !canceled) {
           canceled = true;
-          if (literalWaits) {
-            this.fail(new ExecuteError("closed", "canceled while the service was not reading its input; " +
-              "the connection was closed"));
+          if (!isReady) {
+            ready.then(sendCancel, () => {});
+          } else if (literalWaits) {
+            stop("canceled while the service was not reading its input");
+          } else if (doneSent) {
+            stop("canceled after DONE");
           } else {
-            this.write("CANCEL\r\n");
+            sendCancel();
           }
         }
         return result.catch(() => {});

@@ -20,10 +20,13 @@ function status(text, isError = false) {
 // PIECE characters, so that many small reads make few elements.
 const MAX_PANE = 1 << 20;
 const PIECE = 4096;
+// Output and errors that alternate make small pieces: past MAX_PIECES of
+// them the oldest go, as lines go from a terminal's scrollback.
+const MAX_PIECES = 4096;
 
 // print(text, cls): append text of class cls ("", "err", "end") to the
 // output pane; past MAX_PANE characters the oldest are cut (never half of
-// a character).
+// a character), past MAX_PIECES pieces the oldest go.
 function print(text, cls = "") {
   const out = $("output");
   const last = out.lastChild;
@@ -36,6 +39,10 @@ function print(text, cls = "") {
     out.append(span);
   }
   paneChars += text.length;
+  while (out.children.length > MAX_PIECES) {
+    paneChars -= out.firstChild.textContent.length;
+    out.firstChild.remove();
+  }
   while (paneChars > MAX_PANE) {
     const first = out.firstChild;
     const t = first.textContent;
