@@ -36,7 +36,8 @@ tb_module_conf() {
 		  { name = "gruss"; description = "sagt Grüße «hallo»";
 		    exec = [ "/bin/true" ]; },
 		  { name = "deaf"; description = "reads nothing";
-		    exec = [ "/bin/sleep", "3599" ]; interactive = true; }
+		    exec = [ "/bin/sleep", "3599" ]; interactive = true;
+		    idle_timeout = 4; }
 		);
 	CONF
 	"$IMAPEXEC" -t -c "$PL_DIR/imapexec.conf" >&2
@@ -61,7 +62,10 @@ tb_node() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"# fail 0"* ]]
 	# the sessions are over: no imapexec of theirs is left, and no
-	# service ("deaf": sleep 3599, canceled)
+	# service ("deaf": sleep 3599, canceled by closing the connection;
+	# imapexec, which holds the client's input while the service reads
+	# none, sees the hang-up only at its next write: at the latest its
+	# idle_timeout ends it)
 	imx_wait_for pl_gone
 	imx_wait_for tb_no_deaf
 }
