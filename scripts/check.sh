@@ -13,8 +13,9 @@
 # release build only, for the inner loop.
 #
 # Prints the TAP lines of each suite (a file's once it has ended),
-# prefixed with the build, a list of the failures naming test and build, and one closing
-# line "check: N passed, M failed".
+# prefixed with the build; then each failure with what it printed; then,
+# last, each failing test in two short lines (builds, name, line; why);
+# and one closing line "check: N passed, M failed".
 set -u
 
 # Debian's own programs: a python3 of a version manager in PATH (pyenv's
@@ -119,18 +120,40 @@ count() {
 	failed=$((failed + nok))
 	# each failure with its diagnostics, the "#" lines after it (the
 	# first 20, where it failed, and the last 60): the end of a CI log
-	# may be all that is kept of it
-	awk -v label="[$1] " '
+	# may be all that is kept of it; and in $work/why a line for each:
+	# build, test name, its line and the last line that says an error
+	# (else its last line), tab-separated
+	awk -v label="$1" -v why="$work/why" '
 	    function flush(  i) {
 		    if (n > 80)
-			    print label "# ... " (n - 80) " lines left out"
+			    print "[" label "] # ... " (n - 80) " lines left out"
 		    for (i = (n > 80 ? n - 59 : 21); i <= n; i++)
-			    print label tail[i % 60]
+			    print "[" label "] " tail[i % 60]
+		    gsub(/\t/, " ", err)
+		    gsub(/\t/, " ", last)
+		    print label "\t" name "\t" where "\t" (err != "" ? err : last) >>why
 		    on = 0
 	    }
 	    /^(ok|not ok) / { if (on) flush() }
-	    /^not ok / { n = 0; on = 1; print label $0; next }
-	    on && /^#/ { n++; if (n <= 20) print label $0; tail[n % 60] = $0 }
+	    /^not ok / {
+		    n = 0; on = 1; where = err = last = ""
+		    name = $0
+		    sub(/^not ok [0-9]+ /, "", name)
+		    print "[" label "] " $0
+		    next
+	    }
+	    on && /^#/ {
+		    n++
+		    if (n <= 20)
+			    print "[" label "] " $0
+		    tail[n % 60] = $0
+		    if (where == "" && match($0, /line [0-9]+\)/))
+			    where = substr($0, RSTART, RLENGTH - 1)
+		    else if (/[Ee]rror|gave up|[Tt]imeout|timed out|not found|denied|refused|failed|warning|crashed/)
+			    err = substr($0, 3)
+		    if ($0 !~ /^#[ \t]*$/)
+			    last = substr($0, 3)
+	    }
 	    END { if (on) flush() }
 	' "$work/$1.tap" >>"$work/failures"
 	# a suite that stopped short (bats died) is a failure of its own
@@ -138,11 +161,14 @@ count() {
 	if [ -z "$plan" ] || [ $((ok + nok)) -ne "$plan" ]; then
 		echo "[$1] not ok - the suite ran $((ok + nok)) of" \
 		    "${plan:-?} tests" >>"$work/failures"
+		printf '%s\tthe suite ran %s of %s tests\t\t\n' "$1" \
+		    "$((ok + nok))" "${plan:-?}" >>"$work/why"
 		failed=$((failed + 1))
 	fi
 }
 
 : >"$work/failures"
+: >"$work/why"
 start=$(date +%s)
 if [ "$mode" = fast ]; then
 	# shellcheck disable=SC2046 # one file name a word
@@ -165,6 +191,8 @@ else
 	# A sanitizer report anywhere in the run is a failure of its own.
 	if ls "$sanlog"/* >/dev/null 2>&1; then
 		echo "[asan] not ok - sanitizer reports:" >>"$work/failures"
+		printf 'asan\tsanitizer reports\t\t%s\n' "$(grep -h -m 1 \
+		    'ERROR\|runtime error' "$sanlog"/* | head -n 1)" >>"$work/why"
 		cat "$sanlog"/* >>"$work/failures"
 		failed=$((failed + 1))
 	else
@@ -180,8 +208,25 @@ fi
 if [ -s "$work/failures" ]; then
 	echo "== failures, with what they printed:"
 	cat "$work/failures"
+	# last, as the end of a CI log may be all that is kept of it: each
+	# failing test once (with the builds it failed in), where and why, in
+	# two short lines
 	echo "== failures:"
-	grep -a '^\[[a-z]*\] not ok' "$work/failures"
+	awk -F '\t' '
+	    function cut(s, w) {
+		    gsub(/[ \t]+/, " ", s)
+		    return length(s) > w ? substr(s, 1, w - 3) "..." : s
+	    }
+	    ($2 in builds) { builds[$2] = builds[$2] "+" $1; next }
+	    { order[++n] = $2; builds[$2] = $1; why[$2] = $4; at[$2] = $3 }
+	    END {
+		    for (i = 1; i <= n; i++) {
+			    t = order[i]
+			    print "[" builds[t] "] " cut(t, 100) \
+				(at[t] != "" ? " (" at[t] ")" : "")
+			    print "    " cut(why[t], 150)
+		    }
+	    }' "$work/why"
 fi
 echo "== $(($(date +%s) - start)) s"
 echo "check: $passed passed, $failed failed"

@@ -8,14 +8,34 @@ REPO=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 REAP=$REPO/tests/reap-runs.sh
 RUNS=/var/lib/imapexec-tests/runs
 
-# fake_run NAME: start a run of a file as bash -c does it: load
-# tests/runs.bash, make a directory, an account and a group, start a
-# process as the account; the owner then sleeps.  Sets NAME_PID (the
-# owner), NAME_ID, NAME_DIR.
+# This file's run has a record of its own (tests/runs.bash), and the runs
+# its tests start and kill on purpose are "under" it: a reaper beside this
+# file (the other build's run of it, check.sh's) leaves them to this
+# file's own reaper, $REAP with IMX_REAP_UNDER, until this run ends.
+. "$REPO/tests/runs.bash"
+reap() {
+	IMX_REAP_UNDER=$IMX_ID "$REAP"
+}
+
+setup_file() {
+	[ "$(id -u)" -ne 0 ] || imx_record "file 31-reap-runs"
+}
+
+teardown_file() {
+	[ "$(id -u)" -ne 0 ] || reap >/dev/null
+	imx_run_end
+}
+
+# fake_run NAME [PARENT]: start a run of a file as bash -c does it: load
+# tests/runs.bash (a run of its own, under this file's), make a directory,
+# an account and a group, start a process as the account; the owner then
+# sleeps.  Sets NAME_PID (the owner), NAME_ID, NAME_DIR.  PARENT: the ID
+# of the run it is under instead.
 fake_run() {
-	local out=$BATS_TEST_TMPDIR/$1.out
+	local out=$BATS_TEST_TMPDIR/$1.out parent=${2:-$IMX_ID}
 	# shellcheck disable=SC2016 # expanded by the run's own shell
-	setsid bash -c '. "$1/tests/runs.bash"
+	IMX_ID='' setsid bash -c '. "$1/tests/runs.bash"
+		imx_record "under $2" || exit 1
 		d=$(imx_run_dir test) || exit 1
 		u=$(imx_name reap)
 		imx_record "user $u" && imx_record "group $u-g" || exit 1
@@ -25,7 +45,7 @@ fake_run() {
 			sleep 300 </dev/null >/dev/null 2>&1 &
 		(cd "$d" && exec sleep 300) </dev/null >/dev/null 2>&1 &
 		echo "$IMX_ID $d"
-		exec sleep 300' _ "$REPO" >"$out" 2>/dev/null &
+		exec sleep 300' _ "$REPO" "$parent" >"$out" 2>/dev/null &
 	printf -v "$1_PID" %s "$!"
 	local i
 	for i in $(seq 100); do
@@ -45,12 +65,12 @@ gone_run() {
 
 teardown() {
 	local p
-	for p in "${dead_PID:-}" "${live_PID:-}"; do
+	for p in "${dead_PID:-}" "${live_PID:-}" "${parent_PID:-}" "${child_PID:-}"; do
 		[ -z "$p" ] || kill -KILL -- "-$p" 2>/dev/null || true
 	done
 	# what a failed test left: the reaper itself, now that both are dead
 	sleep 0.2
-	"$REAP" >/dev/null || true
+	reap >/dev/null || true
 }
 
 @test "reap-runs: a killed run's directory, accounts and processes go; a live run's stay" {
@@ -66,7 +86,7 @@ teardown() {
 	setpriv --reuid="imxt-$dead_ID-reap" --regid=nogroup --clear-groups \
 		sleep 300 </dev/null >/dev/null 2>&1 &
 	local stray=$!
-	run "$REAP"
+	run reap
 	echo "$output" >&2
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"reaped the killed test run $dead_ID"* ]]
@@ -80,7 +100,7 @@ teardown() {
 	# until it ends too
 	kill -KILL -- "-$live_PID"
 	sleep 0.2
-	"$REAP" >/dev/null
+	reap >/dev/null
 	gone_run "$live_ID" "$live_DIR"
 }
 
@@ -119,15 +139,16 @@ teardown() {
 		>"$shim/mktemp"
 	chmod 755 "$shim/mkdir" "$shim/mktemp"
 	# shellcheck disable=SC2016 # expanded by the run's own shell
-	setsid bash -c '. "$1/tests/runs.bash"; echo "$IMX_ID" >"$2"
-		PATH=$3:$PATH imx_run_dir test' _ "$REPO" "$out" "$shim" \
+	IMX_ID='' setsid bash -c '. "$1/tests/runs.bash"; echo "$IMX_ID" >"$2"
+		imx_record "under $4" || exit 1
+		PATH=$3:$PATH imx_run_dir test' _ "$REPO" "$out" "$shim" "$IMX_ID" \
 		>/dev/null 2>&1 || true
 	local id d
 	id=$(cat "$out")
 	[ -f "$RUNS/$id" ]
 	d=$(sed -n 's/^dir //p' "$RUNS/$id")
 	[ -d "$d" ]
-	run "$REAP"
+	run reap
 	[[ "$output" == *"reaped the killed test run $id"* ]]
 	[ ! -e "$d" ] && [ ! -e "$RUNS/$id" ]
 }
@@ -137,10 +158,44 @@ teardown() {
 	fake_run dead
 	kill -KILL -- "-$dead_PID"
 	sleep 0.2
-	run bash -c 'cd "$1" && "$2"; echo "reaper: $?"' _ "$dead_DIR" "$REAP"
+	run bash -c 'cd "$1" && IMX_REAP_UNDER=$3 "$2"; echo "reaper: $?"' _ \
+		"$dead_DIR" "$REAP" "$IMX_ID"
 	echo "$output" >&2
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"reaped the killed test run $dead_ID"* ]]
 	[[ "$output" == *"reaper: 0"* ]]
 	gone_run "$dead_ID" "$dead_DIR"
+}
+
+@test "reap-runs: the runs a test kills on purpose are its own to reap: a reaper beside it leaves them until its run ends" {
+	[ "$(id -u)" -eq 0 ] || skip "the records are root's"
+	# the other build's run of this file, or check.sh's, reaps beside
+	# this one: it must not take (and kill the shells in the directory
+	# of) a run this file's tests killed and reap themselves
+	fake_run dead
+	kill -KILL -- "-$dead_PID"
+	sleep 0.2
+	run "$REAP"
+	[[ "$output" != *"$dead_ID"* ]]
+	[ -f "$RUNS/$dead_ID" ] && [ -d "$dead_DIR" ]
+	run reap
+	[[ "$output" == *"reaped the killed test run $dead_ID"* ]]
+	gone_run "$dead_ID" "$dead_DIR"
+	# a run under a run that has ended is anybody's to reap
+	fake_run parent
+	fake_run child "$parent_ID"
+	kill -KILL -- "-$child_PID"
+	sleep 0.2
+	run "$REAP"
+	[[ "$output" != *"$child_ID"* ]]
+	kill -KILL -- "-$parent_PID"
+	sleep 0.2
+	run "$REAP"
+	echo "$output" >&2
+	[[ "$output" == *"reaped the killed test run $child_ID"* ]]
+	[[ "$output" != *"$parent_ID"* ]]
+	gone_run "$child_ID" "$child_DIR"
+	run reap
+	[[ "$output" == *"reaped the killed test run $parent_ID"* ]]
+	gone_run "$parent_ID" "$parent_DIR"
 }

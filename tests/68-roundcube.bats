@@ -151,7 +151,7 @@ SHOTS=$REPO/build
 	rc_browser sections "$PL_USER2" "$PL_DIR/sso-ticket" "$SHOTS/roundcube-settings-sso.png"
 	[ "$status" -eq 0 ]
 	[[ $output == *"section imapexec"* ]]
-	! grep -q 'imapexec: login failed' "$RC/root/logs/errors.log"
+	! rc_errors | grep 'imapexec: login failed'
 }
 
 @test "roundcube: user 2 sees only their own lists" {

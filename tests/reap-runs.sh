@@ -11,7 +11,9 @@
 # /etc/hosts and its Postfix instance in /etc/postfix/main.cf, purges the
 # Debian packages it installed (tests/69-deb.bats), then the record.
 # Records of runs still going are left alone, so a suite running beside
-# this one is never touched.  scripts/check.sh runs it first.
+# this one is never touched; so are the records of runs that a test of a
+# run still going killed on purpose (an "under" line), but for that run's
+# own reaper, IMX_REAP_UNDER=ID.  scripts/check.sh runs it first.
 #
 # Root only (the records are root's); prints a line for each run reaped.
 set -u
@@ -119,11 +121,30 @@ reap() {
 	echo "== reaped the killed test run $id: ${dirs[*]} ${users[*]}"
 }
 
+# ended FILE: the run of record FILE has ended (its owner no longer runs);
+# fails for a record without its owner line (a run killed as it wrote it,
+# a full disk), which cannot say whether its run still goes.
+ended() {
+	local kind pid start
+	read -r kind pid start <"$1" && [ "$kind" = owner ] &&
+		[[ "$pid$start" =~ ^[0-9]+$ ]] && [ -n "$start" ] &&
+		! alive "$pid" "$start"
+}
+
+# parent_going FILE: the record FILE is of a run started by a test of
+# another run (its "under ID" line) that still goes and is not the one
+# this reaper works for (IMX_REAP_UNDER): that run's tests reap it, and a
+# reaper beside them must not (tests/31-reap-runs.bats).
+parent_going() {
+	local under
+	under=$(sed -n 's/^under \([a-z0-9]\{6\}\)$/\1/p' "$1" | head -n 1)
+	[ -n "$under" ] && [ "$under" != "${IMX_REAP_UNDER:-}" ] &&
+		[ -f "$runs/$under" ] && ! ended "$runs/$under"
+}
+
 for f in "$runs"/*; do
 	[ -f "$f" ] || continue
 	id=$(basename "$f")
-	# a record without its owner line (a run killed as it wrote it, a full
-	# disk) cannot say whether its run still goes: left, and said
 	if ! read -r kind pid start <"$f" || [ "$kind" != owner ] ||
 		[[ ! "$pid$start" =~ ^[0-9]+$ ]] || [ -z "$start" ] ||
 		[[ ! "$id" =~ ^[a-z0-9]{6}$ ]]; then
@@ -131,7 +152,7 @@ for f in "$runs"/*; do
 		    "what it names" >&2
 		continue
 	fi
-	alive "$pid" "$start" || reap "$id" "$f"
+	ended "$f" && ! parent_going "$f" && reap "$id" "$f"
 done
 
 # The Postfix instances of tests/services.bash whose directory is gone.

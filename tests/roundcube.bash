@@ -10,6 +10,7 @@
 #                        by PID), pl_teardown_file
 #   rc_fresh             fresh Maildirs (pl_fresh), the test messages, no
 #                        lists, the config with the services
+#   rc_errors            Roundcube's errors.log since rc_fresh
 #   rc_browser CMD ...   tests/rcnode/browser.mjs CMD (as a person in
 #                        Chromium): output in $output, status in $status
 #   rc_list N LIST       user N's LIST (blacklist|whitelist) as the service
@@ -201,8 +202,10 @@ rc_message() {
 		"$4" "$5" "$3" >"$d/new/$3"
 }
 
-# rc_fresh: fresh Maildirs with the test messages, no lists, full config.
+# rc_fresh: fresh Maildirs with the test messages, no lists, full config;
+# Roundcube's errors.log from here on is this test's (rc_errors).
 rc_fresh() {
+	RC_ERRORS_AT=$(stat -c %s "$RC/root/logs/errors.log" 2>/dev/null || echo 0)
 	pl_fresh
 	rc_services_conf "$PL_DIR/imapexec.conf" full
 	local h
@@ -234,16 +237,28 @@ rc_exec() {
 
 # rc_browser CMD ARGS...: browser.mjs as a person; $output, $status.
 rc_browser() {
-	run --separate-stderr timeout 120 node "$RC_NODE/browser.mjs" "$@"
+	run --separate-stderr timeout 240 node "$RC_NODE/browser.mjs" "$@"
 	printf '%s\n' "$output"
 	printf '# stderr: %s\n' "$stderr"
+	# what Roundcube logged (shown only if the test fails): a status of
+	# 0 with a message missing may have its cause there
+	rc_errors | tail -n 20 | sed 's/^/# errors.log: /'
 	if [ "$status" -ne 0 ]; then
-		echo "# Roundcube's errors.log and php -S's log:"
-		{ tail -n 30 "$RC/root/logs/errors.log"; grep -v "Accepted$\|Closing$\|GET /skins\|GET /plugins\|GET /program" "$RC/php.log" | tail -n 40; } 2>&1 | sed 's/^/#   /'
+		echo "# php -S's log:"
+		{ grep -v "Accepted$\|Closing$\|GET /skins\|GET /plugins\|GET /program" "$RC/php.log" | tail -n 40; } 2>&1 | sed 's/^/#   /'
 		echo "# the post daemon's log (Dovecot, imapexec):"
 		tail -n 30 "$PL_DIR/post/dovecot.log" 2>&1 | sed 's/^/#   /'
-		echo "# load: $(cat /proc/loadavg)"
+		echo "# load: $(cat /proc/loadavg); free: $(df -h --output=avail /tmp /var/tmp | tail -n +2 | tr -s ' \n' ' ')"\
+			"$(awk '/MemAvailable/ { print $2 " kB" }' /proc/meminfo)"
+		# last: the browser's own words of why (scripts/check.sh's
+		# summary takes the last line that says an error)
+		echo "# browser: $(grep -E 'gave up|failed at|crashed' <<<"$stderr" | tail -n 1)"
 	fi
+}
+
+# rc_errors: what Roundcube logged in errors.log since rc_fresh.
+rc_errors() {
+	tail -c "+$((${RC_ERRORS_AT:-0} + 1))" "$RC/root/logs/errors.log" 2>/dev/null || true
 }
 
 # rc_list N LIST: user N's LIST on the server, one address a line.

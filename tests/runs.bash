@@ -13,6 +13,10 @@
 #   dir PATH           a directory of the run
 #   user NAME, group NAME   an account of the run (tests/helper.bash)
 #   dpkg PACKAGE       a Debian package it installs (tests/69-deb.bats)
+#   under ID           a run that a test of run ID starts and kills on
+#                      purpose (tests/31-reap-runs.bats): reaped by that
+#                      run's own reaper (IMX_REAP_UNDER=ID), by any other
+#                      only once run ID has ended too
 # teardown_file removes the directories and then the record (imx_run_end).
 # A run killed before (a ^C, a session that ended) leaves its record with
 # an owner that no longer runs: tests/reap-runs.sh removes what it names.

@@ -21,7 +21,9 @@ import { readFileSync } from 'node:fs';
 
 const [cmd, user, passfile, ...rest] = process.argv.slice(2);
 const url = process.env.RC_URL;
-const T = 30000;
+// how long a person waits for one step (a page, a message): long enough
+// for a machine busy with the rest of the suite
+const T = 60000;
 
 // say(words...): one output line.
 function say(...words) {
@@ -39,7 +41,7 @@ function step(what) {
 
 // A run that has not ended after DEADLINE ms gives up and says where it
 // was, before the test's `timeout` kills it without a word.
-const DEADLINE = 105000;
+const DEADLINE = 200000;
 setTimeout(() => {
 	process.stderr.write(`gave up after ${DEADLINE / 1000}s at step: ${at}\n`);
 	process.exit(3);
@@ -218,8 +220,9 @@ const browser = await puppeteer.launch({
 	headless: true,
 	args: ['--no-sandbox', '--disable-dev-shm-usage', '--lang=en-US'],
 });
+let closing = false, page = null;
 try {
-	const page = await browser.newPage();
+	page = await browser.newPage();
 	if (process.env.RC_DEBUG) {
 		page.on('console', m => process.stderr.write(`console: ${m.text()}\n`));
 		page.on('requestfailed', r => process.stderr.write(`failed ${r.url()} ${r.failure()?.errorText}\n`));
@@ -229,6 +232,10 @@ try {
 				process.stderr.write(`response ${r.status()} ${r.url()}\n`);
 		});
 	}
+	// what went wrong in the browser itself, on stderr
+	page.on('error', e => process.stderr.write(`page crashed: ${e.message}\n`));
+	page.on('pageerror', e => process.stderr.write(`page error: ${e.message}\n`));
+	browser.on('disconnected', () => closing || process.stderr.write('browser crashed (disconnected)\n'));
 	page.on('dialog', async d => {
 		say('dialog', d.message());
 		await d.dismiss();
@@ -305,6 +312,25 @@ try {
 	} else {
 		throw new Error('unknown command ' + cmd);
 	}
+} catch (e) {
+	// where the page was and what it showed: the test prints stderr
+	process.stderr.write(`failed at step "${at}": ${e.stack || e}\n`);
+	if (page) {
+		process.stderr.write(`url: ${page.url()}\n`);
+		const shown = await page.evaluate(() => (window.__shown || [])
+			.map(n => `${n.className}: ${(n.innerText || n.textContent).trim()}`))
+			.catch(x => [`(page not readable: ${x.message})`]);
+		for (const m of shown)
+			process.stderr.write(`shown ${m}\n`);
+		// the browser's last words: roundcube.bash prints the last line
+		// that says an error
+		process.stderr.write(`failed at step "${at}": ${String(e).split('\n')[0]}\n`);
+		const shot = rest.find(a => /\.png$/.test(a));
+		if (shot)
+			await page.screenshot({ path: shot.replace(/\.png$/, '-failed.png') }).catch(() => {});
+	}
+	process.exitCode = 1;
 } finally {
+	closing = true;
 	await browser.close();
 }
