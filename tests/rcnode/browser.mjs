@@ -219,6 +219,7 @@ const browser = await puppeteer.launch({
 	executablePath: '/usr/bin/chromium',
 	headless: true,
 	args: ['--no-sandbox', '--disable-dev-shm-usage', '--lang=en-US'],
+	timeout: T,
 });
 let closing = false, page = null;
 try {
