@@ -250,8 +250,10 @@ rc_browser() {
 		tail -n 30 "$PL_DIR/post/dovecot.log" 2>&1 | sed 's/^/#   /'
 		echo "# load: $(cat /proc/loadavg); free: $(df -h --output=avail /tmp /var/tmp | tail -n +2 | tr -s ' \n' ' ')"\
 			"$(awk '/MemAvailable/ { print $2 " kB" }' /proc/meminfo)"
-		# last: the browser's own words of why (scripts/check.sh's
-		# summary takes the last line that says an error)
+		# last: the browser's steps with their times, on one line, and
+		# its own words of why (scripts/check.sh's summary takes the last
+		# line that says an error)
+		echo "# steps: $(sed -n 's/^step //p' <<<"$stderr" | tr '\n' ';')"
 		echo "# browser: $(grep -E 'gave up|failed at|crashed' <<<"$stderr" | tail -n 1)"
 	fi
 }
