@@ -9,8 +9,8 @@
 # of a test is left.  Every file makes its own accounts, directories and
 # ports (tests/helper.bash), so nothing is shared between them.
 #
-# The browser files (QUIET below) run after that, the two builds side by
-# side on an otherwise idle machine, then the last test.
+# Before the last test, the browser files (QUIET below) run, the two
+# builds side by side on an otherwise idle machine.
 #
 # With "fast": the unit tests and the core files (FAST below) against the
 # release build only, for the inner loop.
@@ -139,7 +139,8 @@ suite() {
 
 # count NAME [LABEL]: add the results of $work/NAME.tap to the totals and
 # list its failures, with their diagnostics, in $work/failures; LABEL (by
-# default NAME) is the build they are shown under.
+# default NAME) is the build they are shown under (a suite that stopped
+# short is shown under NAME, which tells the phase).
 count() {
 	tap=$work/$1.tap
 	label=${2:-$1}
@@ -188,9 +189,9 @@ count() {
 	# a suite that stopped short (bats died) is a failure of its own
 	plan=$(sed -n 's/^1\.\.//p' "$tap" | head -n 1)
 	if [ -z "$plan" ] || [ $((ok + nok)) -ne "$plan" ]; then
-		echo "[$label] not ok - the suite ran $((ok + nok)) of" \
+		echo "[$1] not ok - the suite ran $((ok + nok)) of" \
 		    "${plan:-?} tests" >>"$work/failures"
-		printf '%s\tthe suite ran %s of %s tests\t\t\n' "$label" \
+		printf '%s\tthe suite ran %s of %s tests\t\t\n' "$1" \
 		    "$((ok + nok))" "${plan:-?}" >>"$work/why"
 		failed=$((failed + 1))
 	fi
